@@ -1,0 +1,99 @@
+"""The one interface every classifier implements.
+
+Text classifiers take ``str``; image classifiers take ``DecodedImage``.
+A classifier takes a batch of inputs of one modality and returns one typed
+signal per input, in order. Weights load in ``__init__`` (once per process);
+``classify_batch`` must not touch the network or the disk.
+"""
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Sequence, TypeVar
+
+if TYPE_CHECKING:
+    import PIL.Image
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Modality(str, Enum):
+    TEXT = "text"
+    IMAGE = "image"
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    name: str
+    version: str
+    weights_sha256: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "weights_sha256": self.weights_sha256}
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """An image decoded once per request and shared by every image classifier.
+
+    ``rgb`` is the first frame, converted to RGB with EXIF orientation applied.
+    """
+
+    rgb: "PIL.Image.Image"
+    format: str
+    width: int
+    height: int
+    sha256: str
+
+
+class Signal(BaseModel):
+    """Base of every typed signal. Subclasses add their own fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+InputT = TypeVar("InputT")
+SignalT = TypeVar("SignalT", bound=Signal)
+
+
+class Classifier(ABC, Generic[InputT, SignalT]):
+    """``name`` keys the signal in decisions and policies (``toxicity.scores.hate``)."""
+
+    name: ClassVar[str]
+    modality: ClassVar[Modality]
+    identity: ModelIdentity
+    device: str = "cpu"
+
+    @abstractmethod
+    def classify_batch(self, inputs: Sequence[InputT]) -> list[SignalT]:
+        """Return one signal per input, in the same order."""
+
+    @classmethod
+    def from_config(cls, options: dict[str, Any]) -> "Classifier[InputT, SignalT]":
+        """Build from the options in the classifier configuration."""
+        return cls(**options)
+
+    def classify(self, item: InputT) -> SignalT:
+        return self.classify_batch([item])[0]
+
+
+def sha256_of_files(*paths: Path) -> str:
+    """Digest of the weight files, in the given order, streamed."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def pick_torch_device(preference: str = "auto") -> str:
+    """``auto`` picks CUDA when torch sees a GPU and the CPU otherwise."""
+    if preference != "auto":
+        return preference
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
