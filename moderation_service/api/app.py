@@ -1,0 +1,147 @@
+"""The FastAPI application: routes, error handling and start-up."""
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from classifiers.base import Classifier
+from moderation_service.api.request_parsing import parse_moderation_request, validation_error
+from moderation_service.api.schemas import ErrorResponse, ModerationRequest, ModerationResponse, ReviewRef
+from moderation_service.db.tables import ReviewQueueEntry
+from moderation_service.errors import ApiError
+from moderation_service.runtime import build_service, load_classifiers, load_service_policy, open_storage
+from moderation_service.service import ModerationService
+from moderation_service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ERROR_RESPONSES = {status: {"model": ErrorResponse} for status in (400, 404, 413, 415, 422, 503)}
+
+
+class ServiceState:
+    """Holds the service once the models are loaded; until then requests get 503."""
+
+    def __init__(self) -> None:
+        self.service: ModerationService | None = None
+        self.load_error: str | None = None
+
+    def require(self) -> ModerationService:
+        if self.service is None:
+            detail = f": {self.load_error}" if self.load_error else "; retry shortly"
+            raise ApiError(503, "not_ready", f"the models are not loaded{detail}")
+        return self.service
+
+
+def create_app(settings: Settings | None = None, classifiers: dict[str, Classifier] | None = None) -> FastAPI:
+    """With ``classifiers`` given (tests share one loaded set), the app is ready at once;
+    otherwise the models load in the background and /readyz reports when they are in."""
+    settings = settings or Settings()
+    policy = load_service_policy(settings)  # an invalid policy stops start-up here
+    storage = open_storage(settings)
+    state = ServiceState()
+
+    def load() -> None:
+        try:
+            loaded = classifiers if classifiers is not None else load_classifiers(settings)
+            state.service = build_service(settings, policy, storage, loaded)
+        except Exception as exc:  # reported on /readyz and in the log; the process stays up
+            log.exception("loading the classifiers failed")
+            state.load_error = f"{type(exc).__name__}: {exc}"
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if classifiers is not None:
+            load()
+        else:
+            threading.Thread(target=load, name="model-loader", daemon=True).start()
+        yield
+        if state.service is not None:
+            state.service.close()
+
+    app = FastAPI(
+        title="Moderation service",
+        version="0.1.0",
+        description="Moderates AI-generated prompts and images before they are published.",
+        lifespan=lifespan,
+    )
+    app.state.moderation = state
+    app.state.settings = settings
+    _install_error_handlers(app)
+    max_body = settings.max_image_bytes * 4 // 3 + 1024 * 1024
+
+    @app.post(
+        "/v1/moderations",
+        response_model=ModerationResponse,
+        responses=ERROR_RESPONSES,
+        summary="Moderate a prompt, an image, or both",
+        openapi_extra={"requestBody": {"required": True, "content": {
+            "application/json": {"schema": ModerationRequest.model_json_schema()},
+            "multipart/form-data": {"schema": {"type": "object", "properties": {
+                "prompt": {"type": "string"}, "surface": {"type": "string"},
+                "external_id": {"type": "string"}, "metadata": {"type": "string", "description": "JSON object"},
+                "image": {"type": "string", "format": "binary"}}}},
+        }}},
+    )
+    async def moderate(request: Request) -> ModerationResponse:
+        service = state.require()
+        moderation_input = await parse_moderation_request(request, settings.max_image_bytes, max_body)
+        item, entry = await service.moderate(moderation_input)
+        return ModerationResponse.from_item(item, _review_ref(entry))
+
+    @app.get("/v1/moderations/{item_id}", response_model=ModerationResponse, responses=ERROR_RESPONSES,
+             summary="The stored record of one moderation")
+    def get_moderation(item_id: str) -> ModerationResponse:
+        repository = storage.repository
+        item = repository.get(item_id)
+        if item is None:
+            raise ApiError(404, "not_found", f"no moderation with id {item_id!r}")
+        return ModerationResponse.from_item(item, _review_ref(repository.review_entry(item_id)))
+
+    @app.get("/healthz", summary="Liveness")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="Readiness: 200 once every model is loaded",
+             responses={503: {"model": ErrorResponse}})
+    def readyz() -> JSONResponse:
+        service = state.require()
+        return JSONResponse({
+            "status": "ready",
+            "policy": {"name": service.policy.name, "sha256": service.policy.sha256},
+            "models": {name: clf.identity.as_dict() for name, clf in service.classifiers.items()},
+        })
+
+    return app
+
+
+def _review_ref(entry: ReviewQueueEntry | None) -> ReviewRef | None:
+    return ReviewRef(queue=entry.queue, priority=entry.priority, status=entry.status) if entry else None
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        error = validation_error(list(exc.errors()))
+        return JSONResponse(error.body(), status_code=error.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        error = ApiError(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+        return JSONResponse(error.body(), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(ApiError(500, "internal_error", "an unexpected error; it has been logged").body(),
+                            status_code=500)

@@ -1,0 +1,115 @@
+"""Turns a JSON or multipart request into a ModerationInput, or a clear ApiError."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from moderation_service.api.schemas import ModerationRequest
+from moderation_service.errors import ApiError
+from moderation_service.service import ModerationInput
+
+MAX_METADATA_BYTES = 16 * 1024
+MULTIPART_FIELDS = {"prompt", "surface", "external_id", "metadata", "image"}
+
+
+async def parse_moderation_request(request: Request, max_image_bytes: int, max_body_bytes: int) -> ModerationInput:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_body_bytes:
+        raise ApiError(413, "request_too_large", f"the request body is over {max_body_bytes} bytes")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        return await _from_json(request, max_image_bytes, max_body_bytes)
+    if content_type == "multipart/form-data":
+        return await _from_multipart(request, max_image_bytes)
+    raise ApiError(415, "unsupported_media_type", "send application/json or multipart/form-data")
+
+
+async def _from_json(request: Request, max_image_bytes: int, max_body_bytes: int) -> ModerationInput:
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > max_body_bytes:
+            raise ApiError(413, "request_too_large", f"the request body is over {max_body_bytes} bytes")
+    try:
+        document = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+    payload = _validated(document)
+    image = _decode_base64(payload.image, max_image_bytes) if payload.image is not None else None
+    return _to_input(payload, image)
+
+
+async def _from_multipart(request: Request, max_image_bytes: int) -> ModerationInput:
+    try:
+        form = await request.form(max_files=1, max_fields=len(MULTIPART_FIELDS))
+    except Exception as exc:  # starlette raises several types for malformed multipart
+        raise ApiError(400, "invalid_multipart", f"the multipart body cannot be parsed: {exc}") from None
+    unknown = sorted(set(form.keys()) - MULTIPART_FIELDS)
+    if unknown:
+        raise ApiError(422, "unknown_field", f"unknown form fields: {', '.join(unknown)}", details=unknown)
+    fields: dict[str, Any] = {}
+    for key in ("prompt", "surface", "external_id"):
+        value = form.get(key)
+        if isinstance(value, str):
+            fields[key] = value
+    if isinstance(form.get("metadata"), str):
+        try:
+            fields["metadata"] = json.loads(form["metadata"])
+        except json.JSONDecodeError:
+            raise ApiError(422, "invalid_metadata", "metadata must be a JSON object") from None
+    payload = _validated(fields)
+    upload = form.get("image")
+    image = None
+    if isinstance(upload, UploadFile):
+        image = await upload.read(max_image_bytes + 1)
+        if len(image) > max_image_bytes:
+            raise ApiError(413, "image_too_large", f"the image is over {max_image_bytes} bytes")
+    elif isinstance(upload, str):
+        raise ApiError(422, "invalid_image_field", "send the image as a file part, not a text field")
+    return _to_input(payload, image)
+
+
+def _validated(document: Any) -> ModerationRequest:
+    if not isinstance(document, dict):
+        raise ApiError(422, "invalid_request", "the body must be a JSON object")
+    try:
+        payload = ModerationRequest.model_validate(document)
+    except ValidationError as exc:
+        raise validation_error(exc.errors()) from None
+    if len(json.dumps(payload.metadata)) > MAX_METADATA_BYTES:
+        raise ApiError(413, "metadata_too_large", f"metadata is over {MAX_METADATA_BYTES} bytes of JSON")
+    return payload
+
+
+def validation_error(errors: list[dict[str, Any]]) -> ApiError:
+    details = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]} for e in errors]
+    if any(e["type"] == "extra_forbidden" for e in errors):
+        unknown = [d["field"] for d, e in zip(details, errors) if e["type"] == "extra_forbidden"]
+        return ApiError(422, "unknown_field", f"unknown fields: {', '.join(unknown)}", details=details)
+    return ApiError(422, "invalid_request", "; ".join(f"{d['field']}: {d['problem']}" for d in details), details)
+
+
+def _decode_base64(text: str, max_image_bytes: int) -> bytes:
+    if text.startswith("data:"):
+        _, _, text = text.partition(",")
+    # Refuse before decoding: base64 inflates by 4/3.
+    if len(text) * 3 // 4 > max_image_bytes + 3:
+        raise ApiError(413, "image_too_large", f"the image is over {max_image_bytes} bytes")
+    try:
+        data = base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "invalid_base64", "the image field is not valid base64") from None
+    if len(data) > max_image_bytes:
+        raise ApiError(413, "image_too_large", f"the image is over {max_image_bytes} bytes")
+    return data
+
+
+def _to_input(payload: ModerationRequest, image: bytes | None) -> ModerationInput:
+    return ModerationInput(prompt=payload.prompt, image=image, surface=payload.surface,
+                           external_id=payload.external_id, metadata=payload.metadata)

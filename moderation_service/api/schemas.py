@@ -1,0 +1,91 @@
+"""Request and response bodies of the HTTP API."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from moderation_service.db.tables import ModerationItem
+
+SURFACE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class ModerationRequest(BaseModel):
+    """JSON body of POST /v1/moderations. At least one of prompt or image."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str | None = Field(default=None, description="The text prompt, as the user wrote it.")
+    image: str | None = Field(default=None, description="The image, base64 (a data: URL prefix is accepted).")
+    surface: str = Field(default="default", pattern=SURFACE_PATTERN,
+                         description="Where the content will be published; picks the policy.")
+    external_id: str | None = Field(default=None, max_length=255, description="The caller's own id.")
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Stored as given; at most 16 KiB of JSON.")
+
+
+class RuleReason(BaseModel):
+    rule_id: str
+    description: str
+    action: Literal["allow", "block", "review", "redact"]
+    values: dict[str, Any]
+    queue: str | None = None
+    priority: int | None = None
+    entities: list[str] = []
+
+
+class PolicyRef(BaseModel):
+    name: str
+    sha256: str
+
+
+class ReviewRef(BaseModel):
+    queue: str
+    priority: int
+    status: str
+
+
+class ModerationResponse(BaseModel):
+    id: str
+    external_id: str | None
+    surface: str
+    created_at: datetime
+    decision: Literal["allow", "block", "review", "redact"]
+    reasons: list[RuleReason]
+    signals: dict[str, dict[str, Any]] = Field(
+        description="Per classifier: its fields, and `model` (name, version, weights_sha256); "
+        "a failed classifier has `error` instead of fields.")
+    redacted_prompt: str | None
+    image_sha256: str | None
+    policy: PolicyRef
+    review: ReviewRef | None = None
+    timings_ms: dict[str, float]
+    metadata: dict[str, Any]
+
+    @classmethod
+    def from_item(cls, item: ModerationItem, review: ReviewRef | None = None) -> "ModerationResponse":
+        return cls(
+            id=item.id,
+            external_id=item.external_id,
+            surface=item.surface,
+            created_at=item.created_at,
+            decision=item.decision,
+            reasons=item.reasons,
+            signals=item.signals,
+            redacted_prompt=item.prompt_redacted,
+            image_sha256=item.image_sha256,
+            policy=PolicyRef(name=item.policy_name, sha256=item.policy_sha256),
+            review=review,
+            timings_ms=item.timings_ms,
+            metadata=item.request_metadata,
+        )
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable, machine-readable.")
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

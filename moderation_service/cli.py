@@ -1,0 +1,134 @@
+"""The `moderation` command line."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+
+from moderation_service.settings import PROJECT_ROOT
+
+# Nothing may reach a model hub at run time.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+app = typer.Typer(help="Moderation of AI-generated prompts and images.", no_args_is_help=True)
+train_app = typer.Typer(help="Train the project's model heads reproducibly.", no_args_is_help=True)
+evaluate_app = typer.Typer(help="Measure a classifier on labelled data.", no_args_is_help=True)
+convert_app = typer.Typer(help="Convert bundled weights between runtimes.", no_args_is_help=True)
+policy_app = typer.Typer(help="Work with policy files.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+for sub_app, name in ((train_app, "train"), (evaluate_app, "evaluate"), (convert_app, "convert"),
+                      (policy_app, "policy"), (db_app, "db")):
+    app.add_typer(sub_app, name=name)
+
+DEFAULT_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
+TOXICITY_MODEL_DIR = PROJECT_ROOT / "classifiers" / "models" / "toxicity"
+
+
+def _settings():
+    from moderation_service.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "\n".join(f"  MODERATION_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        typer.secho(f"invalid configuration:\n{problems}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to bind."),
+    port: int = typer.Option(8000, help="Port to bind."),
+    log_level: str = typer.Option("info", help="Log level."),
+) -> None:
+    """Start the HTTP API (SQLite, the bundled models and the default policy unless configured)."""
+    import uvicorn
+
+    from moderation_service.api.app import create_app
+    from moderation_service.policy import PolicyError
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings()
+    try:
+        application = create_app(settings)
+    except PolicyError as exc:
+        typer.secho(f"refusing to start: invalid policy: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    uvicorn.run(application, host=host, port=port, log_level=log_level)
+
+
+@train_app.command("toxicity")
+def train_toxicity(
+    seed: int = typer.Option(13, help="Seed for the split and the head's initialisation."),
+    datasets: Path = typer.Option(DEFAULT_DATASETS, help="Folder holding the shared labelled data."),
+    out: Path = typer.Option(TOXICITY_MODEL_DIR, help="Where the head and its config are written."),
+) -> None:
+    """Train the toxicity head on the frozen MiniLM encoder."""
+    from classifiers.toxicity_training import train_toxicity_head
+
+    metrics = train_toxicity_head(shared_datasets=datasets, out_dir=out, seed=seed)
+    typer.echo(_as_json(metrics))
+
+
+@evaluate_app.command("toxicity")
+def evaluate_toxicity(
+    datasets: Path = typer.Option(DEFAULT_DATASETS, help="Folder holding the shared labelled data."),
+    model_dir: str = typer.Option(None, help="A Hugging Face sequence-classification directory instead of the bundled model."),
+) -> None:
+    """Precision, recall, F1 and AUPRC on the held-out split and on HateCheck."""
+    from classifiers.toxicity import ToxicityClassifier
+    from classifiers.toxicity_evaluation import evaluate_toxicity as run_evaluation, format_report
+
+    report = run_evaluation(ToxicityClassifier(model_dir=model_dir), datasets)
+    typer.echo(format_report(report))
+
+
+@convert_app.command("nsfw")
+def convert_nsfw(out: Path = typer.Option(..., help="Path of the Keras weights file to write.")) -> None:
+    """Load the open_nsfw ONNX weights into opennsfw2's Keras model and save them."""
+    from classifiers.nsfw_conversion import convert_onnx_to_keras
+
+    typer.echo(str(convert_onnx_to_keras(out)))
+
+
+@policy_app.command("check")
+def policy_check(paths: list[Path] = typer.Argument(..., help="Policy files to compile.")) -> None:
+    """Compile each policy; exit non-zero with the reason if one is invalid."""
+    from classifiers.registry import load_config
+    from moderation_service.policy import PolicyError, load_policy
+
+    known = set(load_config())
+    failed = False
+    for path in paths:
+        try:
+            policy = load_policy(path, known_signals=known)
+            typer.echo(f"{path}: ok ({policy.name}, {len(policy.rules)} rules, sha256 {policy.sha256[:12]})")
+        except PolicyError as exc:
+            typer.secho(str(exc), fg="red", err=True)
+            failed = True
+    raise typer.Exit(1 if failed else 0)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every Alembic migration to the configured database."""
+    from moderation_service.db.engine import upgrade_to_head
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_to_head(settings.database_url)
+    typer.echo("database is at the latest revision")
+
+
+def _as_json(data) -> str:
+    import json
+
+    return json.dumps(data, indent=2, default=str)
+
+
+if __name__ == "__main__":
+    app()

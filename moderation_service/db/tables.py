@@ -1,0 +1,49 @@
+"""ORM tables. Alembic migrations in moderation_service/migrations own the schema."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ModerationItem(Base):
+    __tablename__ = "moderation_items"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    surface: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    policy_name: Mapped[str] = mapped_column(String(128))
+    policy_sha256: Mapped[str] = mapped_column(String(64))
+    prompt_redacted: Mapped[str | None] = mapped_column(Text)
+    # Only kept when settings.store_raw_prompts is on.
+    prompt_raw: Mapped[str | None] = mapped_column(Text)
+    image_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    image_format: Mapped[str | None] = mapped_column(String(16))
+    phash: Mapped[str | None] = mapped_column(String(16), index=True)
+    dhash: Mapped[str | None] = mapped_column(String(16))
+    signals: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    model_versions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    timings_ms: Mapped[dict[str, float]] = mapped_column(JSON)
+    request_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+
+
+class ReviewQueueEntry(Base):
+    __tablename__ = "review_queue"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("moderation_items.id", ondelete="CASCADE"), unique=True
+    )
+    queue: Mapped[str] = mapped_column(String(64), index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    enqueued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,56 @@
+"""Builds the service's parts from settings: database, policy, classifiers, index."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from classifiers.base import Classifier
+from classifiers.registry import build_classifiers, load_config
+from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
+from moderation_service.image_store import ImageStore
+from moderation_service.near_duplicates import NearDuplicateIndex
+from moderation_service.policy import CompiledPolicy, load_policy
+from moderation_service.repository import ModerationRepository
+from moderation_service.service import ModerationService
+from moderation_service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Storage:
+    repository: ModerationRepository
+    image_store: ImageStore
+    index: NearDuplicateIndex
+
+
+def classifier_config(settings: Settings) -> dict:
+    return load_config(settings.classifiers_config)
+
+
+def load_service_policy(settings: Settings) -> CompiledPolicy:
+    """Raises PolicyError for an invalid policy, so the service refuses to start."""
+    return load_policy(settings.policy_path, known_signals=set(classifier_config(settings)))
+
+
+def open_storage(settings: Settings) -> Storage:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_to_head(settings.database_url)
+    repository = ModerationRepository(make_session_factory(make_engine(settings.database_url)))
+    index = NearDuplicateIndex()
+    for item_id, phash, decision in repository.iter_image_hashes():
+        index.add(item_id, phash, decision)
+    return Storage(repository, ImageStore(settings.image_dir), index)
+
+
+def load_classifiers(settings: Settings) -> dict[str, Classifier]:
+    started = time.perf_counter()
+    classifiers = build_classifiers(classifier_config(settings))
+    log.info("loaded classifiers %s in %.1f s", sorted(classifiers), time.perf_counter() - started)
+    return classifiers
+
+
+def build_service(settings: Settings, policy: CompiledPolicy, storage: Storage,
+                  classifiers: dict[str, Classifier]) -> ModerationService:
+    return ModerationService(settings, classifiers, policy, storage.repository, storage.image_store, storage.index)

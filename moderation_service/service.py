@@ -1,0 +1,178 @@
+"""Orchestrates one moderation: decode, classify concurrently, decide, store."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from classifiers.base import Classifier, DecodedImage, Modality, Signal
+from classifiers.image_hash import ImageHashSignal, NearDuplicate
+from moderation_service.db.tables import ModerationItem, ReviewQueueEntry
+from moderation_service.errors import ApiError
+from moderation_service.image_store import ImageStore
+from moderation_service.images import ImageRejected, decode_image
+from moderation_service.near_duplicates import NearDuplicateIndex
+from moderation_service.policy import CompiledPolicy, evaluate
+from moderation_service.repository import ModerationRepository
+from moderation_service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModerationInput:
+    prompt: str | None
+    image: bytes | None
+    surface: str = "default"
+    external_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class ModerationService:
+    def __init__(
+        self,
+        settings: Settings,
+        classifiers: dict[str, Classifier],
+        policy: CompiledPolicy,
+        repository: ModerationRepository,
+        image_store: ImageStore,
+        index: NearDuplicateIndex,
+    ) -> None:
+        self.settings = settings
+        self.classifiers = classifiers
+        self.policy = policy
+        self.repository = repository
+        self.image_store = image_store
+        self.index = index
+        self._executor = ThreadPoolExecutor(settings.classifier_workers, thread_name_prefix="classifier")
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+    async def moderate(self, request: ModerationInput) -> tuple[ModerationItem, ReviewQueueEntry | None]:
+        """Returns the stored item and, for a review decision, its queue entry."""
+        prompt = self._checked_prompt(request.prompt)
+        if prompt is None and request.image is None:
+            raise ApiError(422, "empty_request", "send a non-empty prompt, an image, or both")
+        timings: dict[str, float] = {}
+        image = None
+        if request.image is not None:
+            started = time.perf_counter()
+            image = await self._run(self._decode, request.image)
+            timings["decode"] = _elapsed_ms(started)
+
+        signals, failed = await self._classify(prompt, image, timings)
+        if isinstance(signals.get("image_hash"), ImageHashSignal):
+            signals["image_hash"] = self._with_near_duplicates(signals["image_hash"])
+
+        started = time.perf_counter()
+        plain_signals = {name: signal.model_dump(mode="json") for name, signal in signals.items()}
+        decision = evaluate(self.policy, plain_signals, failed)
+        timings["policy"] = _elapsed_ms(started)
+
+        item = self._record(request, prompt, image, signals, plain_signals, failed, decision, timings)
+        review = None
+        if decision.action == "review":
+            review = ReviewQueueEntry(item_id=item.id, queue=decision.review_queue or "default",
+                                      priority=decision.review_priority or 0, status="pending",
+                                      enqueued_at=item.created_at)
+        started = time.perf_counter()
+        await self._run(self._store, item, review, request.image, image)
+        timings["store"] = _elapsed_ms(started)
+        # The stored copy keeps the timings known before the commit; the response adds "store".
+        item.timings_ms = timings
+        if item.phash:
+            self.index.add(item.id, item.phash, item.decision)
+        return item, review
+
+    def _checked_prompt(self, prompt: str | None) -> str | None:
+        if prompt is None or not prompt.strip():
+            return None
+        if len(prompt) > self.settings.max_prompt_chars:
+            raise ApiError(422, "prompt_too_long",
+                           f"the prompt has {len(prompt)} characters; the limit is {self.settings.max_prompt_chars}")
+        return prompt
+
+    def _decode(self, data: bytes) -> DecodedImage:
+        try:
+            return decode_image(data, self.settings.image_limits)
+        except ImageRejected as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from exc
+
+    async def _classify(self, prompt: str | None, image: DecodedImage | None, timings: dict[str, float]):
+        inputs = {Modality.TEXT: prompt, Modality.IMAGE: image}
+        jobs = {name: clf for name, clf in self.classifiers.items() if inputs[clf.modality] is not None}
+
+        async def timed(name: str, classifier: Classifier) -> Signal:
+            started = time.perf_counter()
+            try:
+                return await self._run(classifier.classify, inputs[classifier.modality])
+            finally:
+                timings[name] = _elapsed_ms(started)
+
+        results = await asyncio.gather(*(timed(n, c) for n, c in jobs.items()), return_exceptions=True)
+        signals: dict[str, Signal] = {}
+        failed: dict[str, str] = {}
+        for name, result in zip(jobs, results):
+            if isinstance(result, Exception):
+                log.exception("classifier %s failed", name, exc_info=result)
+                failed[name] = type(result).__name__
+            else:
+                signals[name] = result
+        return signals, failed
+
+    def _with_near_duplicates(self, signal: ImageHashSignal) -> ImageHashSignal:
+        matches = self.index.search(signal.phash, self.settings.near_duplicate_max_distance,
+                                    self.settings.near_duplicate_limit)
+        duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=m.decision) for m in matches]
+        return signal.model_copy(update={"near_duplicates": duplicates})
+
+    def _record(self, request, prompt, image, signals, plain_signals, failed, decision, timings) -> ModerationItem:
+        pii = plain_signals.get("pii")
+        image_hash = plain_signals.get("image_hash") or {}
+        stored_signals = {
+            name: {"model": self.classifiers[name].identity.as_dict(), **fields}
+            for name, fields in plain_signals.items()
+        }
+        for name, error in failed.items():
+            stored_signals[name] = {"model": self.classifiers[name].identity.as_dict(), "error": error}
+        return ModerationItem(
+            id=str(uuid.uuid4()),
+            external_id=request.external_id,
+            surface=request.surface,
+            created_at=datetime.now(timezone.utc),
+            decision=decision.action,
+            policy_name=self.policy.name,
+            policy_sha256=self.policy.sha256,
+            # Without a PII signal there is no safe redacted form, so nothing is kept.
+            prompt_redacted=pii["redacted_text"] if (prompt is not None and pii) else None,
+            prompt_raw=prompt if self.settings.store_raw_prompts else None,
+            image_sha256=image.sha256 if image else None,
+            image_format=image.format if image else None,
+            phash=image_hash.get("phash"),
+            dhash=image_hash.get("dhash"),
+            signals=stored_signals,
+            reasons=[reason.model_dump(mode="json") for reason in decision.reasons],
+            model_versions={name: clf.identity.as_dict() for name, clf in self.classifiers.items()},
+            timings_ms=dict(timings),
+            request_metadata=request.metadata,
+        )
+
+    def _store(self, item: ModerationItem, review: ReviewQueueEntry | None,
+               image_bytes: bytes | None, image: DecodedImage | None) -> None:
+        # The image file first: a crash before the commit leaves only an unreferenced file.
+        if image is not None and image_bytes is not None:
+            self.image_store.put(image.sha256, image.format, image_bytes)
+        self.repository.save(item, review)
+
+    async def _run(self, function, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

@@ -1,0 +1,62 @@
+"""Service configuration, read from MODERATION_* environment variables (or .env)
+and validated at start-up so a bad value stops the service with a clear message."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from moderation_service.images import ImageLimits
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MODERATION_", env_file=".env", extra="forbid")
+
+    database_url: str = Field(
+        default="", description="Any SQLAlchemy URL; empty means SQLite under data_dir."
+    )
+    data_dir: Path = Field(default=Path("var"), description="Images and the default SQLite file.")
+    policy_path: Path = PROJECT_ROOT / "policies" / "default.yaml"
+    classifiers_config: Path | None = Field(
+        default=None, description="YAML of classifiers to load; empty means the bundled default."
+    )
+    max_image_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    max_image_pixels: int = Field(default=40_000_000, gt=0)
+    max_prompt_chars: int = Field(default=8_000, gt=0)
+    near_duplicate_max_distance: int = Field(default=6, ge=0, le=64)
+    near_duplicate_limit: int = Field(default=5, ge=0)
+    store_raw_prompts: bool = Field(
+        default=False, description="Keep the unredacted prompt; off keeps only the redacted form."
+    )
+    classifier_workers: int = Field(default=4, ge=1)
+
+    @field_validator("policy_path")
+    @classmethod
+    def _policy_must_exist(cls, path: Path) -> Path:
+        if not path.is_file():
+            raise ValueError(f"policy file {path} does not exist")
+        return path
+
+    @field_validator("classifiers_config")
+    @classmethod
+    def _classifier_config_must_exist(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"classifier configuration {path} does not exist")
+        return path
+
+    @model_validator(mode="after")
+    def _default_database(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'moderation.db').resolve()}"
+        return self
+
+    @property
+    def image_limits(self) -> ImageLimits:
+        return ImageLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels)
+
+    @property
+    def image_dir(self) -> Path:
+        return self.data_dir / "images"

@@ -1,0 +1,50 @@
+"""Shared fixtures. The real classifiers load once per test session."""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
+
+
+@pytest.fixture(scope="session")
+def real_classifiers():
+    from classifiers.registry import build_classifiers, load_config
+
+    return build_classifiers(load_config())
+
+
+def synthetic_scene(seed: int, size: tuple[int, int] = (512, 512)) -> Image.Image:
+    """A benign generated picture: a gradient sky, a sun and some hills."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    top, bottom = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    ramp = np.linspace(0, 1, height)[:, None, None]
+    pixels = (top * (1 - ramp) + bottom * ramp).repeat(width, axis=1).astype(np.uint8)
+    image = Image.fromarray(pixels, "RGB")
+    draw = ImageDraw.Draw(image)
+    for _ in range(6):
+        x, y = rng.integers(0, width), rng.integers(0, height)
+        radius = int(rng.integers(20, width // 4))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        if rng.random() < 0.5:
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour)
+        else:
+            draw.rectangle((x - radius, y - radius // 2, x + radius, y + radius // 2), fill=colour)
+    return image
+
+
+def encode(image: Image.Image, image_format: str = "PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format, **options)
+    return buffer.getvalue()
