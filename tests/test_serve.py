@@ -1,0 +1,74 @@
+"""`moderation serve` as a person runs it: a real process, real port, real models."""
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import encode, synthetic_scene
+
+MODERATION = Path(sys.executable).with_name("moderation")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_starts_answers_and_reports_ready(tmp_path):
+    port = free_port()
+    env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path / "data")}
+    process = subprocess.Popen([str(MODERATION), "serve", "--port", str(port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        ready = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                ready = httpx.get(f"{base}/readyz", timeout=5)
+                if ready.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        assert ready is not None and ready.status_code == 200, "service never became ready"
+        image = base64.b64encode(encode(synthetic_scene(11))).decode()
+        response = httpx.post(f"{base}/v1/moderations", timeout=60,
+                              json={"prompt": "a cat wearing a tiny hat", "image": image})
+        assert response.status_code == 200, response.text
+        assert set(response.json()["signals"]) == {"toxicity", "nsfw", "pii", "image_hash"}
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert (tmp_path / "data" / "moderation.db").exists(), output
+
+
+def test_serve_refuses_an_invalid_policy_and_says_why(tmp_path):
+    policy = tmp_path / "broken.yaml"
+    policy.write_text("name: broken\nrules:\n  - {id: a, when: 'nsfw.probability > thresholds.missing', then: block}\n")
+    env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path), "MODERATION_POLICY_PATH": str(policy)}
+    result = subprocess.run([str(MODERATION), "serve", "--port", str(free_port())], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "undefined threshold 'missing'" in result.stderr
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("MODERATION_MAX_IMAGE_BYTES", "-5", "MODERATION_MAX_IMAGE_BYTES"),
+    ("MODERATION_POLICY_PATH", "/nonexistent/policy.yaml", "does not exist"),
+])
+def test_serve_refuses_invalid_configuration(tmp_path, variable, value, message):
+    env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path), variable: value}
+    result = subprocess.run([str(MODERATION), "serve", "--port", str(free_port())], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert message in result.stderr
