@@ -125,6 +125,7 @@ class _BundledBackend:
         self.categories = tuple(self.head_config["categories"])
         self.thresholds = dict(self.head_config.get("thresholds", {}))
         self.weight_files = [self.encoder.weight_file, head_dir / "head.safetensors", head_dir / "head_config.json"]
+        self.model_name = f"{ENCODER_NAME}+toxicity-head"
         self.version = f"all-MiniLM-L6-v2+head-{self.head_config.get('version', 'unversioned')}"
 
     def score(self, texts: Sequence[str], batch_size: int) -> list[dict[str, float]]:
@@ -157,6 +158,7 @@ class _HuggingFaceBackend:
         )
         if not self.weight_files:
             raise FileNotFoundError(f"no *.safetensors or *.bin weights in {model_dir}")
+        self.model_name = config.name_or_path or str(model_dir)
         self.version = f"hf:{model_dir.name}"
 
     def score(self, texts: Sequence[str], batch_size: int) -> list[dict[str, float]]:
@@ -207,7 +209,7 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
         # Operating points tuned on the validation split (bundled head only).
         self.thresholds: dict[str, float] = self._backend.thresholds
         self.identity = ModelIdentity(
-            name=self.name, version=self._backend.version, weights_sha256=sha256_of_files(*self._backend.weight_files)
+            name=self._backend.model_name, version=self._backend.version, weights_sha256=sha256_of_files(*self._backend.weight_files)
         )
 
     def classify_batch(self, inputs: Sequence[str]) -> list[ToxicitySignal]:

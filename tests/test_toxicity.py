@@ -75,7 +75,7 @@ def test_empty_and_whitespace_text_is_benign(classifier: ToxicityClassifier) -> 
 
 def test_identity_covers_encoder_and_head_and_is_stable(classifier: ToxicityClassifier) -> None:
     identity = classifier.identity
-    assert identity.name == "toxicity"
+    assert identity.name == "sentence-transformers/all-MiniLM-L6-v2+toxicity-head"
     assert re.fullmatch(r"[0-9a-f]{64}", identity.weights_sha256)
     expected = sha256_of_files(
         bundled_encoder_path() / "model.safetensors",
