@@ -20,8 +20,9 @@ evaluate_app = typer.Typer(help="Measure a classifier on labelled data.", no_arg
 convert_app = typer.Typer(help="Convert bundled weights between runtimes.", no_args_is_help=True)
 policy_app = typer.Typer(help="Work with policy files.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys for upstream clients and admins.", no_args_is_help=True)
 for sub_app, name in ((train_app, "train"), (evaluate_app, "evaluate"), (convert_app, "convert"),
-                      (policy_app, "policy"), (db_app, "db")):
+                      (policy_app, "policy"), (db_app, "db"), (keys_app, "keys")):
     app.add_typer(sub_app, name=name)
 
 DEFAULT_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
@@ -122,6 +123,64 @@ def db_upgrade() -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_to_head(settings.database_url)
     typer.echo("database is at the latest revision")
+
+
+def _key_store():
+    from moderation_service.auth import ApiKeyStore
+    from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_to_head(settings.database_url)
+    return ApiKeyStore(make_session_factory(make_engine(settings.database_url)))
+
+
+def _print_issued(issued) -> None:
+    typer.echo(f"key id {issued.key_id} for {issued.client} ({','.join(issued.scopes)}):")
+    typer.echo(issued.secret)
+    typer.secho("store it now: it is not shown again", fg="yellow", err=True)
+
+
+@keys_app.command("create")
+def keys_create(
+    client: str = typer.Option(..., help="Name of the client the key belongs to."),
+    scopes: str = typer.Option("moderate", help="Comma-separated: moderate, review, admin."),
+) -> None:
+    """Create a key and print it once."""
+    try:
+        issued = _key_store().create(client, [s.strip() for s in scopes.split(",") if s.strip()])
+    except ValueError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    _print_issued(issued)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key: id, client, scopes, prefix, and whether it is revoked."""
+    for key in _key_store().list():
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        typer.echo(f"{key.id}\t{key.client}\t{','.join(key.scopes)}\t{key.display_prefix}...\t{state}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: int = typer.Argument(..., help="The key's id, from `keys list`.")) -> None:
+    """Revoke a key at once."""
+    if not _key_store().revoke(key_id):
+        typer.secho(f"no active key with id {key_id}", fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked key {key_id}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(key_id: int = typer.Argument(..., help="The key's id, from `keys list`.")) -> None:
+    """Issue a new key with the same client and scopes, and revoke the old one."""
+    try:
+        issued = _key_store().rotate(key_id)
+    except LookupError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from None
+    _print_issued(issued)
 
 
 def _as_json(data) -> str:

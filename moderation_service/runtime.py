@@ -5,6 +5,8 @@ import logging
 import time
 from dataclasses import dataclass
 
+from sqlalchemy.orm import sessionmaker
+
 from classifiers.base import Classifier
 from classifiers.registry import build_classifiers, load_config
 from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Storage:
+    session_factory: sessionmaker
     repository: ModerationRepository
     image_store: ImageStore
     index: NearDuplicateIndex
@@ -37,11 +40,12 @@ def load_service_policy(settings: Settings) -> CompiledPolicy:
 def open_storage(settings: Settings) -> Storage:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_to_head(settings.database_url)
-    repository = ModerationRepository(make_session_factory(make_engine(settings.database_url)))
+    session_factory = make_session_factory(make_engine(settings.database_url))
+    repository = ModerationRepository(session_factory)
     index = NearDuplicateIndex()
     for item_id, phash, decision in repository.iter_image_hashes():
         index.add(item_id, phash, decision)
-    return Storage(repository, ImageStore(settings.image_dir), index)
+    return Storage(session_factory, repository, ImageStore(settings.image_dir), index)
 
 
 def load_classifiers(settings: Settings) -> dict[str, Classifier]:

@@ -48,3 +48,27 @@ def encode(image: Image.Image, image_format: str = "PNG", **options) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=image_format, **options)
     return buffer.getvalue()
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database per test.
+
+    .ci/run starts a real server and sets MODERATION_TEST_POSTGRES_URL; without
+    it (a developer's machine) these tests are skipped, and say why.
+    """
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    admin_url = os.environ.get("MODERATION_TEST_POSTGRES_URL")
+    if not admin_url:
+        pytest.skip("no PostgreSQL: set MODERATION_TEST_POSTGRES_URL (source .ci/postgres.sh)")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()

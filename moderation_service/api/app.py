@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from classifiers.base import Classifier
 from moderation_service.api.request_parsing import parse_moderation_request, validation_error
 from moderation_service.api.schemas import ErrorResponse, ModerationRequest, ModerationResponse, ReviewRef
+from moderation_service.auth import ApiKeyStore
 from moderation_service.db.tables import ReviewQueueEntry
 from moderation_service.errors import ApiError
 from moderation_service.runtime import build_service, load_classifiers, load_service_policy, open_storage
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     )
     app.state.moderation = state
     app.state.settings = settings
+    app.state.storage = storage
+    app.state.authenticators = [ApiKeyStore(storage.session_factory).authenticate]
     _install_error_handlers(app)
     max_body = settings.max_image_bytes * 4 // 3 + 1024 * 1024
 
