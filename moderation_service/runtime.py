@@ -12,7 +12,9 @@ from classifiers.registry import build_classifiers, load_config
 from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
 from moderation_service.image_store import ImageStore
 from moderation_service.near_duplicates import NearDuplicateIndex
-from moderation_service.policy import CompiledPolicy, load_policy
+from moderation_service.active_policies import ActivePolicies
+from moderation_service.policy import load_policy_set
+from moderation_service.policy.schema import signal_schemas
 from moderation_service.repository import ModerationRepository
 from moderation_service.service import ModerationService
 from moderation_service.settings import Settings
@@ -32,9 +34,10 @@ def classifier_config(settings: Settings) -> dict:
     return load_config(settings.classifiers_config)
 
 
-def load_service_policy(settings: Settings) -> CompiledPolicy:
+def load_service_policies(settings: Settings) -> ActivePolicies:
     """Raises PolicyError for an invalid policy, so the service refuses to start."""
-    return load_policy(settings.policy_path, known_signals=set(classifier_config(settings)))
+    schemas = signal_schemas(classifier_config(settings))
+    return ActivePolicies(settings.policy_path, lambda path: load_policy_set(path, schemas))
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -55,6 +58,6 @@ def load_classifiers(settings: Settings) -> dict[str, Classifier]:
     return classifiers
 
 
-def build_service(settings: Settings, policy: CompiledPolicy, storage: Storage,
+def build_service(settings: Settings, policies: ActivePolicies, storage: Storage,
                   classifiers: dict[str, Classifier]) -> ModerationService:
-    return ModerationService(settings, classifiers, policy, storage.repository, storage.image_store, storage.index)
+    return ModerationService(settings, classifiers, policies, storage.repository, storage.image_store, storage.index)

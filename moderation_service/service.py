@@ -17,7 +17,9 @@ from moderation_service.errors import ApiError
 from moderation_service.image_store import ImageStore
 from moderation_service.images import ImageRejected, decode_image
 from moderation_service.near_duplicates import NearDuplicateIndex
-from moderation_service.policy import CompiledPolicy, evaluate
+from moderation_service.active_policies import ActivePolicies
+from moderation_service.policy import evaluate
+from classifiers.text_normalization import normalize_for_classification
 from moderation_service.repository import ModerationRepository
 from moderation_service.settings import Settings
 
@@ -38,14 +40,14 @@ class ModerationService:
         self,
         settings: Settings,
         classifiers: dict[str, Classifier],
-        policy: CompiledPolicy,
+        policies: ActivePolicies,
         repository: ModerationRepository,
         image_store: ImageStore,
         index: NearDuplicateIndex,
     ) -> None:
         self.settings = settings
         self.classifiers = classifiers
-        self.policy = policy
+        self.policies = policies
         self.repository = repository
         self.image_store = image_store
         self.index = index
@@ -72,10 +74,20 @@ class ModerationService:
 
         started = time.perf_counter()
         plain_signals = {name: signal.model_dump(mode="json") for name, signal in signals.items()}
-        decision = evaluate(self.policy, plain_signals, failed)
+        facts = {**plain_signals, **_prompt_facts(prompt)}
+        policy_set = self.policies.current  # one snapshot for the whole request
+        live = policy_set.for_surface(request.surface)
+        decision = evaluate(live, facts, failed)
+        shadow_policy = policy_set.shadow_of(live)
+        shadow = evaluate(shadow_policy, facts, failed) if shadow_policy else None
         timings["policy"] = _elapsed_ms(started)
 
-        item = self._record(request, prompt, image, signals, plain_signals, failed, decision, timings)
+        item = self._record(request, prompt, image, plain_signals, failed, decision, timings)
+        if shadow is not None:
+            item.shadow_decision = shadow.action
+            item.shadow_policy_name = shadow.policy_name
+            item.shadow_policy_sha256 = shadow.policy_sha256
+            item.shadow_reasons = [reason.model_dump(mode="json") for reason in shadow.reasons]
         review = None
         if decision.action == "review":
             review = ReviewQueueEntry(item_id=item.id, queue=decision.review_queue or "default",
@@ -132,7 +144,7 @@ class ModerationService:
         duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=m.decision) for m in matches]
         return signal.model_copy(update={"near_duplicates": duplicates})
 
-    def _record(self, request, prompt, image, signals, plain_signals, failed, decision, timings) -> ModerationItem:
+    def _record(self, request, prompt, image, plain_signals, failed, decision, timings) -> ModerationItem:
         pii = plain_signals.get("pii")
         image_hash = plain_signals.get("image_hash") or {}
         stored_signals = {
@@ -147,8 +159,9 @@ class ModerationService:
             surface=request.surface,
             created_at=datetime.now(timezone.utc),
             decision=decision.action,
-            policy_name=self.policy.name,
-            policy_sha256=self.policy.sha256,
+            policy_name=decision.policy_name,
+            policy_version=decision.policy_version,
+            policy_sha256=decision.policy_sha256,
             # Without a PII signal there is no safe redacted form, so nothing is kept.
             prompt_redacted=pii["redacted_text"] if (prompt is not None and pii) else None,
             prompt_raw=prompt if self.settings.store_raw_prompts else None,
@@ -172,6 +185,14 @@ class ModerationService:
 
     async def _run(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+
+def _prompt_facts(prompt: str | None) -> dict[str, dict[str, object]]:
+    """The prompt for text conditions: normalised, so evasions do not slip past keywords.
+    Never stored: it may hold personal data."""
+    if prompt is None:
+        return {}
+    return {"prompt": {"text": normalize_for_classification(prompt), "length": len(prompt)}}
 
 
 def _elapsed_ms(started: float) -> float:

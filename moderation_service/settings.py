@@ -19,7 +19,11 @@ class Settings(BaseSettings):
         default="", description="Any SQLAlchemy URL; empty means SQLite under data_dir."
     )
     data_dir: Path = Field(default=Path("var"), description="Images and the default SQLite file.")
-    policy_path: Path = PROJECT_ROOT / "policies" / "default.yaml"
+    policy_path: Path = Field(
+        default=PROJECT_ROOT / "policies",
+        description="A folder of policies (one named `default`), or one file that serves every surface.")
+    policy_watch_interval_s: float = Field(
+        default=2.0, ge=0, description="How often to look for changed policy files; 0 turns reloading off.")
     classifiers_config: Path | None = Field(
         default=None, description="YAML of classifiers to load; empty means the bundled default."
     )
@@ -36,8 +40,8 @@ class Settings(BaseSettings):
     @field_validator("policy_path")
     @classmethod
     def _policy_must_exist(cls, path: Path) -> Path:
-        if not path.is_file():
-            raise ValueError(f"policy file {path} does not exist")
+        if not path.exists():
+            raise ValueError(f"policy path {path} does not exist")
         return path
 
     @field_validator("classifiers_config")

@@ -3,20 +3,22 @@ from __future__ import annotations
 
 import pytest
 
-from moderation_service.policy import PolicyError, evaluate, load_policy
-from moderation_service.policy.loader import compile_policy
+from classifiers.registry import load_config
+from moderation_service.policy import PolicyError, evaluate, load_policy_set
+from moderation_service.policy.policy_set import compile_single_policy
+from moderation_service.policy.schema import signal_schemas
 
-KNOWN = {"toxicity", "nsfw", "pii", "image_hash"}
+SCHEMAS = signal_schemas(load_config())
 DEFAULT_POLICY_PATH = "policies/default.yaml"
 
 
 @pytest.fixture(scope="module")
 def default_policy():
-    return load_policy(DEFAULT_POLICY_PATH, known_signals=KNOWN)
+    return load_policy_set("policies", SCHEMAS).policies["default"]
 
 
 def policy(text: str):
-    return compile_policy(text.encode(), known_signals=KNOWN)
+    return compile_single_policy(text, SCHEMAS)
 
 
 BENIGN = {
@@ -132,6 +134,10 @@ rules:
         ("name: x\nrules: [{id: a, when: 'nsfw.probability > 1', then: block, colour: red}]", "colour"),
         ("name: x\nrules: [{id: a, when: 'nsfw.probability > thresholds.nope', then: block}]", "undefined threshold"),
         ("name: x\nrules: [{id: a, when: 'nudity.score > 1', then: block}]", "unknown signal"),
+        ("name: x\nrules: [{id: a, when: 'nsfw.prob > 1', then: block}]", "no field 'prob'"),
+        ("name: x\nrules: [{id: a, when: 'nsfw.probability == explicit', then: block}]", "type mismatch"),
+        ("name: x\nrules: [{id: a, when: 'prompt.text matches \"(a+)+$\"', then: block}]", "backtrack"),
+        ("name: x\nrules: [{id: a, when: 'prompt.text matches \"([a-z\"', then: block}]", "regex"),
         ("name: x\nrules: [{id: a, when: 'nsfw.probability > 1', then: block}, "
          "{id: a, when: 'nsfw.probability > 1', then: block}]", "duplicate rule id"),
         ("name: x\nrules: [{id: a, when: 'nsfw.probability > 1', then: banish}]", "then"),
@@ -148,4 +154,5 @@ def test_policy_hash_is_of_the_file_bytes(default_policy):
     import hashlib
     from pathlib import Path
 
-    assert default_policy.sha256 == hashlib.sha256(Path(DEFAULT_POLICY_PATH).read_bytes()).hexdigest()
+    own = hashlib.sha256(Path(DEFAULT_POLICY_PATH).read_bytes()).digest()
+    assert default_policy.sha256 == hashlib.sha256(own).hexdigest()

@@ -16,7 +16,8 @@ from moderation_service.api.schemas import ErrorResponse, ModerationRequest, Mod
 from moderation_service.auth import ApiKeyStore
 from moderation_service.db.tables import ReviewQueueEntry
 from moderation_service.errors import ApiError
-from moderation_service.runtime import build_service, load_classifiers, load_service_policy, open_storage
+from moderation_service.api.policy_routes import policy_router
+from moderation_service.runtime import build_service, load_classifiers, load_service_policies, open_storage
 from moderation_service.service import ModerationService
 from moderation_service.settings import Settings
 
@@ -43,14 +44,14 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     """With ``classifiers`` given (tests share one loaded set), the app is ready at once;
     otherwise the models load in the background and /readyz reports when they are in."""
     settings = settings or Settings()
-    policy = load_service_policy(settings)  # an invalid policy stops start-up here
+    policies = load_service_policies(settings)  # an invalid policy stops start-up here
     storage = open_storage(settings)
     state = ServiceState()
 
     def load() -> None:
         try:
             loaded = classifiers if classifiers is not None else load_classifiers(settings)
-            state.service = build_service(settings, policy, storage, loaded)
+            state.service = build_service(settings, policies, storage, loaded)
         except Exception as exc:  # reported on /readyz and in the log; the process stays up
             log.exception("loading the classifiers failed")
             state.load_error = f"{type(exc).__name__}: {exc}"
@@ -61,7 +62,10 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
             load()
         else:
             threading.Thread(target=load, name="model-loader", daemon=True).start()
+        if settings.policy_watch_interval_s > 0:
+            policies.watch(settings.policy_watch_interval_s)
         yield
+        policies.stop()
         if state.service is not None:
             state.service.close()
 
@@ -74,6 +78,7 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     app.state.moderation = state
     app.state.settings = settings
     app.state.storage = storage
+    app.state.policies = policies
     app.state.authenticators = [ApiKeyStore(storage.session_factory).authenticate]
     _install_error_handlers(app)
     max_body = settings.max_image_bytes * 4 // 3 + 1024 * 1024
@@ -106,6 +111,8 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
             raise ApiError(404, "not_found", f"no moderation with id {item_id!r}")
         return ModerationResponse.from_item(item, _review_ref(repository.review_entry(item_id)))
 
+    app.include_router(policy_router(policies, storage))
+
     @app.get("/healthz", summary="Liveness")
     def healthz() -> dict:
         return {"status": "ok"}
@@ -116,7 +123,7 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
         service = state.require()
         return JSONResponse({
             "status": "ready",
-            "policy": {"name": service.policy.name, "sha256": service.policy.sha256},
+            "policies": {name: policy.sha256 for name, policy in service.policies.current.policies.items()},
             "models": {name: clf.identity.as_dict() for name, clf in service.classifiers.items()},
         })
 

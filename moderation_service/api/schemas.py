@@ -37,6 +37,7 @@ class RuleReason(BaseModel):
 class PolicyRef(BaseModel):
     name: str
     sha256: str
+    version: str | None = None
 
 
 class ReviewRef(BaseModel):
@@ -74,7 +75,7 @@ class ModerationResponse(BaseModel):
             signals=item.signals,
             redacted_prompt=item.prompt_redacted,
             image_sha256=item.image_sha256,
-            policy=PolicyRef(name=item.policy_name, sha256=item.policy_sha256),
+            policy=PolicyRef(name=item.policy_name, sha256=item.policy_sha256, version=item.policy_version),
             review=review,
             timings_ms=item.timings_ms,
             metadata=item.request_metadata,

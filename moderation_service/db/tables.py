@@ -22,6 +22,12 @@ class ModerationItem(Base):
     decision: Mapped[str] = mapped_column(String(16))
     policy_name: Mapped[str] = mapped_column(String(128))
     policy_sha256: Mapped[str] = mapped_column(String(64))
+    policy_version: Mapped[str | None] = mapped_column(String(64))
+    # A shadow policy's verdict on the same signals: stored, never returned as the decision.
+    shadow_policy_name: Mapped[str | None] = mapped_column(String(128))
+    shadow_policy_sha256: Mapped[str | None] = mapped_column(String(64))
+    shadow_decision: Mapped[str | None] = mapped_column(String(16))
+    shadow_reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     prompt_redacted: Mapped[str | None] = mapped_column(Text)
     # Only kept when settings.store_raw_prompts is on.
     prompt_raw: Mapped[str | None] = mapped_column(Text)

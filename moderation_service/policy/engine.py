@@ -1,7 +1,8 @@
 """The policy engine: a pure function from (policy, signals) to a decision.
 
-The most severe action wins (block > review > redact > allow); ties go by rule
-order. Every rule that fired is reported, not just the winner.
+The most severe action wins (block > review > redact > allow); among rules of
+the same action the higher rule `priority` wins, then file order. Every rule
+that fired is reported, not just the winner.
 """
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel, Field
 
-from moderation_service.policy.loader import Action, ActionSpec, CompiledPolicy
+from moderation_service.policy.compiler import CompiledPolicy
+from moderation_service.policy.conditions import FAILED_KEY
+from moderation_service.policy.spec import Action, ActionSpec
 
 SEVERITY: dict[str, int] = {"allow": 0, "redact": 1, "review": 2, "block": 3}
 
@@ -27,6 +30,9 @@ class RuleMatch(BaseModel):
 class Decision(BaseModel):
     action: Action
     reasons: list[RuleMatch]
+    policy_name: str
+    policy_version: str
+    policy_sha256: str
     review_queue: str | None = None
     review_priority: int | None = None
     redact_entities: list[str] = Field(default_factory=list)
@@ -34,26 +40,32 @@ class Decision(BaseModel):
 
 def evaluate(policy: CompiledPolicy, signals: Mapping[str, Any], failed: Mapping[str, str] | None = None) -> Decision:
     """``signals`` maps signal name to its fields as plain data; ``failed`` maps a
-    classifier that raised to its error message."""
-    fired: list[RuleMatch] = [
-        _match(f"classifier-error.{name}", f"The {name} classifier failed: {message}",
-               policy.spec.on_error, {f"{name}.error": message})
-        for name, message in (failed or {}).items()
+    classifier that raised or timed out to its error."""
+    failed = failed or {}
+    facts = {**signals, FAILED_KEY: frozenset(failed)}
+    # A failure outranks rules of the same action, so its queue tells reviewers a model failed.
+    fired: list[tuple[int, RuleMatch]] = [
+        (101, _match(f"classifier-error.{name}", f"The {name} classifier failed: {message}",
+                     policy.on_error_for(name), {f"{name}.error": message}))
+        for name, message in failed.items()
     ]
     for rule in policy.rules:
         observed: dict[str, Any] = {}
-        if rule.matches(signals, observed):
-            fired.append(_match(rule.spec.id, rule.spec.description, rule.spec.then, observed))
+        if rule.matches(facts, observed):
+            fired.append((rule.spec.priority, _match(rule.spec.id, rule.spec.description, rule.spec.then, observed)))
+    identity = {"policy_name": policy.name, "policy_version": policy.version, "policy_sha256": policy.sha256}
     if not fired:
-        return Decision(action=policy.spec.default_action, reasons=[])
-    winner = max(fired, key=lambda match: SEVERITY[match.action])  # max keeps the first of equals
-    redact_entities = sorted({e for match in fired if match.action == "redact" for e in match.entities})
+        return Decision(action=policy.spec.default_action, reasons=[], **identity)
+    # max() keeps the first of equals, so file order breaks the remaining ties.
+    _, winner = max(fired, key=lambda entry: (SEVERITY[entry[1].action], entry[0]))
+    reviewing = winner.action == "review"
     return Decision(
         action=winner.action,
-        reasons=fired,
-        review_queue=winner.queue if winner.action == "review" else None,
-        review_priority=winner.priority if winner.action == "review" else None,
-        redact_entities=redact_entities,
+        reasons=[match for _, match in fired],
+        review_queue=winner.queue if reviewing else None,
+        review_priority=winner.priority if reviewing else None,
+        redact_entities=sorted({e for _, match in fired if match.action == "redact" for e in match.entities}),
+        **identity,
     )
 
 

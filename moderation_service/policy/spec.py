@@ -1,0 +1,63 @@
+"""The shape of a policy file, validated with pydantic (unknown keys refused)."""
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Action = Literal["allow", "block", "review", "redact"]
+RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ActionSpec(_Strict):
+    action: Action
+    queue: str = Field(default="default", pattern=NAME_PATTERN)
+    priority: int = Field(default=0, ge=0, le=100)
+    entities: list[str] = Field(default_factory=list)
+
+
+def as_action_spec(value: Union[str, dict[str, Any], ActionSpec]) -> Any:
+    return {"action": value} if isinstance(value, str) else value
+
+
+Condition = Union[str, dict[str, Any]]
+
+
+class RuleSpec(_Strict):
+    id: str = Field(pattern=RULE_ID_PATTERN)
+    description: str = ""
+    when: Condition
+    then: ActionSpec
+    # Breaks ties between rules of the same action; higher first, then file order.
+    priority: int = Field(default=0, ge=0, le=100)
+
+    _then = field_validator("then", mode="before")(lambda cls, value: as_action_spec(value))
+
+
+class PolicySpec(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    version: str = Field(default="unversioned", max_length=64)
+    description: str = ""
+    extends: str | None = None
+    surfaces: list[str] = Field(default_factory=list)
+    shadow: str | None = None
+    default_action: Action = "allow"
+    # One action for any failed classifier, or per signal with a `default`.
+    on_error: dict[str, ActionSpec] = Field(
+        default_factory=lambda: {"default": ActionSpec(action="review", queue="classifier-errors")})
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    rules: list[RuleSpec] = Field(default_factory=list)
+
+    @field_validator("on_error", mode="before")
+    @classmethod
+    def _on_error_shapes(cls, value: Any) -> Any:
+        if isinstance(value, str) or (isinstance(value, dict) and "action" in value):
+            return {"default": as_action_spec(value)}
+        if isinstance(value, dict):
+            return {key: as_action_spec(spec) for key, spec in value.items()}
+        return value
