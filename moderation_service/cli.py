@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
@@ -96,22 +97,116 @@ def convert_nsfw(out: Path = typer.Option(..., help="Path of the Keras weights f
     typer.echo(str(convert_onnx_to_keras(out)))
 
 
-@policy_app.command("check")
-def policy_check(paths: list[Path] = typer.Argument(..., help="Policy files to compile.")) -> None:
-    """Compile each policy; exit non-zero with the reason if one is invalid."""
+def _policy_schemas():
     from classifiers.registry import load_config
-    from moderation_service.policy import PolicyError, load_policy
+    from moderation_service.policy.schema import signal_schemas
 
-    known = set(load_config())
-    failed = False
+    settings = _settings()
+    return signal_schemas(load_config(settings.classifiers_config))
+
+
+@policy_app.command("lint")
+def policy_lint(paths: list[Path] = typer.Argument(..., help="Policy folders or files.")) -> None:
+    """Check policies; print file:line:column for each problem; exit 1 on any error."""
+    from moderation_service.policy import build_policy_set
+    from moderation_service.policy.policy_set import policy_files
+
+    schemas = _policy_schemas()
+    errors = 0
     for path in paths:
-        try:
-            policy = load_policy(path, known_signals=known)
-            typer.echo(f"{path}: ok ({policy.name}, {len(policy.rules)} rules, sha256 {policy.sha256[:12]})")
-        except PolicyError as exc:
-            typer.secho(str(exc), fg="red", err=True)
-            failed = True
-    raise typer.Exit(1 if failed else 0)
+        files = [(str(file), file.read_bytes()) for file in policy_files(path) if file.exists()]
+        if not files:
+            typer.secho(f"{path}: no policy files", fg="red", err=True)
+            errors += 1
+            continue
+        policy_set, problems = build_policy_set(files, schemas, serve_all_surfaces=not path.is_dir())
+        for problem in sorted(problems):
+            typer.secho(str(problem), fg="red" if problem.severity == "error" else "yellow", err=True)
+        errors += sum(problem.severity == "error" for problem in problems)
+        if policy_set is not None:
+            for name, policy in sorted(policy_set.policies.items()):
+                typer.echo(f"{path}: {name} ok ({len(policy.rules)} rules, sha256 {policy.sha256[:12]})")
+    raise typer.Exit(1 if errors else 0)
+
+
+@policy_app.command("check", hidden=True)
+def policy_check(paths: list[Path] = typer.Argument(...)) -> None:
+    """Alias of lint."""
+    policy_lint(paths)
+
+
+@policy_app.command("test")
+def policy_test(
+    path: Path = typer.Argument(PROJECT_ROOT / "policies", help="The policy folder; cases are read from its tests/."),
+    cases: Path = typer.Option(None, help="Folder of test cases (default: PATH/tests)."),
+) -> None:
+    """Run the YAML test cases against the policies; print a diff for each failure."""
+    from moderation_service.policy import PolicyError, load_policy_set
+    from moderation_service.policy.testing import format_results, run_suites, uncovered_rules
+
+    try:
+        policy_set = load_policy_set(path, _policy_schemas())
+    except PolicyError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from None
+    folder = cases or (path if path.is_dir() else path.parent) / "tests"
+    results, problems = run_suites(policy_set, folder, classify=_lazy_real_classify())
+    typer.echo(format_results(results, problems))
+    for policy, rules in uncovered_rules(policy_set, folder).items():
+        typer.secho(f"warning: no case fires these rules of {policy!r}: {', '.join(rules)}", fg="yellow", err=True)
+    raise typer.Exit(1 if problems or not all(result.passed for result in results) else 0)
+
+
+def _lazy_real_classify():
+    """Loads the real classifiers the first time a case needs them."""
+    loaded = {}
+
+    def classify(prompt, image):
+        from moderation_service.offline_classify import classify_offline
+        from moderation_service.runtime import load_classifiers
+
+        if "classifiers" not in loaded:
+            loaded["classifiers"] = load_classifiers(_settings())
+        return classify_offline(loaded["classifiers"], prompt, image, _settings().image_limits)
+
+    return classify
+
+
+@policy_app.command("replay")
+def policy_replay(
+    policy: Path = typer.Option(..., help="The candidate policy file."),
+    surface: str = typer.Option(None, help="Only items from this surface."),
+    since: datetime = typer.Option(None, help="Only items created at or after this date/time."),
+    csv_out: Path = typer.Option(Path("replay.csv"), "--csv", help="Where to write one row per item."),
+) -> None:
+    """Re-evaluate stored signals under a candidate policy and report what would change."""
+    from moderation_service.db.engine import make_engine, make_session_factory
+    from moderation_service.policy import PolicyError
+    from moderation_service.policy.policy_set import compile_single_policy
+    from moderation_service.policy_replay import format_summary, replay
+
+    try:
+        candidate = compile_single_policy(policy.read_bytes(), _policy_schemas(), name=str(policy))
+    except PolicyError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from None
+    settings = _settings()
+    sessions = make_session_factory(make_engine(settings.database_url))
+    since = since.replace(tzinfo=timezone.utc) if since and since.tzinfo is None else since
+    summary = replay(sessions, candidate, surface, since, csv_out)
+    typer.echo(format_summary(summary))
+    typer.echo(f"wrote {csv_out}")
+
+
+@policy_app.command("shadow-report")
+def policy_shadow_report(since: datetime = typer.Option(None, help="Only items created at or after this time.")) -> None:
+    """Agreement between live and shadow decisions, with a sample of disagreements."""
+    from moderation_service.db.engine import make_engine, make_session_factory
+    from moderation_service.shadow_report import shadow_report
+
+    settings = _settings()
+    since = since.replace(tzinfo=timezone.utc) if since and since.tzinfo is None else since
+    typer.echo(_as_json(shadow_report(make_session_factory(make_engine(settings.database_url)), since)))
 
 
 @db_app.command("upgrade")

@@ -74,7 +74,7 @@ class ModerationService:
 
         started = time.perf_counter()
         plain_signals = {name: signal.model_dump(mode="json") for name, signal in signals.items()}
-        facts = {**plain_signals, **_prompt_facts(prompt)}
+        facts = {**plain_signals, **prompt_facts(prompt)}
         policy_set = self.policies.current  # one snapshot for the whole request
         live = policy_set.for_surface(request.surface)
         decision = evaluate(live, facts, failed)
@@ -187,7 +187,7 @@ class ModerationService:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
 
-def _prompt_facts(prompt: str | None) -> dict[str, dict[str, object]]:
+def prompt_facts(prompt: str | None) -> dict[str, dict[str, object]]:
     """The prompt for text conditions: normalised, so evasions do not slip past keywords.
     Never stored: it may hold personal data."""
     if prompt is None:

@@ -36,7 +36,8 @@ class CompiledPolicy:
     spec: PolicySpec
     rules: tuple[CompiledRule, ...]
     sha256: str
-    sources: tuple[str, ...] = field(default=())  # file texts, the policy's own first
+    sources: tuple[str, ...] = field(default=())  # file texts, root of `extends` first
+    file: str = ""
 
     @property
     def name(self) -> str:

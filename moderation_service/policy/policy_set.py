@@ -93,7 +93,7 @@ def build_policy_set(files: list[tuple[str, bytes]], schemas: Mapping[str, Any] 
         problems.extend(rule_problems)
         digest = hashlib.sha256(b"".join(hashlib.sha256(link.raw).digest() for link in chain)).hexdigest()
         sources = tuple(link.raw.decode() for link in chain)
-        compiled[name] = CompiledPolicy(spec, tuple(rules), digest, sources)
+        compiled[name] = CompiledPolicy(spec, tuple(rules), digest, sources, entry.document.name)
     if any(problem.severity == "error" for problem in problems):
         return None, problems
     if serve_all_surfaces:
