@@ -6,6 +6,7 @@ instead of a folder serves every surface.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ class _Parsed:
     document: SourceDocument
     raw: bytes
     spec: PolicySpec
+    rule_lines: list[int]  # each validated rule's index in the file, past any left out
 
 
 def policy_files(path: Path) -> list[Path]:
@@ -116,19 +118,58 @@ def _parse(name: str, raw: bytes, problems: list[Problem]) -> _Parsed | None:
     if not isinstance(document.data, dict):
         problems.append(Problem(name, 1, 1, "error", "a policy is a mapping with at least `name` and `rules`"))
         return None
-    try:
-        spec = PolicySpec.model_validate(document.data)
-    except ValidationError as exc:
-        for error in exc.errors():
-            problems.append(Problem.at(name, _error_position(document, error), _plain(error)))
+    validated = _validate_reporting_all(document, problems)
+    if validated is None:
         return None
+    spec, rule_lines = validated
     ids: dict[str, int] = {}
     for index, rule in enumerate(spec.rules):
         if rule.id in ids:
             problems.append(Problem.at(name, document.position(("rules", index, "id")),
                                        f"duplicate rule id {rule.id!r} (first used in rule {ids[rule.id] + 1})"))
         ids.setdefault(rule.id, index)
-    return _Parsed(document, raw, spec)
+    return _Parsed(document, raw, spec, rule_lines)
+
+
+def _validate_reporting_all(document: SourceDocument, problems: list[Problem]) -> tuple[PolicySpec, list[int]] | None:
+    """Validate, and keep going past bad keys and bad rules so one run reports
+    every problem: each is reported, then left out, and the rest validated again."""
+    data = copy.deepcopy(document.data)
+    rules = data.get("rules")
+    surviving = list(range(len(rules))) if isinstance(rules, list) else []
+    for _attempt in range(50):
+        try:
+            return PolicySpec.model_validate(data), surviving
+        except ValidationError as exc:
+            removable = []
+            for error in exc.errors():
+                problems.append(Problem.at(document.name, _error_position(document, error), _plain(error)))
+                removable.append(_removable_part(error))
+            if None in removable or not _remove(data, removable, surviving):
+                return None
+    return None
+
+
+def _removable_part(error: dict[str, Any]) -> tuple | None:
+    """What to leave out to get past an error: the unknown key, or the whole bad rule."""
+    location = tuple(error["loc"])
+    if error["type"] == "extra_forbidden":
+        return location
+    if len(location) >= 2 and location[0] == "rules" and isinstance(location[1], int):
+        return location[:2]
+    return None
+
+
+def _remove(data: dict[str, Any], locations: list[tuple], surviving: list[int]) -> bool:
+    # Deepest and last first, so removing one entry does not shift another's index.
+    for location in sorted(set(locations), key=lambda loc: (len(loc), loc), reverse=True):
+        parent = data
+        for part in location[:-1]:
+            parent = parent[part]
+        del parent[location[-1]]
+        if len(location) == 2 and location[0] == "rules":
+            del surviving[location[1]]
+    return bool(locations)
 
 
 def _error_position(document: SourceDocument, error: dict[str, Any]):
@@ -154,13 +195,14 @@ def _extends_chain(name: str, parsed: Mapping[str, _Parsed], problems: list[Prob
     seen = [name]
     while (parent := chain[0].spec.extends) is not None:
         child = chain[0]
-        where = child.document.position(("extends",))
         if parent in seen:
-            cycle = " -> ".join(reversed(seen)) + f" -> {parent}"
-            problems.append(Problem.at(child.document.name, where, f"extends cycle: {cycle}"))
+            start = parsed[name].document
+            cycle = " -> ".join(seen + [parent])
+            problems.append(Problem.at(start.name, start.position(("extends",)), f"extends cycle: {cycle}"))
             return None
         if parent not in parsed:
-            problems.append(Problem.at(child.document.name, where, f"extends unknown policy {parent!r}"))
+            problems.append(Problem.at(child.document.name, child.document.position(("extends",)),
+                                       f"extends unknown policy {parent!r}"))
             return None
         seen.append(parent)
         chain.insert(0, parsed[parent])
@@ -181,9 +223,13 @@ def _merge(chain: list[_Parsed]) -> tuple[PolicySpec, dict[str, RuleOrigin]]:
         if "on_error" in own or "on_error" not in merged:
             merged["on_error"] = {**merged.get("on_error", {}), **spec.on_error}
         merged["thresholds"] = {**merged.get("thresholds", {}), **spec.thresholds}
+        own_ids: set[str] = set()
         for index, rule in enumerate(spec.rules):
+            if rule.id in own_ids:  # a duplicate in one file is reported already; the first counts
+                continue
+            own_ids.add(rule.id)
             rules[rule.id] = rule
-            origins[rule.id] = RuleOrigin(link.document, ("rules", index))
+            origins[rule.id] = RuleOrigin(link.document, ("rules", link.rule_lines[index]))
     own = chain[-1].spec
     effective = own.model_copy(update={**merged, "rules": list(rules.values())})
     return effective, origins
