@@ -162,11 +162,17 @@ def _removable_part(error: dict[str, Any]) -> tuple | None:
 
 def _remove(data: dict[str, Any], locations: list[tuple], surviving: list[int]) -> bool:
     # Deepest and last first, so removing one entry does not shift another's index.
-    for location in sorted(set(locations), key=lambda loc: (len(loc), loc), reverse=True):
-        parent = data
-        for part in location[:-1]:
-            parent = parent[part]
-        del parent[location[-1]]
+    def order(location: tuple) -> tuple:
+        return len(location), tuple((0, part, "") if isinstance(part, int) else (1, 0, str(part)) for part in location)
+
+    for location in sorted(set(locations), key=order, reverse=True):
+        try:
+            parent = data
+            for part in location[:-1]:
+                parent = parent[part]
+            del parent[location[-1]]
+        except (KeyError, IndexError, TypeError):
+            return False  # the error is about data a validator reshaped: reported, not worth going on
         if len(location) == 2 and location[0] == "rules":
             del surviving[location[1]]
     return bool(locations)

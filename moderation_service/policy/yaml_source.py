@@ -89,6 +89,9 @@ class _Builder:
                 return self.scalars.construct_object(node, deep=True)
             except yaml.YAMLError as exc:
                 raise YamlSourceError(f"invalid value: {exc}", where) from None
+        expected_tag = {SequenceNode: "tag:yaml.org,2002:seq", MappingNode: "tag:yaml.org,2002:map"}.get(type(node))
+        if expected_tag and node.tag != expected_tag:
+            raise YamlSourceError(f"invalid tag {node.tag!r}: policies use plain YAML only", where)
         if isinstance(node, SequenceNode):
             return [self.build(child, path + (index,), depth + 1) for index, child in enumerate(node.value)]
         if isinstance(node, MappingNode):
