@@ -87,7 +87,7 @@ class ModerationService:
             item.shadow_decision = shadow.action
             item.shadow_policy_name = shadow.policy_name
             item.shadow_policy_sha256 = shadow.policy_sha256
-            item.shadow_reasons = [reason.model_dump(mode="json") for reason in shadow.reasons]
+            item.shadow_reasons = [reason.as_dict() for reason in shadow.reasons]
         review = None
         if decision.action == "review":
             review = ReviewQueueEntry(item_id=item.id, queue=decision.review_queue or "default",
@@ -170,7 +170,7 @@ class ModerationService:
             phash=image_hash.get("phash"),
             dhash=image_hash.get("dhash"),
             signals=stored_signals,
-            reasons=[reason.model_dump(mode="json") for reason in decision.reasons],
+            reasons=[reason.as_dict() for reason in decision.reasons],
             model_versions={name: clf.identity.as_dict() for name, clf in self.classifiers.items()},
             timings_ms=dict(timings),
             request_metadata=request.metadata,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from moderation_service.policy.conditions import CompileContext, Compiled, ConditionError, compile_comparison
 from moderation_service.policy.problems import Problem
@@ -38,6 +38,8 @@ class CompiledPolicy:
     sha256: str
     sources: tuple[str, ...] = field(default=())  # file texts, root of `extends` first
     file: str = ""
+    # Indices of the rules that fire, from generated code; see fast_path.
+    fires: Callable[[Any], list[int]] | None = None
 
     @property
     def name(self) -> str:

@@ -24,6 +24,7 @@ from moderation_service.policy.regex_guard import RegexTooCostly, compile_guarde
 from moderation_service.policy.schema import ANY, NUMBER, STRING, FieldSchema, field_type
 
 FAILED_KEY = "__failed__"  # in the facts: the set of signals whose classifier failed
+CACHE_KEY = "__paths__"  # in the facts: a dict the engine gives each evaluation, path -> values
 Facts = Mapping[str, Any]
 Compiled = Callable[[Facts, dict[str, Any]], bool]
 
@@ -73,9 +74,11 @@ def compile_comparison(text: str, context: CompileContext) -> Compiled:
         return _contains_any(left, right)
     _check_types(left, op, right)
     compare = _comparator(op)
+    # A threshold, number or list is the same on every call: resolve it once, here.
+    constant = None if right.from_signal else right.resolve({})
 
     def evaluate(facts: Facts, observed: dict[str, Any]) -> bool:
-        right_values = right.resolve(facts)
+        right_values = constant if constant is not None else right.resolve(facts)
         if not right_values:
             return False
         right_value = right_values[0]
@@ -224,18 +227,32 @@ def _path_getter(path: str, context: CompileContext) -> tuple[Callable[[Facts], 
             raise ConditionError(str(exc.args[0])) from None
     signal, *fields = path.split(".")
 
+    # Signals are plain JSON data (dicts and lists), so builtin checks suffice. Many
+    # rules read the same field: each path is walked once per evaluation and cached.
     def resolve(facts: Facts) -> list[Any]:
-        values = [facts[signal]] if signal in facts else []
-        for name in fields:
-            values = [child for value in values for child in _children(value, name)]
+        cache = facts.get(CACHE_KEY)
+        if cache is not None and (hit := cache.get(path)) is not None:
+            return hit
+        if signal not in facts:
+            values: list[Any] = []
+        else:
+            values = [facts[signal]]
+            for name in fields:
+                found: list[Any] = []
+                for value in values:
+                    _collect(value, name, found)
+                values = found
+        if cache is not None:
+            cache[path] = values
         return values
 
     return resolve, schema
 
 
-def _children(value: Any, name: str) -> list[Any]:
-    if isinstance(value, list):
-        return [child for element in value for child in _children(element, name)]
-    if isinstance(value, Mapping) and name in value:
-        return [value[name]]
-    return []
+def _collect(value: Any, name: str, found: list[Any]) -> None:
+    if isinstance(value, dict):
+        if name in value:
+            found.append(value[name])
+    elif isinstance(value, list):
+        for element in value:
+            _collect(element, name, found)

@@ -6,28 +6,34 @@ that fired is reported, not just the winner.
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
-from pydantic import BaseModel, Field
-
 from moderation_service.policy.compiler import CompiledPolicy
-from moderation_service.policy.conditions import FAILED_KEY
+from moderation_service.policy.conditions import CACHE_KEY, FAILED_KEY
 from moderation_service.policy.spec import Action, ActionSpec
 
 SEVERITY: dict[str, int] = {"allow": 0, "redact": 1, "review": 2, "block": 3}
+# A failure outranks rules of the same action, so its queue tells reviewers a model failed.
+FAILURE_PRIORITY = 101
 
 
-class RuleMatch(BaseModel):
+@dataclass(slots=True)
+class RuleMatch:
     rule_id: str
     description: str
     action: Action
     values: dict[str, Any]
     queue: str | None = None
     priority: int | None = None
-    entities: list[str] = Field(default_factory=list)
+    entities: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
-class Decision(BaseModel):
+@dataclass(slots=True)
+class Decision:
     action: Action
     reasons: list[RuleMatch]
     policy_name: str
@@ -35,47 +41,47 @@ class Decision(BaseModel):
     policy_sha256: str
     review_queue: str | None = None
     review_priority: int | None = None
-    redact_entities: list[str] = Field(default_factory=list)
+    redact_entities: list[str] = field(default_factory=list)
 
 
 def evaluate(policy: CompiledPolicy, signals: Mapping[str, Any], failed: Mapping[str, str] | None = None) -> Decision:
     """``signals`` maps signal name to its fields as plain data; ``failed`` maps a
     classifier that raised or timed out to its error."""
     failed = failed or {}
-    facts = {**signals, FAILED_KEY: frozenset(failed)}
-    # A failure outranks rules of the same action, so its queue tells reviewers a model failed.
+    facts = {**signals, FAILED_KEY: frozenset(failed), CACHE_KEY: {}}
     fired: list[tuple[int, RuleMatch]] = [
-        (101, _match(f"classifier-error.{name}", f"The {name} classifier failed: {message}",
-                     policy.on_error_for(name), {f"{name}.error": message}))
+        (FAILURE_PRIORITY, _match(f"classifier-error.{name}", f"The {name} classifier failed: {message}",
+                                  policy.on_error_for(name), {f"{name}.error": message}))
         for name, message in failed.items()
     ]
-    for rule in policy.rules:
+    indices = policy.fires(facts) if policy.fires else range(len(policy.rules))
+    for index in indices:
+        rule = policy.rules[index]
         observed: dict[str, Any] = {}
+        # The reference closure decides (again, for fast-path hits) and gathers the values.
         if rule.matches(facts, observed):
             fired.append((rule.spec.priority, _match(rule.spec.id, rule.spec.description, rule.spec.then, observed)))
-    identity = {"policy_name": policy.name, "policy_version": policy.version, "policy_sha256": policy.sha256}
+    identity = (policy.name, policy.version, policy.sha256)
     if not fired:
-        return Decision(action=policy.spec.default_action, reasons=[], **identity)
+        return Decision(policy.spec.default_action, [], *identity)
     # max() keeps the first of equals, so file order breaks the remaining ties.
     _, winner = max(fired, key=lambda entry: (SEVERITY[entry[1].action], entry[0]))
     reviewing = winner.action == "review"
     return Decision(
-        action=winner.action,
-        reasons=[match for _, match in fired],
+        winner.action,
+        [match for _, match in fired],
+        *identity,
         review_queue=winner.queue if reviewing else None,
         review_priority=winner.priority if reviewing else None,
         redact_entities=sorted({e for _, match in fired if match.action == "redact" for e in match.entities}),
-        **identity,
     )
 
 
 def _match(rule_id: str, description: str, then: ActionSpec, values: dict[str, Any]) -> RuleMatch:
+    action = then.action
     return RuleMatch(
-        rule_id=rule_id,
-        description=description,
-        action=then.action,
-        values=values,
-        queue=then.queue if then.action == "review" else None,
-        priority=then.priority if then.action == "review" else None,
-        entities=list(then.entities) if then.action == "redact" else [],
+        rule_id, description, action, values,
+        queue=then.queue if action == "review" else None,
+        priority=then.priority if action == "review" else None,
+        entities=list(then.entities) if action == "redact" else [],
     )

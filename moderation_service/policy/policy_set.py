@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from pydantic import ValidationError
 
 from moderation_service.policy.compiler import CompiledPolicy, RuleOrigin, compile_rules
+from moderation_service.policy.fast_path import compile_fast_path
 from moderation_service.policy.problems import PolicyError, Problem
 from moderation_service.policy.spec import PolicySpec
 from moderation_service.policy.yaml_source import SourceDocument, YamlSourceError, load_source
@@ -95,7 +96,8 @@ def build_policy_set(files: list[tuple[str, bytes]], schemas: Mapping[str, Any] 
         problems.extend(rule_problems)
         digest = hashlib.sha256(b"".join(hashlib.sha256(link.raw).digest() for link in chain)).hexdigest()
         sources = tuple(link.raw.decode() for link in chain)
-        compiled[name] = CompiledPolicy(spec, tuple(rules), digest, sources, entry.document.name)
+        fires = compile_fast_path([(rule.spec.when, rule.matches) for rule in rules], spec.thresholds, schemas)
+        compiled[name] = CompiledPolicy(spec, tuple(rules), digest, sources, entry.document.name, fires)
     if any(problem.severity == "error" for problem in problems):
         return None, problems
     if serve_all_surfaces:
