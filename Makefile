@@ -23,6 +23,8 @@ serve: $(STAMP)
 	$(BIN)/moderation serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
+	$(BIN)/moderation policy lint policies/
+	$(BIN)/moderation policy test policies/
 	$(BIN)/pytest
 
 clean:

@@ -98,6 +98,8 @@ def build_policy_set(files: list[tuple[str, bytes]], schemas: Mapping[str, Any] 
         sources = tuple(link.raw.decode() for link in chain)
         fires = compile_fast_path([(rule.spec.when, rule.matches) for rule in rules], spec.thresholds, schemas)
         compiled[name] = CompiledPolicy(spec, tuple(rules), digest, sources, entry.document.name, fires)
+    # An inherited rule is compiled once per policy that extends it: report its problems once.
+    problems = list(dict.fromkeys(problems))
     if any(problem.severity == "error" for problem in problems):
         return None, problems
     if serve_all_surfaces:
