@@ -12,6 +12,7 @@ from typing import Any
 
 from classifiers.base import Classifier, DecodedImage, Modality, Signal
 from classifiers.image_hash import ImageHashSignal, NearDuplicate
+from moderation_service.batching import DynamicBatcher
 from moderation_service.db.tables import ModerationItem, ReviewQueueEntry
 from moderation_service.errors import ApiError
 from moderation_service.image_store import ImageStore
@@ -52,8 +53,14 @@ class ModerationService:
         self.image_store = image_store
         self.index = index
         self._executor = ThreadPoolExecutor(settings.classifier_workers, thread_name_prefix="classifier")
+        self.batchers = {
+            name: DynamicBatcher(classifier, settings.batch_max_size, settings.batch_max_wait_ms)
+            for name, classifier in classifiers.items()
+        } if settings.batching else {}
 
     def close(self) -> None:
+        for batcher in self.batchers.values():
+            batcher.close()
         self._executor.shutdown(wait=True)
 
     async def moderate(self, request: ModerationInput) -> tuple[ModerationItem, ReviewQueueEntry | None]:
@@ -123,6 +130,8 @@ class ModerationService:
         async def timed(name: str, classifier: Classifier) -> Signal:
             started = time.perf_counter()
             try:
+                if name in self.batchers:
+                    return await self.batchers[name].classify(inputs[classifier.modality])
                 return await self._run(classifier.classify, inputs[classifier.modality])
             finally:
                 timings[name] = _elapsed_ms(started)

@@ -35,7 +35,10 @@ class Settings(BaseSettings):
     store_raw_prompts: bool = Field(
         default=False, description="Keep the unredacted prompt; off keeps only the redacted form."
     )
-    classifier_workers: int = Field(default=4, ge=1)
+    classifier_workers: int = Field(default=4, ge=1, description="Threads for decoding, storing and unbatched models.")
+    batching: bool = Field(default=True, description="Gather concurrent requests into one forward pass per model.")
+    batch_max_size: int = Field(default=16, ge=1, le=256)
+    batch_max_wait_ms: float = Field(default=2.0, ge=0, le=100)
 
     @field_validator("policy_path")
     @classmethod

@@ -1,0 +1,94 @@
+"""Dynamic micro-batching per model, in the style of Triton's dynamic batcher.
+
+Concurrent requests for one classifier wait at most ``max_wait_ms`` to be
+gathered into one batch of at most ``max_batch`` items, which runs as one
+forward pass on the model's own worker thread; each result goes back to the
+request that sent it. Each model has its own thread, so a text-only request
+never waits behind an image model.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from classifiers.base import Classifier, Signal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Pending:
+    item: Any
+    future: asyncio.Future
+    loop: asyncio.AbstractEventLoop
+
+
+class DynamicBatcher:
+    def __init__(self, classifier: Classifier, max_batch: int = 16, max_wait_ms: float = 2.0) -> None:
+        self.classifier = classifier
+        self.max_batch = max(1, max_batch)
+        self.max_wait_s = max(0.0, max_wait_ms) / 1000
+        self._queue: queue.Queue[_Pending | None] = queue.Queue()
+        self.batches_run = 0
+        self.items_run = 0
+        self._thread = threading.Thread(target=self._work, name=f"batcher-{classifier.name}", daemon=True)
+        self._thread.start()
+
+    async def classify(self, item: Any) -> Signal:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put(_Pending(item, future, loop))
+        return await future
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+
+    def _work(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            deadline = time.monotonic() + self.max_wait_s
+            while len(batch) < self.max_batch:
+                remaining = deadline - time.monotonic()
+                try:
+                    pending = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if pending is None:
+                    self._queue.put(None)  # finish this batch, then stop
+                    break
+                batch.append(pending)
+            self._run(batch)
+
+    def _run(self, batch: list[_Pending]) -> None:
+        try:
+            results = self.classifier.classify_batch([pending.item for pending in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{self.classifier.name} returned {len(results)} signals for {len(batch)} inputs")
+        except Exception as exc:  # every request in the batch learns of it; the policy's on_error decides
+            log.exception("classifier %s failed on a batch of %d", self.classifier.name, len(batch))
+            for pending in batch:
+                pending.loop.call_soon_threadsafe(_set_exception, pending.future, exc)
+            return
+        self.batches_run += 1
+        self.items_run += len(batch)
+        for pending, result in zip(batch, results):
+            pending.loop.call_soon_threadsafe(_set_result, pending.future, result)
+
+
+def _set_result(future: asyncio.Future, result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _set_exception(future: asyncio.Future, exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
