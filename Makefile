@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 
-.PHONY: install serve test lint clean
+.PHONY: install serve test bench clean
 
 install: $(STAMP)
 
@@ -26,6 +26,11 @@ test: $(STAMP)
 	$(BIN)/moderation policy lint policies/
 	$(BIN)/moderation policy test policies/
 	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/http_load.py
+	$(BIN)/python benchmarks/policy_eval.py
+	$(BIN)/python benchmarks/nsfw_runtime.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
