@@ -229,24 +229,31 @@ def _path_getter(path: str, context: CompileContext) -> tuple[Callable[[Facts], 
 
     # Signals are plain JSON data (dicts and lists), so builtin checks suffice. Many
     # rules read the same field: each path is walked once per evaluation and cached.
+    field_names = tuple(fields)
+
     def resolve(facts: Facts) -> list[Any]:
         cache = facts.get(CACHE_KEY)
         if cache is not None and (hit := cache.get(path)) is not None:
             return hit
-        if signal not in facts:
-            values: list[Any] = []
-        else:
-            values = [facts[signal]]
-            for name in fields:
-                found: list[Any] = []
-                for value in values:
-                    _collect(value, name, found)
-                values = found
+        values = values_at(facts, signal, field_names)
         if cache is not None:
             cache[path] = values
         return values
 
     return resolve, schema
+
+
+def values_at(facts: Facts, signal: str, fields: tuple[str, ...]) -> list[Any]:
+    """Every value at signal.field.field..., walking through lists."""
+    if signal not in facts:
+        return []
+    values = [facts[signal]]
+    for name in fields:
+        found: list[Any] = []
+        for value in values:
+            _collect(value, name, found)
+        values = found
+    return values
 
 
 def _collect(value: Any, name: str, found: list[Any]) -> None:

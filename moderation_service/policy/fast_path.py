@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Mapping, Sequence
 
-from moderation_service.policy.conditions import Compiled, Facts
+from moderation_service.policy.conditions import Compiled, Facts, values_at
 from moderation_service.policy.schema import NUMBER, FieldSchema, field_type
 
 _SIMPLE = re.compile(r"^\s*(?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<right>\S+)\s*$")
@@ -35,20 +35,6 @@ def _read_scalar(facts: Facts, signal: str, fields: tuple[str, ...]) -> Any:
             return _MISSING
         value = value.get(name, _MISSING)
     return value
-
-
-def _read_all(facts: Facts, signal: str, fields: tuple[str, ...]) -> list[Any]:
-    from moderation_service.policy.conditions import _collect
-
-    if signal not in facts:
-        return []
-    values = [facts[signal]]
-    for name in fields:
-        found: list[Any] = []
-        for value in values:
-            _collect(value, name, found)
-        values = found
-    return values
 
 
 def _any_in(values: list[Any], options: frozenset) -> bool:
@@ -113,17 +99,9 @@ class _Generator:
         if not match:
             return None
         path, op, right = match["path"], match["op"], match["right"]
-        try:
-            schema, through_list = field_type(self.schemas, path)
-        except KeyError:
-            return None
-        if through_list or schema.kind != "scalar":
-            return None
-        if right.startswith("thresholds.") and right.removeprefix("thresholds.") in self.thresholds:
-            constant: Any = self.thresholds[right.removeprefix("thresholds.")]
-        elif _NUMBER.match(right):
-            constant = float(right)
-        else:
+        schema = self._scalar_schema(path)
+        constant = self._constant(right)
+        if schema is None or constant is None:
             return None
         if op in _ORDERING and schema.type != NUMBER:
             return None
@@ -157,11 +135,7 @@ class _Generator:
     def _contains_any(self, path: str, items_text: str) -> str | None:
         from moderation_service.policy.conditions import _scalar
 
-        try:
-            schema, through_list = field_type(self.schemas, path)
-        except KeyError:
-            return None
-        if through_list or schema.kind != "scalar":
+        if self._scalar_schema(path) is None:
             return None
         words = [str(_scalar(part.strip())).casefold() for part in items_text.split(",") if part.strip()]
         if words and all(_WORD.match(word) for word in words):
@@ -188,6 +162,14 @@ class _Generator:
         self.constants.append(signal)
         # A missing signal has no count, so the comparison is false (as in the closure).
         return f"(C[{len(self.constants) - 1}] in facts and count_of({values}) {op} C[{len(self.constants) - 2}])"
+
+    def _scalar_schema(self, path: str) -> FieldSchema | None:
+        """The field's schema when it is one value per item (no list on the way)."""
+        try:
+            schema, through_list = field_type(self.schemas, path)
+        except KeyError:
+            return None
+        return None if through_list or schema.kind != "scalar" else schema
 
     def _constant(self, text: str) -> float | None:
         if text.startswith("thresholds."):
@@ -219,7 +201,7 @@ class _Generator:
                 lines.append(f"    if {shared[expression]}:")
             lines.append(f"        fired.append({index})")
         lines.append("    return fired")
-        namespace = {"F": self.fallbacks, "C": self.constants, "read": _read_scalar, "read_all": _read_all,
+        namespace = {"F": self.fallbacks, "C": self.constants, "read": _read_scalar, "read_all": values_at,
                      "any_in": _any_in, "any_not_in": _any_not_in, "count_of": _count_of, "words": _words,
                      "MISSING": _MISSING, "NUMERIC": _NUMERIC_TYPES}
         exec(compile("\n".join(lines), "<policy fast path>", "exec"), namespace)  # noqa: S102 - source built above
