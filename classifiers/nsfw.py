@@ -45,7 +45,7 @@ class OpenNsfwClassifier(Classifier[DecodedImage, NsfwSignal]):
     name = "nsfw"
     modality = Modality.IMAGE
 
-    def __init__(self, device: str = "auto", intra_op_threads: int | None = None) -> None:
+    def __init__(self, device: str = "auto", intra_op_threads: int | None = None, allow_spinning: bool = False) -> None:
         import onnxruntime
         # Importing opennsfw2 pulls in Keras and torch (about 2.3 s once torch is
         # loaded, once per process); its Yahoo preprocessing is the reference
@@ -65,6 +65,8 @@ class OpenNsfwClassifier(Classifier[DecodedImage, NsfwSignal]):
         options = onnxruntime.SessionOptions()
         if intra_op_threads is not None:
             options.intra_op_num_threads = intra_op_threads
+        # Spinning worker threads burn the cores the other models need on a small machine.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if allow_spinning else "0")
         providers = _providers_for(pick_torch_device(device), onnxruntime.get_available_providers())
         self._session = onnxruntime.InferenceSession(str(weights), sess_options=options, providers=providers)
         self.device = "cuda" if "CUDAExecutionProvider" in self._session.get_providers() else "cpu"
