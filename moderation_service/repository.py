@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from sqlalchemy import select
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from moderation_service.db.tables import ModerationItem, ReviewQueueEntry
@@ -29,6 +31,15 @@ class ModerationRepository:
         with self._sessions() as session:
             return session.scalar(select(ReviewQueueEntry).where(ReviewQueueEntry.item_id == item_id))
 
+    def pending_review_depths(self) -> list[tuple[str, int, float]]:
+        """(queue, pending count, seconds since the oldest was queued) per queue."""
+        query = (select(ReviewQueueEntry.queue, func.count(), func.min(ReviewQueueEntry.enqueued_at))
+                 .where(ReviewQueueEntry.status == "pending").group_by(ReviewQueueEntry.queue))
+        now = datetime.now(timezone.utc)
+        with self._sessions() as session:
+            return [(queue, count, (now - _aware(oldest)).total_seconds()) for queue, count, oldest in
+                    session.execute(query)]
+
     def iter_image_hashes(self) -> Iterator[tuple[str, str, str]]:
         """(item id, pHash, decision) of every stored image, oldest first."""
         query = (
@@ -39,3 +50,8 @@ class ModerationRepository:
         with self._sessions() as session:
             for row in session.execute(query).yield_per(10_000):
                 yield row.id, row.phash, row.decision
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything stored here is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

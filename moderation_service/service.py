@@ -17,6 +17,7 @@ from moderation_service.db.tables import ModerationItem, ReviewQueueEntry
 from moderation_service.errors import ApiError
 from moderation_service.image_store import ImageStore
 from moderation_service.images import ImageRejected, decode_image
+from moderation_service.metrics import ServiceMetrics
 from moderation_service.near_duplicates import NearDuplicateIndex
 from moderation_service.active_policies import ActivePolicies
 from moderation_service.policy import evaluate
@@ -52,6 +53,7 @@ class ModerationService:
         self.repository = repository
         self.image_store = image_store
         self.index = index
+        self.metrics: ServiceMetrics | None = None
         self._executor = ThreadPoolExecutor(settings.classifier_workers, thread_name_prefix="classifier")
         self.batchers = {
             name: DynamicBatcher(classifier, settings.batch_max_size, settings.batch_max_wait_ms)
@@ -107,6 +109,8 @@ class ModerationService:
         item.timings_ms = timings
         if item.phash:
             self.index.add(item.id, item.phash, item.decision)
+        if self.metrics is not None:
+            self.metrics.record_moderation(item.decision, item.surface, timings, list(failed))
         return item, review
 
     def _checked_prompt(self, prompt: str | None) -> str | None:

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from classifiers.base import Classifier
@@ -16,6 +16,7 @@ from moderation_service.api.schemas import ErrorResponse, ModerationRequest, Mod
 from moderation_service.auth import ApiKeyStore
 from moderation_service.db.tables import ReviewQueueEntry
 from moderation_service.errors import ApiError
+from moderation_service.metrics import ServiceMetrics
 from moderation_service.api.policy_routes import policy_router
 from moderation_service.runtime import build_service, load_classifiers, load_service_policies, open_storage
 from moderation_service.service import ModerationService
@@ -47,11 +48,16 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     policies = load_service_policies(settings)  # an invalid policy stops start-up here
     storage = open_storage(settings)
     state = ServiceState()
+    metrics = ServiceMetrics()
+    metrics.add_queue_collector(storage.repository.pending_review_depths)
 
     def load() -> None:
         try:
             loaded = classifiers if classifiers is not None else load_classifiers(settings)
-            state.service = build_service(settings, policies, storage, loaded)
+            service = build_service(settings, policies, storage, loaded)
+            service.metrics = metrics
+            state.service = service
+            metrics.ready.set(1)
         except Exception as exc:  # reported on /readyz and in the log; the process stays up
             log.exception("loading the classifiers failed")
             state.load_error = f"{type(exc).__name__}: {exc}"
@@ -79,6 +85,7 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     app.state.settings = settings
     app.state.storage = storage
     app.state.policies = policies
+    app.state.metrics = metrics
     app.state.authenticators = [ApiKeyStore(storage.session_factory).authenticate]
     _install_error_handlers(app)
     max_body = settings.max_image_bytes * 4 // 3 + 1024 * 1024
@@ -113,6 +120,10 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
 
     app.include_router(policy_router(policies, storage))
 
+    @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+    def prometheus_metrics() -> PlainTextResponse:
+        return PlainTextResponse(metrics.exposition(), media_type="text/plain; version=0.0.4")
+
     @app.get("/healthz", summary="Liveness")
     def healthz() -> dict:
         return {"status": "ok"}
@@ -136,7 +147,9 @@ def _review_ref(entry: ReviewQueueEntry | None) -> ReviewRef | None:
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        if 400 <= exc.status < 500 and hasattr(request.app.state, "metrics"):
+            request.app.state.metrics.rejected.labels(code=exc.code).inc()
         return JSONResponse(exc.body(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
