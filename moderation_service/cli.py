@@ -1,7 +1,6 @@
 """The `moderation` command line."""
 from __future__ import annotations
 
-import logging
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,21 +45,24 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
     port: int = typer.Option(8000, help="Port to bind."),
     log_level: str = typer.Option("info", help="Log level."),
+    log_format: str = typer.Option("json", help="json (one object a line) or text."),
 ) -> None:
     """Start the HTTP API (SQLite, the bundled models and the default policy unless configured)."""
     import uvicorn
 
     from moderation_service.api.app import create_app
+    from moderation_service.logging_setup import configure_logging
     from moderation_service.policy import PolicyError
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level, json_format=log_format == "json")
     settings = _settings()
     try:
         application = create_app(settings)
     except PolicyError as exc:
         typer.secho(f"refusing to start: invalid policy: {exc}", fg="red", err=True)
         raise typer.Exit(2) from None
-    uvicorn.run(application, host=host, port=port, log_level=log_level)
+    # Our access lines carry the request id and no query strings; uvicorn's own are off.
+    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False, log_config=None)
 
 
 @train_app.command("toxicity")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import socket
 import subprocess
@@ -72,3 +73,33 @@ def test_serve_refuses_invalid_configuration(tmp_path, variable, value, message)
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_logs_are_json_with_request_ids_and_no_content(tmp_path):
+    port = free_port()
+    env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path / "data")}
+    process = subprocess.Popen([str(MODERATION), "serve", "--port", str(port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    secret_email = "very.private.person@example.com"
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        response = httpx.post(f"{base}/v1/moderations", headers={"X-Request-ID": "req-123"}, timeout=60,
+                              json={"prompt": f"write to {secret_email}"})
+        assert response.headers["x-request-id"] == "req-123"
+        bad = httpx.post(f"{base}/v1/moderations", timeout=60, json={"prompt": secret_email, "colour": "x"})
+        assert bad.status_code == 422 and len(bad.headers["x-request-id"]) == 32
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    access = [line for line in lines if line["logger"] == "moderation_service.access"]
+    assert any(line.get("request_id") == "req-123" and line["path"] == "/v1/moderations" and line["status"] == 200
+               for line in access), output
+    assert secret_email not in output

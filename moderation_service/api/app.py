@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,7 @@ from moderation_service.api.schemas import ErrorResponse, ModerationRequest, Mod
 from moderation_service.auth import ApiKeyStore
 from moderation_service.db.tables import ReviewQueueEntry
 from moderation_service.errors import ApiError
+from moderation_service.logging_setup import accept_request_id, request_id_var
 from moderation_service.metrics import ServiceMetrics
 from moderation_service.api.policy_routes import policy_router
 from moderation_service.runtime import build_service, load_classifiers, load_service_policies, open_storage
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     app.state.metrics = metrics
     app.state.authenticators = [ApiKeyStore(storage.session_factory).authenticate]
     _install_error_handlers(app)
+    _install_request_ids(app)
     max_body = settings.max_image_bytes * 4 // 3 + 1024 * 1024
 
     @app.post(
@@ -143,6 +146,25 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
 
 def _review_ref(entry: ReviewQueueEntry | None) -> ReviewRef | None:
     return ReviewRef(queue=entry.queue, priority=entry.priority, status=entry.status) if entry else None
+
+
+def _install_request_ids(app: FastAPI) -> None:
+    access_log = logging.getLogger("moderation_service.access")
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next):
+        token = request_id_var.set(accept_request_id(request.headers.get("x-request-id")))
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+            route = request.scope.get("route")
+            access_log.info("request", extra={
+                "method": request.method, "path": getattr(route, "path", "unmatched"), "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+            response.headers["X-Request-ID"] = request_id_var.get()
+            return response
+        finally:
+            request_id_var.reset(token)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

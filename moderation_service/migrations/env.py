@@ -1,5 +1,4 @@
 from alembic import context
-from sqlalchemy import pool
 
 from moderation_service.db.engine import make_engine
 from moderation_service.db.tables import Base
