@@ -27,6 +27,13 @@ class ModerationRepository:
         with self._sessions() as session:
             return session.get(ModerationItem, item_id)
 
+    def find_by_idempotency_key(self, client: str, key: str | None) -> ModerationItem | None:
+        if key is None:
+            return None
+        with self._sessions() as session:
+            return session.scalar(select(ModerationItem).where(
+                ModerationItem.client == client, ModerationItem.idempotency_key == key))
+
     def review_entry(self, item_id: str) -> ReviewQueueEntry | None:
         with self._sessions() as session:
             return session.scalar(select(ReviewQueueEntry).where(ReviewQueueEntry.item_id == item_id))

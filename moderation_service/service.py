@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import time
 import uuid
@@ -9,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from classifiers.base import Classifier, DecodedImage, Modality, Signal
 from classifiers.image_hash import ImageHashSignal, NearDuplicate
@@ -35,6 +39,24 @@ class ModerationInput:
     surface: str = "default"
     external_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    client: str = "anonymous"
+    idempotency_key: str | None = None
+
+    def fingerprint(self) -> str:
+        """What a retry must repeat for its Idempotency-Key to be honoured."""
+        digest = hashlib.sha256()
+        for part in (self.surface, self.external_id or "", self.prompt or "",
+                     json.dumps(self.metadata, sort_keys=True, default=str)):
+            digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+        digest.update(hashlib.sha256(self.image or b"").digest())
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Moderated:
+    item: ModerationItem
+    review: ReviewQueueEntry | None
+    replayed: bool = False  # an earlier request with the same Idempotency-Key decided this
 
 
 class ModerationService:
@@ -65,11 +87,14 @@ class ModerationService:
             batcher.close()
         self._executor.shutdown(wait=True)
 
-    async def moderate(self, request: ModerationInput) -> tuple[ModerationItem, ReviewQueueEntry | None]:
-        """Returns the stored item and, for a review decision, its queue entry."""
+    async def moderate(self, request: ModerationInput) -> Moderated:
+        """Decides and stores one item; with an Idempotency-Key, a retry gets the first result."""
         prompt = self._checked_prompt(request.prompt)
         if prompt is None and request.image is None:
             raise ApiError(422, "empty_request", "send a non-empty prompt, an image, or both")
+        fingerprint = request.fingerprint() if request.idempotency_key else None
+        if fingerprint and (earlier := await self._run(self._earlier_result, request, fingerprint)):
+            return earlier
         timings: dict[str, float] = {}
         image = None
         if request.image is not None:
@@ -102,8 +127,17 @@ class ModerationService:
             review = ReviewQueueEntry(item_id=item.id, queue=decision.review_queue or "default",
                                       priority=decision.review_priority or 0, status="pending",
                                       enqueued_at=item.created_at)
+        item.client = request.client
+        item.idempotency_key = request.idempotency_key
+        item.request_sha256 = fingerprint
         started = time.perf_counter()
-        await self._run(self._store, item, review, request.image, image)
+        try:
+            await self._run(self._store, item, review, request.image, image)
+        except IntegrityError:
+            # A concurrent retry with the same key committed first: answer with its result.
+            if fingerprint and (earlier := await self._run(self._earlier_result, request, fingerprint)):
+                return earlier
+            raise
         timings["store"] = _elapsed_ms(started)
         # The stored copy keeps the timings known before the commit; the response adds "store".
         item.timings_ms = timings
@@ -111,7 +145,16 @@ class ModerationService:
             self.index.add(item.id, item.phash, item.decision)
         if self.metrics is not None:
             self.metrics.record_moderation(item.decision, item.surface, timings, list(failed))
-        return item, review
+        return Moderated(item, review)
+
+    def _earlier_result(self, request: ModerationInput, fingerprint: str) -> Moderated | None:
+        earlier = self.repository.find_by_idempotency_key(request.client, request.idempotency_key)
+        if earlier is None:
+            return None
+        if earlier.request_sha256 != fingerprint:
+            raise ApiError(409, "idempotency_key_reused",
+                           "this Idempotency-Key was used for a different request; use a new key")
+        return Moderated(earlier, self.repository.review_entry(earlier.id), replayed=True)
 
     def _checked_prompt(self, prompt: str | None) -> str | None:
         if prompt is None or not prompt.strip():

@@ -218,3 +218,19 @@ def test_readyz_is_unready_until_the_models_are_loaded(settings):
     assert (response.status_code, response.json()["error"]["code"]) == (503, "not_ready")
     response = TestClient(app).post("/v1/moderations", json={"prompt": "hello"})
     assert (response.status_code, response.json()["error"]["code"]) == (503, "not_ready")
+
+
+def test_a_retry_with_the_same_idempotency_key_returns_the_first_result(client, settings):
+    body = {"prompt": "a lantern in the fog", "image": b64(encode(synthetic_scene(13)))}
+    first = client.post("/v1/moderations", json=body, headers={"Idempotency-Key": "publish-77"})
+    before = stored_rows(settings)
+    again = client.post("/v1/moderations", json=body, headers={"Idempotency-Key": "publish-77"})
+    assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"] and stored_rows(settings) == before
+    other = client.post("/v1/moderations", json={**body, "prompt": "something else"},
+                        headers={"Idempotency-Key": "publish-77"})
+    assert (other.status_code, other.json()["error"]["code"]) == (409, "idempotency_key_reused")
+    bad = client.post("/v1/moderations", json=body, headers={"Idempotency-Key": "no spaces allowed"})
+    assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid_idempotency_key")
+    fresh = client.post("/v1/moderations", json=body)
+    assert fresh.json()["id"] != first.json()["id"]

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,7 +28,8 @@ from moderation_service.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ERROR_RESPONSES = {status: {"model": ErrorResponse} for status in (400, 404, 413, 415, 422, 503)}
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+ERROR_RESPONSES = {status: {"model": ErrorResponse} for status in (400, 404, 409, 413, 415, 422, 503)}
 
 
 class ServiceState:
@@ -109,8 +112,11 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     async def moderate(request: Request) -> ModerationResponse:
         service = state.require()
         moderation_input = await parse_moderation_request(request, settings.max_image_bytes, max_body)
-        item, entry = await service.moderate(moderation_input)
-        return ModerationResponse.from_item(item, _review_ref(entry))
+        moderation_input = replace(moderation_input, idempotency_key=_idempotency_key(request))
+        moderated = await service.moderate(moderation_input)
+        body = ModerationResponse.from_item(moderated.item, _review_ref(moderated.review))
+        headers = {"Idempotent-Replayed": "true"} if moderated.replayed else {}
+        return JSONResponse(body.model_dump(mode="json"), headers=headers)
 
     @app.get("/v1/moderations/{item_id}", response_model=ModerationResponse, responses=ERROR_RESPONSES,
              summary="The stored record of one moderation")
@@ -142,6 +148,15 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
         })
 
     return app
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key: 1 to 128 of A-Z a-z 0-9 . _ : -")
+    return key
 
 
 def _review_ref(entry: ReviewQueueEntry | None) -> ReviewRef | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -40,6 +40,12 @@ class ModerationItem(Base):
     model_versions: Mapped[dict[str, Any]] = mapped_column(JSON)
     timings_ms: Mapped[dict[str, float]] = mapped_column(JSON)
     request_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    # Who sent it, and the retry key it came with: (client, idempotency_key) is unique.
+    client: Mapped[str | None] = mapped_column(String(128), index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    request_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("client", "idempotency_key", name="uq_items_client_idempotency_key"),)
 
 
 class ReviewQueueEntry(Base):
