@@ -42,8 +42,15 @@ _OUTER_PUNCTUATION = "\"'([{<«“‘.,;:?!)]}>»”’…"
 _WORD_PART_SEPARATORS = re.compile(r"([-/_])")
 
 
+# Terminal escape sequences and other control characters: invisible, and they
+# split words for the tokenizer. Tabs and newlines stay (they are whitespace).
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def normalize_for_classification(text: str) -> str:
     """Canonical form of ``text`` for the toxicity models (see module doc)."""
+    text = _CONTROL.sub("", _ANSI_ESCAPE.sub("", text))
     text = _INVISIBLE.sub("", text)
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)  # NFKC can expose none today; cheap insurance

@@ -80,3 +80,9 @@ def test_whitespace_is_collapsed_and_empty_text_survives() -> None:
     assert normalize("  hello \n\t world  ") == "hello world"
     assert normalize("") == ""
     assert normalize("\u200b\u200b") == ""
+
+
+def test_control_characters_and_terminal_escapes_are_removed() -> None:
+    from classifiers.text_normalization import normalize_for_classification
+
+    assert normalize_for_classification("you \x07are\x08 \x1b[31mrude\x1b[0m\tnow") == "you are rude now"
