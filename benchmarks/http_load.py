@@ -73,10 +73,14 @@ class Server:
         self.port = free_port()
         self.data = tempfile.TemporaryDirectory()
         env = {**os.environ, "MODERATION_DATA_DIR": self.data.name, "MODERATION_BATCHING": str(batching).lower(),
-               "MODERATION_POLICY_WATCH_INTERVAL_S": "0", "HF_HUB_OFFLINE": "1"}
+               "MODERATION_POLICY_WATCH_INTERVAL_S": "0", "MODERATION_RATE_LIMIT_PER_MINUTE": "0",
+               "HF_HUB_OFFLINE": "1"}
         self.process = subprocess.Popen([str(MODERATION), "serve", "--port", str(self.port), "--log-level", "warning"],
                                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.url = f"http://127.0.0.1:{self.port}"
+        created = subprocess.run([str(MODERATION), "keys", "create", "--client", "bench", "--scopes", "moderate"],
+                                 env=env, capture_output=True, text=True, check=True)
+        self.headers = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             try:
@@ -100,7 +104,7 @@ class Server:
         self.data.cleanup()
 
 
-async def drive(url: str, bodies: list[dict], concurrency: int, requests: int) -> dict:
+async def drive(url: str, headers: dict, bodies: list[dict], concurrency: int, requests: int) -> dict:
     latencies: list[float] = []
     stages: dict[str, list[float]] = {}
     errors = 0
@@ -119,7 +123,7 @@ async def drive(url: str, bodies: list[dict], concurrency: int, requests: int) -
                 stages.setdefault(stage, []).append(value)
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits, headers=headers) as client:
         await client.post("/v1/moderations", json=bodies[0])  # warm-up
         started = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
@@ -146,7 +150,8 @@ def run(quick: bool) -> dict:
                 bodies = payloads(kind)
                 for concurrency in concurrencies:
                     key = f"{kind}@c{concurrency}"
-                    results[key] = asyncio.run(drive(server.url, bodies, concurrency, per_request[concurrency]))
+                    results[key] = asyncio.run(drive(server.url, server.headers, bodies, concurrency,
+                                                     per_request[concurrency]))
                     line = results[key]
                     print(f"{mode:<8}{kind:<14}c={concurrency:<4}p50 {line['p50_ms']:7.1f}  p95 {line['p95_ms']:7.1f}"
                           f"  p99 {line['p99_ms']:7.1f} ms  {line['rps']:6.1f} req/s  errors {line['errors']}",

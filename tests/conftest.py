@@ -72,3 +72,12 @@ def postgres_url():
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+def with_key(test_client, scopes=("moderate",), client_name: str = "tests"):
+    """Give a TestClient an API key of its app's own key store, as an upstream service has."""
+    from moderation_service.auth import ApiKeyStore
+
+    store = ApiKeyStore(test_client.app.state.storage.session_factory)
+    test_client.headers["Authorization"] = f"Bearer {store.create(client_name, list(scopes)).secret}"
+    return test_client

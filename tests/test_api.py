@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from conftest import PROJECT_ROOT, encode, synthetic_scene
+from conftest import PROJECT_ROOT, encode, synthetic_scene, with_key
 from moderation_service.api.app import create_app
 from moderation_service.settings import Settings
 
@@ -31,7 +31,7 @@ def settings(tmp_path):
 @pytest.fixture
 def client(settings, real_classifiers):
     with TestClient(create_app(settings, real_classifiers)) as test_client:
-        yield test_client
+        yield with_key(test_client)
 
 
 def b64(data: bytes) -> str:
@@ -101,8 +101,10 @@ def test_hateful_prompt_is_not_allowed(client):
 def test_record_survives_a_restart(settings, real_classifiers):
     image = encode(synthetic_scene(5))
     with TestClient(create_app(settings, real_classifiers)) as first:
+        with_key(first)
         created = first.post("/v1/moderations", json={"prompt": "a quiet harbour", "image": b64(image)}).json()
     with TestClient(create_app(settings, real_classifiers)) as second:
+        with_key(second)
         response = second.get(f"/v1/moderations/{created['id']}")
         assert response.status_code == 200
         stored = response.json()
@@ -124,6 +126,7 @@ def test_resized_reencoded_copy_is_found_as_near_duplicate_of_a_blocked_item(tmp
     settings = make_settings(tmp_path / "data", policy_path=policy)
     scene = synthetic_scene(6)
     with TestClient(create_app(settings, real_classifiers)) as client:
+        with_key(client)
         first = client.post("/v1/moderations", json={"prompt": "write to bob@example.org", "image": b64(encode(scene))}).json()
         assert first["decision"] == "block"
         copy = encode(scene.resize((320, 320)), "JPEG", quality=70)
@@ -140,6 +143,7 @@ def test_review_decisions_enter_the_review_queue(tmp_path, real_classifiers):
                       "then: {action: review, queue: images, priority: 4}}\n")
     settings = make_settings(tmp_path / "data", policy_path=policy)
     with TestClient(create_app(settings, real_classifiers)) as client:
+        with_key(client)
         body = client.post("/v1/moderations", json={"image": b64(encode(synthetic_scene(7)))}).json()
         assert body["decision"] == "review"
         assert body["review"] == {"queue": "images", "priority": 4, "status": "pending"}
@@ -216,7 +220,7 @@ def test_readyz_is_unready_until_the_models_are_loaded(settings):
     app = create_app(settings)  # no lifespan run: nothing has loaded yet
     response = TestClient(app).get("/readyz")
     assert (response.status_code, response.json()["error"]["code"]) == (503, "not_ready")
-    response = TestClient(app).post("/v1/moderations", json={"prompt": "hello"})
+    response = with_key(TestClient(app)).post("/v1/moderations", json={"prompt": "hello"})
     assert (response.status_code, response.json()["error"]["code"]) == (503, "not_ready")
 
 

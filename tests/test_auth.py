@@ -90,3 +90,53 @@ def test_cli_creates_a_key_that_authenticates(tmp_path):
     assert principal is not None and principal.scopes == {"moderate", "admin"}
     listing = subprocess.run([moderation, "keys", "list"], env=env, capture_output=True, text=True, check=True)
     assert "feed" in listing.stdout and secret not in listing.stdout
+
+
+def test_every_endpoint_but_health_needs_a_key_and_clients_see_only_their_items(tmp_path, real_classifiers):
+    from fastapi.testclient import TestClient as Client
+
+    from conftest import with_key
+    from moderation_service.api.app import create_app
+    from moderation_service.settings import Settings
+
+    with Client(create_app(Settings(data_dir=tmp_path), real_classifiers)) as anonymous:
+        assert anonymous.get("/healthz").status_code == 200
+        assert anonymous.get("/readyz").status_code == 200
+        for method, path in (("post", "/v1/moderations"), ("get", "/v1/moderations/x"), ("get", "/metrics"),
+                             ("get", "/v1/policies"), ("post", "/v1/policies/reload")):
+            response = getattr(anonymous, method)(path)
+            assert response.status_code == 401, path
+            assert response.json()["error"]["code"] == "unauthenticated"
+            assert response.headers["www-authenticate"] == "Bearer"
+        store = ApiKeyStore(anonymous.app.state.storage.session_factory)
+        feed = {"Authorization": f"Bearer {store.create('feed', ['moderate']).secret}"}
+        other = {"Authorization": f"Bearer {store.create('other-app', ['moderate']).secret}"}
+        admin = {"Authorization": f"Bearer {store.create('ops', ['admin', 'moderate']).secret}"}
+        created = anonymous.post("/v1/moderations", json={"prompt": "a sunny beach"}, headers=feed).json()
+        assert anonymous.get(f"/v1/moderations/{created['id']}", headers=feed).status_code == 200
+        stolen = anonymous.get(f"/v1/moderations/{created['id']}", headers=other)
+        assert (stolen.status_code, stolen.json()["error"]["code"]) == (404, "not_found")
+        assert anonymous.get(f"/v1/moderations/{created['id']}", headers=admin).status_code == 200
+        assert anonymous.get("/metrics", headers=feed).status_code == 403
+        # The same Idempotency-Key from two clients names two different requests.
+        body = {"prompt": "a red kite"}
+        first = anonymous.post("/v1/moderations", json=body, headers={**feed, "Idempotency-Key": "k1"}).json()
+        second = anonymous.post("/v1/moderations", json=body, headers={**other, "Idempotency-Key": "k1"}).json()
+        assert first["id"] != second["id"]
+
+
+def test_rate_limit_answers_429_with_retry_after(tmp_path, real_classifiers):
+    from fastapi.testclient import TestClient as Client
+
+    from conftest import with_key
+    from moderation_service.api.app import create_app
+    from moderation_service.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, rate_limit_per_minute=6, rate_limit_burst=2)
+    with Client(create_app(settings, real_classifiers)) as client:
+        with_key(client)
+        statuses = [client.post("/v1/moderations", json={"prompt": "hello"}).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        limited = client.post("/v1/moderations", json={"prompt": "hello"})
+        assert limited.json()["error"]["code"] == "rate_limited"
+        assert int(limited.headers["retry-after"]) >= 1

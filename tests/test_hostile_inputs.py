@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import with_key
 from moderation_service.api.app import create_app
 from moderation_service.settings import Settings
 
@@ -23,7 +24,7 @@ CORPUS = corpus()
 def client(tmp_path_factory, real_classifiers):
     settings = Settings(data_dir=tmp_path_factory.mktemp("hostile"), max_image_pixels=40_000_000)
     with TestClient(create_app(settings, real_classifiers)) as test_client:
-        yield test_client
+        yield with_key(test_client)
 
 
 def rows(client: TestClient) -> int:

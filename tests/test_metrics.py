@@ -6,7 +6,7 @@ import base64
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import encode, synthetic_scene
+from conftest import encode, synthetic_scene, with_key
 from moderation_service.api.app import create_app
 from moderation_service.settings import Settings
 
@@ -22,6 +22,7 @@ def test_metrics_count_decisions_stages_rejections_and_queues(tmp_path, real_cla
                       "then: {action: review, queue: images}}\n")
     settings = Settings(data_dir=tmp_path / "data", policy_path=policy)
     with TestClient(create_app(settings, real_classifiers)) as client:
+        with_key(client, scopes=("moderate", "admin"))
         image = base64.b64encode(encode(synthetic_scene(1))).decode()
         client.post("/v1/moderations", json={"prompt": "a boat", "image": image, "surface": "feed_post"})
         client.post("/v1/moderations", json={"prompt": "a boat"})

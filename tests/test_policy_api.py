@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import PROJECT_ROOT, encode, synthetic_scene
+from conftest import PROJECT_ROOT, encode, synthetic_scene, with_key
 from moderation_service.api.app import create_app
 from moderation_service.auth import ApiKeyStore
 from moderation_service.settings import Settings
@@ -37,7 +37,7 @@ def policy_dir(tmp_path) -> Path:
 
 def make_client(tmp_path, policy_dir, real_classifiers, **overrides):
     settings = Settings(data_dir=tmp_path / "data", policy_path=policy_dir, **overrides)
-    return TestClient(create_app(settings, real_classifiers))
+    return with_key(TestClient(create_app(settings, real_classifiers)), scopes=("moderate", "admin"))
 
 
 def admin_key(client: TestClient) -> dict[str, str]:
@@ -67,7 +67,7 @@ def test_list_and_source_of_active_policies(tmp_path, policy_dir, real_classifie
 
 def test_reload_needs_admin_and_an_invalid_policy_never_replaces_a_valid_one(tmp_path, policy_dir, real_classifiers):
     with make_client(tmp_path, policy_dir, real_classifiers, policy_watch_interval_s=0) as client:
-        assert client.post("/v1/policies/reload").status_code == 401
+        assert client.post("/v1/policies/reload", headers={"Authorization": ""}).status_code == 401
         headers = admin_key(client)
         before = {p["name"]: p["sha256"] for p in client.get("/v1/policies").json()["policies"]}
 

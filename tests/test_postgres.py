@@ -6,7 +6,7 @@ import base64
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect
 
-from conftest import encode, synthetic_scene
+from conftest import encode, synthetic_scene, with_key
 from moderation_service.api.app import create_app
 from moderation_service.settings import Settings
 
@@ -15,11 +15,13 @@ def test_migrations_and_a_moderation_round_trip_on_postgres(tmp_path, postgres_u
     settings = Settings(data_dir=tmp_path, database_url=postgres_url)
     image = base64.b64encode(encode(synthetic_scene(12))).decode()
     with TestClient(create_app(settings, real_classifiers)) as client:
+        with_key(client)
         created = client.post("/v1/moderations", json={"prompt": "call 212-555-0187", "image": image}).json()
         assert created["decision"] == "redact"
     tables = set(inspect(create_engine(postgres_url)).get_table_names())
     assert {"moderation_items", "review_queue", "api_keys", "alembic_version"} <= tables
     with TestClient(create_app(settings, real_classifiers)) as client:
+        with_key(client)
         stored = client.get(f"/v1/moderations/{created['id']}").json()
         again = client.post("/v1/moderations", json={"image": image}).json()
     assert stored["signals"] == created["signals"]

@@ -24,6 +24,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def create_key(data_dir, scopes: str = "moderate") -> dict[str, str]:
+    """As a person would: `moderation keys create`, then use the key it prints."""
+    env = {**os.environ, "MODERATION_DATA_DIR": str(data_dir)}
+    result = subprocess.run([str(MODERATION), "keys", "create", "--client", "upstream", "--scopes", scopes],
+                            env=env, capture_output=True, text=True, timeout=120, check=True)
+    return {"Authorization": f"Bearer {result.stdout.strip().splitlines()[-1]}"}
+
+
 def test_serve_starts_answers_and_reports_ready(tmp_path):
     port = free_port()
     env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path / "data")}
@@ -43,7 +51,7 @@ def test_serve_starts_answers_and_reports_ready(tmp_path):
             time.sleep(0.5)
         assert ready is not None and ready.status_code == 200, "service never became ready"
         image = base64.b64encode(encode(synthetic_scene(11))).decode()
-        response = httpx.post(f"{base}/v1/moderations", timeout=60,
+        response = httpx.post(f"{base}/v1/moderations", timeout=60, headers=create_key(tmp_path / "data"),
                               json={"prompt": "a cat wearing a tiny hat", "image": image})
         assert response.status_code == 200, response.text
         assert set(response.json()["signals"]) == {"toxicity", "nsfw", "pii", "image_hash"}
@@ -90,10 +98,11 @@ def test_logs_are_json_with_request_ids_and_no_content(tmp_path):
                     break
             except httpx.TransportError:
                 time.sleep(0.5)
-        response = httpx.post(f"{base}/v1/moderations", headers={"X-Request-ID": "req-123"}, timeout=60,
+        key = create_key(tmp_path / "data")
+        response = httpx.post(f"{base}/v1/moderations", headers={"X-Request-ID": "req-123", **key}, timeout=60,
                               json={"prompt": f"write to {secret_email}"})
         assert response.headers["x-request-id"] == "req-123"
-        bad = httpx.post(f"{base}/v1/moderations", timeout=60, json={"prompt": secret_email, "colour": "x"})
+        bad = httpx.post(f"{base}/v1/moderations", timeout=60, headers=key, json={"prompt": secret_email, "colour": "x"})
         assert bad.status_code == 422 and len(bad.headers["x-request-id"]) == 32
     finally:
         process.terminate()

@@ -16,7 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from classifiers.base import Classifier
 from moderation_service.api.request_parsing import parse_moderation_request, validation_error
 from moderation_service.api.schemas import ErrorResponse, ModerationRequest, ModerationResponse, ReviewRef
-from moderation_service.auth import ApiKeyStore
+from moderation_service.auth import ApiKeyStore, Principal, require_scope
+from moderation_service.rate_limit import RateLimiter
 from moderation_service.db.tables import ReviewQueueEntry
 from moderation_service.errors import ApiError
 from moderation_service.logging_setup import accept_request_id, request_id_var
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     policies = load_service_policies(settings)  # an invalid policy stops start-up here
     storage = open_storage(settings)
     state = ServiceState()
+    rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     metrics = ServiceMetrics()
     metrics.add_queue_collector(storage.repository.pending_review_depths)
 
@@ -109,10 +111,12 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
                 "image": {"type": "string", "format": "binary"}}}},
         }}},
     )
-    async def moderate(request: Request) -> ModerationResponse:
+    async def moderate(request: Request, principal: Principal = require_scope("moderate")) -> ModerationResponse:
         service = state.require()
+        rate_limiter.check(principal)
         moderation_input = await parse_moderation_request(request, settings.max_image_bytes, max_body)
-        moderation_input = replace(moderation_input, idempotency_key=_idempotency_key(request))
+        moderation_input = replace(moderation_input, client=principal.name,
+                                   idempotency_key=_idempotency_key(request))
         moderated = await service.moderate(moderation_input)
         body = ModerationResponse.from_item(moderated.item, _review_ref(moderated.review))
         headers = {"Idempotent-Replayed": "true"} if moderated.replayed else {}
@@ -120,17 +124,18 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
 
     @app.get("/v1/moderations/{item_id}", response_model=ModerationResponse, responses=ERROR_RESPONSES,
              summary="The stored record of one moderation")
-    def get_moderation(item_id: str) -> ModerationResponse:
+    def get_moderation(item_id: str, principal: Principal = require_scope("moderate")) -> ModerationResponse:
         repository = storage.repository
         item = repository.get(item_id)
-        if item is None:
+        # Another client's item is "not found", so ids do not leak across tenants.
+        if item is None or (item.client != principal.name and "admin" not in principal.scopes):
             raise ApiError(404, "not_found", f"no moderation with id {item_id!r}")
         return ModerationResponse.from_item(item, _review_ref(repository.review_entry(item_id)))
 
     app.include_router(policy_router(policies, storage))
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
-    def prometheus_metrics() -> PlainTextResponse:
+    def prometheus_metrics(_principal: Principal = require_scope("admin")) -> PlainTextResponse:
         return PlainTextResponse(metrics.exposition(), media_type="text/plain; version=0.0.4")
 
     @app.get("/healthz", summary="Liveness")
@@ -187,7 +192,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         if 400 <= exc.status < 500 and hasattr(request.app.state, "metrics"):
             request.app.state.metrics.rejected.labels(code=exc.code).inc()
-        return JSONResponse(exc.body(), status_code=exc.status)
+        headers = {}
+        if exc.status == 429 and isinstance(exc.details, dict):
+            headers["Retry-After"] = str(exc.details.get("retry_after_s", 1))
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

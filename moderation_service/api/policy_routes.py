@@ -16,7 +16,7 @@ def policy_router(policies: ActivePolicies, storage) -> APIRouter:
     router = APIRouter(prefix="/v1/policies", tags=["policies"])
 
     @router.get("", summary="The active policies, their hashes and the surfaces they serve")
-    def list_policies() -> JSONResponse:
+    def list_policies(_principal: Principal = require_scope("admin")) -> JSONResponse:
         current = policies.current
         served: dict[str, list[str]] = {}
         for surface, name in current.surfaces.items():
@@ -44,12 +44,12 @@ def policy_router(policies: ActivePolicies, storage) -> APIRouter:
 
     @router.get("/shadow-report", summary="Agreement between live and shadow policies")
     def report(since: datetime | None = Query(None, description="Only items created at or after this time"),
-               sample: int = Query(20, ge=0, le=500)) -> JSONResponse:
+               sample: int = Query(20, ge=0, le=500), _principal: Principal = require_scope("admin")) -> JSONResponse:
         return JSONResponse(shadow_report(storage.session_factory, since, sample))
 
     @router.get("/{name}", summary="The source of one policy (its own file, then what it extends)",
                 response_class=PlainTextResponse)
-    def source(name: str) -> PlainTextResponse:
+    def source(name: str, _principal: Principal = require_scope("admin")) -> PlainTextResponse:
         policy = policies.current.policies.get(name)
         if policy is None:
             raise ApiError(404, "not_found", f"no active policy named {name!r}")
