@@ -5,7 +5,8 @@ from typing import Iterator
 
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from moderation_service.db.tables import ModerationItem, ReviewQueueEntry
@@ -22,6 +23,14 @@ class ModerationRepository:
             if review is not None:
                 session.flush()  # the queue entry references the item row
                 session.add(review)
+
+    def reachable(self) -> bool:
+        try:
+            with self._sessions() as session:
+                session.execute(text("SELECT 1"))
+            return True
+        except OperationalError:
+            return False
 
     def get(self, item_id: str) -> ModerationItem | None:
         with self._sessions() as session:

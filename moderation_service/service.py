@@ -176,10 +176,13 @@ class ModerationService:
 
         async def timed(name: str, classifier: Classifier) -> Signal:
             started = time.perf_counter()
+            if name in self.batchers:
+                work = self.batchers[name].classify(inputs[classifier.modality])
+            else:
+                work = self._run(classifier.classify, inputs[classifier.modality])
             try:
-                if name in self.batchers:
-                    return await self.batchers[name].classify(inputs[classifier.modality])
-                return await self._run(classifier.classify, inputs[classifier.modality])
+                # Past the deadline the request goes on without this signal; on_error decides.
+                return await asyncio.wait_for(work, self.settings.classifier_timeout_ms / 1000)
             finally:
                 timings[name] = _elapsed_ms(started)
 
@@ -187,8 +190,11 @@ class ModerationService:
         signals: dict[str, Signal] = {}
         failed: dict[str, str] = {}
         for name, result in zip(jobs, results):
-            if isinstance(result, Exception):
-                log.exception("classifier %s failed", name, exc_info=result)
+            if isinstance(result, TimeoutError):
+                log.warning("classifier %s missed its %d ms deadline", name, self.settings.classifier_timeout_ms)
+                failed[name] = "timeout"
+            elif isinstance(result, Exception):
+                log.error("classifier %s failed: %s", name, type(result).__name__, exc_info=result)
                 failed[name] = type(result).__name__
             else:
                 signals[name] = result

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
         default=False, description="Keep the unredacted prompt; off keeps only the redacted form."
     )
     classifier_workers: int = Field(default=4, ge=1, description="Threads for decoding, storing and unbatched models.")
+    classifier_timeout_ms: int = Field(default=5_000, ge=1, description="Per classifier, per request; past it the "
+                                       "signal counts as failed and the policy's on_error decides.")
     rate_limit_per_minute: int = Field(default=6000, ge=0, description="Requests per minute per API key; 0 is no limit.")
     rate_limit_burst: int = Field(default=200, ge=1, description="Requests a key may send at once above the rate.")
     batching: bool = Field(default=True, description="Gather concurrent requests into one forward pass per model.")

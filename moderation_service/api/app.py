@@ -146,6 +146,8 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
              responses={503: {"model": ErrorResponse}})
     def readyz() -> JSONResponse:
         service = state.require()
+        if not storage.repository.reachable():
+            raise ApiError(503, "database_unavailable", "the database does not answer; retrying")
         return JSONResponse({
             "status": "ready",
             "policies": {name: policy.sha256 for name, policy in service.policies.current.policies.items()},
