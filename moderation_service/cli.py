@@ -195,7 +195,13 @@ def policy_replay(
     settings = _settings()
     sessions = make_session_factory(make_engine(settings.database_url))
     since = since.replace(tzinfo=timezone.utc) if since and since.tzinfo is None else since
-    summary = replay(sessions, candidate, surface, since, csv_out)
+    unseal = None
+    if settings.raw_prompt_key is not None:
+        from cryptography.fernet import Fernet
+
+        fernet = Fernet(settings.raw_prompt_key.get_secret_value())
+        unseal = lambda token: fernet.decrypt(token.encode()).decode()  # noqa: E731
+    summary = replay(sessions, candidate, surface, since, csv_out, unseal=unseal)
     typer.echo(format_summary(summary))
     typer.echo(f"wrote {csv_out}")
 
@@ -209,6 +215,35 @@ def policy_shadow_report(since: datetime = typer.Option(None, help="Only items c
     settings = _settings()
     since = since.replace(tzinfo=timezone.utc) if since and since.tzinfo is None else since
     typer.echo(_as_json(shadow_report(make_session_factory(make_engine(settings.database_url)), since)))
+
+
+secrets_app = typer.Typer(help="Keys the service itself needs.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
+
+
+@secrets_app.command("prompt-key")
+def secrets_prompt_key() -> None:
+    """Print a new key for MODERATION_RAW_PROMPT_KEY (encrypts stored raw prompts)."""
+    from cryptography.fernet import Fernet
+
+    typer.echo(Fernet.generate_key().decode())
+
+
+@app.command()
+def purge(older_than_days: int = typer.Option(None, help="Default: MODERATION_RETENTION_DAYS.")) -> None:
+    """Delete images and raw data of items older than the retention period; keep hashes and decisions."""
+    from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
+    from moderation_service.image_store import ImageStore
+    from moderation_service.retention import purge as run_purge
+
+    settings = _settings()
+    days = older_than_days if older_than_days is not None else settings.retention_days
+    if days <= 0:
+        typer.secho("no retention period: pass --older-than-days or set MODERATION_RETENTION_DAYS", fg="red", err=True)
+        raise typer.Exit(2)
+    upgrade_to_head(settings.database_url)
+    report = run_purge(make_session_factory(make_engine(settings.database_url)), ImageStore(settings.image_dir), days)
+    typer.echo(f"purged {report.items} items older than {days} days; deleted {report.images_deleted} images")
 
 
 @db_app.command("upgrade")

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
@@ -27,21 +27,23 @@ class ReplaySummary:
         return sum(self.changes.values())
 
 
-def stored_facts(item: ModerationItem) -> tuple[dict[str, Any], dict[str, str]]:
+def stored_facts(item: ModerationItem, unseal: Callable[[str], str] | None = None
+                 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Signals as the policy saw them, less the model identity. The prompt is the
-    stored redacted form: raw prompts are not kept unless configured."""
+    raw one when it was kept and ``unseal`` can decrypt it, else the redacted form."""
     signals, failed = {}, {}
     for name, fields in (item.signals or {}).items():
         if "error" in fields:
             failed[name] = fields["error"]
         else:
             signals[name] = {key: value for key, value in fields.items() if key != "model"}
-    prompt = item.prompt_raw if item.prompt_raw is not None else item.prompt_redacted
+    prompt = unseal(item.prompt_raw) if (item.prompt_raw and unseal) else item.prompt_redacted
     return {**signals, **prompt_facts(prompt)}, failed
 
 
 def replay(sessions: sessionmaker, policy: CompiledPolicy, surface: str | None, since: datetime | None,
-           csv_path: Path | None, examples_per_change: int = 5) -> ReplaySummary:
+           csv_path: Path | None, examples_per_change: int = 5,
+           unseal: Callable[[str], str] | None = None) -> ReplaySummary:
     summary = ReplaySummary()
     writer_file = open(csv_path, "w", newline="") if csv_path else None
     try:
@@ -50,7 +52,7 @@ def replay(sessions: sessionmaker, policy: CompiledPolicy, surface: str | None, 
             writer.writerow(["item_id", "surface", "created_at", "stored_decision", "replayed_decision",
                              "stored_policy_sha256", "replayed_rules"])
         for item in _items(sessions, surface, since):
-            facts, failed = stored_facts(item)
+            facts, failed = stored_facts(item, unseal)
             decision = evaluate(policy, facts, failed)
             summary.items += 1
             pair = (item.decision, decision.action)

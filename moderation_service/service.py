@@ -226,7 +226,7 @@ class ModerationService:
             policy_sha256=decision.policy_sha256,
             # Without a PII signal there is no safe redacted form, so nothing is kept.
             prompt_redacted=pii["redacted_text"] if (prompt is not None and pii) else None,
-            prompt_raw=prompt if self.settings.store_raw_prompts else None,
+            prompt_raw=self._sealed(prompt) if self.settings.store_raw_prompts and prompt is not None else None,
             image_sha256=image.sha256 if image else None,
             image_format=image.format if image else None,
             phash=image_hash.get("phash"),
@@ -237,6 +237,11 @@ class ModerationService:
             timings_ms=dict(timings),
             request_metadata=request.metadata,
         )
+
+    def _sealed(self, prompt: str) -> str:
+        from cryptography.fernet import Fernet
+
+        return Fernet(self.settings.raw_prompt_key.get_secret_value()).encrypt(prompt.encode()).decode()
 
     def _store(self, item: ModerationItem, review: ReviewQueueEntry | None,
                image_bytes: bytes | None, image: DecodedImage | None) -> None:

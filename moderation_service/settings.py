@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from moderation_service.images import ImageLimits
@@ -33,8 +33,13 @@ class Settings(BaseSettings):
     near_duplicate_max_distance: int = Field(default=6, ge=0, le=64)
     near_duplicate_limit: int = Field(default=5, ge=0)
     store_raw_prompts: bool = Field(
-        default=False, description="Keep the unredacted prompt; off keeps only the redacted form."
+        default=False, description="Keep the unredacted prompt, encrypted; off keeps only the redacted form."
     )
+    raw_prompt_key: SecretStr | None = Field(
+        default=None, description="Fernet key that encrypts stored raw prompts (`moderation secrets prompt-key`).")
+    retention_days: int = Field(default=0, ge=0, description="Purge images and raw data after this many days; "
+                                "0 keeps them. Hashes and decisions stay.")
+    purge_interval_s: float = Field(default=3600, gt=0, description="How often the service purges when retention is on.")
     classifier_workers: int = Field(default=4, ge=1, description="Threads for decoding, storing and unbatched models.")
     classifier_timeout_ms: int = Field(default=5_000, ge=1, description="Per classifier, per request; past it the "
                                        "signal counts as failed and the policy's on_error decides.")
@@ -57,6 +62,20 @@ class Settings(BaseSettings):
         if path is not None and not path.is_file():
             raise ValueError(f"classifier configuration {path} does not exist")
         return path
+
+    @model_validator(mode="after")
+    def _raw_prompts_need_a_key(self) -> "Settings":
+        if self.store_raw_prompts and self.raw_prompt_key is None:
+            raise ValueError("MODERATION_STORE_RAW_PROMPTS is on, so MODERATION_RAW_PROMPT_KEY must be set "
+                             "(create one with `moderation secrets prompt-key`)")
+        if self.raw_prompt_key is not None:
+            from cryptography.fernet import Fernet
+
+            try:
+                Fernet(self.raw_prompt_key.get_secret_value())
+            except ValueError:
+                raise ValueError("MODERATION_RAW_PROMPT_KEY is not a Fernet key (32 url-safe base64 bytes)") from None
+        return self
 
     @model_validator(mode="after")
     def _default_database(self) -> "Settings":

@@ -18,6 +18,7 @@ from moderation_service.api.request_parsing import parse_moderation_request, val
 from moderation_service.api.schemas import ErrorResponse, ModerationRequest, ModerationResponse, ReviewRef
 from moderation_service.auth import ApiKeyStore, Principal, require_scope
 from moderation_service.rate_limit import RateLimiter
+from moderation_service.retention import start_purging
 from moderation_service.db.tables import ReviewQueueEntry
 from moderation_service.errors import ApiError
 from moderation_service.logging_setup import accept_request_id, request_id_var
@@ -77,7 +78,12 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
             threading.Thread(target=load, name="model-loader", daemon=True).start()
         if settings.policy_watch_interval_s > 0:
             policies.watch(settings.policy_watch_interval_s)
+        stop_purging = threading.Event()
+        if settings.retention_days > 0:
+            start_purging(storage.session_factory, storage.image_store, settings.retention_days,
+                          settings.purge_interval_s, stop_purging)
         yield
+        stop_purging.set()
         policies.stop()
         if state.service is not None:
             state.service.close()

@@ -44,6 +44,8 @@ class ModerationItem(Base):
     client: Mapped[str | None] = mapped_column(String(128), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     request_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Set when retention removed the image and raw data; hashes and decisions remain.
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("client", "idempotency_key", name="uq_items_client_idempotency_key"),)
 
