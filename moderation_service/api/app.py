@@ -15,7 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from classifiers.base import Classifier
 from moderation_service.api.request_parsing import parse_moderation_request, validation_error
-from moderation_service.api.schemas import ErrorResponse, ModerationRequest, ModerationResponse, ReviewRef
+from moderation_service.api.schemas import (AUTH_ERRORS, ModerationRequest, ModerationResponse, ReviewRef,
+                                             error_responses)
 from moderation_service.auth import ApiKeyStore, Principal, require_scope
 from moderation_service.rate_limit import RateLimiter
 from moderation_service.retention import start_purging
@@ -31,7 +32,7 @@ from moderation_service.settings import Settings
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-ERROR_RESPONSES = {status: {"model": ErrorResponse} for status in (400, 404, 409, 413, 415, 422, 503)}
+MODERATE_ERRORS = error_responses(400, 409, 413, 415, 503, *AUTH_ERRORS)
 
 
 class ServiceState:
@@ -107,7 +108,7 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     @app.post(
         "/v1/moderations",
         response_model=ModerationResponse,
-        responses=ERROR_RESPONSES,
+        responses=MODERATE_ERRORS,
         summary="Moderate a prompt, an image, or both",
         openapi_extra={"requestBody": {"required": True, "content": {
             "application/json": {"schema": ModerationRequest.model_json_schema()},
@@ -128,7 +129,7 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
         headers = {"Idempotent-Replayed": "true"} if moderated.replayed else {}
         return JSONResponse(body.model_dump(mode="json"), headers=headers)
 
-    @app.get("/v1/moderations/{item_id}", response_model=ModerationResponse, responses=ERROR_RESPONSES,
+    @app.get("/v1/moderations/{item_id}", response_model=ModerationResponse, responses=error_responses(404, *AUTH_ERRORS),
              summary="The stored record of one moderation")
     def get_moderation(item_id: str, principal: Principal = require_scope("moderate")) -> ModerationResponse:
         repository = storage.repository
@@ -140,7 +141,8 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
 
     app.include_router(policy_router(policies, storage))
 
-    @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+    @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
+             responses=error_responses(*AUTH_ERRORS))
     def prometheus_metrics(_principal: Principal = require_scope("admin")) -> PlainTextResponse:
         return PlainTextResponse(metrics.exposition(), media_type="text/plain; version=0.0.4")
 
@@ -149,7 +151,7 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
         return {"status": "ok"}
 
     @app.get("/readyz", summary="Readiness: 200 once every model is loaded",
-             responses={503: {"model": ErrorResponse}})
+             responses=error_responses(503))
     def readyz() -> JSONResponse:
         service = state.require()
         if not storage.repository.reachable():

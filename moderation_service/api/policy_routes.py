@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from moderation_service.active_policies import ActivePolicies
+from moderation_service.api.schemas import AUTH_ERRORS, error_responses
 from moderation_service.auth import Principal, require_scope
 from moderation_service.errors import ApiError
 from moderation_service.shadow_report import shadow_report
@@ -15,7 +16,8 @@ from moderation_service.shadow_report import shadow_report
 def policy_router(policies: ActivePolicies, storage) -> APIRouter:
     router = APIRouter(prefix="/v1/policies", tags=["policies"])
 
-    @router.get("", summary="The active policies, their hashes and the surfaces they serve")
+    @router.get("", summary="The active policies, their hashes and the surfaces they serve",
+                responses=error_responses(*AUTH_ERRORS))
     def list_policies(_principal: Principal = require_scope("admin")) -> JSONResponse:
         current = policies.current
         served: dict[str, list[str]] = {}
@@ -33,7 +35,8 @@ def policy_router(policies: ActivePolicies, storage) -> APIRouter:
             "last_reload": {"applied": outcome.applied, "at": outcome.at.isoformat(), "problems": outcome.problems},
         })
 
-    @router.post("/reload", summary="Reload policies from disk (admin); an invalid set is refused")
+    @router.post("/reload", summary="Reload policies from disk (admin); an invalid set is refused",
+                 responses=error_responses(*AUTH_ERRORS))
     def reload(_principal: Principal = require_scope("admin")) -> JSONResponse:
         outcome = policies.reload()
         body = {"applied": outcome.applied, "fingerprint": outcome.fingerprint, "problems": outcome.problems}
@@ -42,12 +45,14 @@ def policy_router(policies: ActivePolicies, storage) -> APIRouter:
                                            "details": body}}, status_code=422)
         return JSONResponse(body)
 
-    @router.get("/shadow-report", summary="Agreement between live and shadow policies")
+    @router.get("/shadow-report", summary="Agreement between live and shadow policies",
+                responses=error_responses(*AUTH_ERRORS))
     def report(since: datetime | None = Query(None, description="Only items created at or after this time"),
                sample: int = Query(20, ge=0, le=500), _principal: Principal = require_scope("admin")) -> JSONResponse:
         return JSONResponse(shadow_report(storage.session_factory, since, sample))
 
     @router.get("/{name}", summary="The source of one policy (its own file, then what it extends)",
+                responses=error_responses(404, *AUTH_ERRORS),
                 response_class=PlainTextResponse)
     def source(name: str, _principal: Principal = require_scope("admin")) -> PlainTextResponse:
         policy = policies.current.policies.get(name)

@@ -90,3 +90,12 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+AUTH_ERRORS = (401, 403, 429)
+
+
+def error_responses(*statuses: int) -> dict[int, dict]:
+    """OpenAPI entries for the errors a route can answer, all with the same error body."""
+    json_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+    return {status: {"model": ErrorResponse, "content": json_body} for status in sorted({*statuses, 422})}
