@@ -1,0 +1,102 @@
+"""kill -9 under load on real PostgreSQL, restart, retry: nothing acknowledged is
+lost and nothing retried is stored twice."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from test_serve import MODERATION, free_port
+
+REQUESTS = 2000
+CONCURRENCY = 8
+KILL_AFTER = 600
+
+
+def start(env: dict, port: int) -> subprocess.Popen:
+    process = subprocess.Popen([str(MODERATION), "serve", "--port", str(port), "--log-level", "warning"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    process.kill()
+    raise AssertionError("the service did not become ready")
+
+
+def test_kill_minus_nine_mid_load_loses_and_duplicates_nothing(tmp_path: Path, postgres_url: str):
+    env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path), "MODERATION_DATABASE_URL": postgres_url,
+           "MODERATION_RATE_LIMIT_PER_MINUTE": "0", "MODERATION_POLICY_WATCH_INTERVAL_S": "0"}
+    created = subprocess.run([str(MODERATION), "keys", "create", "--client", "crash", "--scopes", "moderate"],
+                             env=env, capture_output=True, text=True, timeout=120, check=True)
+    headers = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = {"process": start(env, port)}
+    acknowledged: dict[str, str] = {}  # idempotency key -> item id from a 2xx
+    attempts = {"retried": 0, "killed": False}
+
+    async def send(client: httpx.AsyncClient, index: int) -> None:
+        key = f"publish-{index}"
+        while True:
+            try:
+                response = await client.post("/v1/moderations", headers={**headers, "Idempotency-Key": key},
+                                             json={"prompt": f"a lighthouse at dawn, variation {index}"})
+            except httpx.TransportError:
+                attempts["retried"] += 1
+                await asyncio.sleep(0.5)  # the server is down: retry, as an upstream would
+                continue
+            if response.status_code == 200:
+                item_id = response.json()["id"]
+                assert acknowledged.setdefault(key, item_id) == item_id, "a retry got a different item"
+                if len(acknowledged) == KILL_AFTER and not attempts["killed"]:
+                    attempts["killed"] = True
+                    server["process"].send_signal(signal.SIGKILL)
+                    server["process"].wait()
+                    server["process"] = await asyncio.to_thread(start, env, port)
+                return
+            if response.status_code == 503:
+                await asyncio.sleep(0.5)
+                continue
+            raise AssertionError(f"{response.status_code}: {response.text}")
+
+    async def load() -> None:
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for index in range(REQUESTS):
+            queue.put_nowait(index)
+
+        async def worker(client):
+            while not queue.empty():
+                await send(client, queue.get_nowait())
+
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
+
+    try:
+        asyncio.run(load())
+    finally:
+        server["process"].terminate()
+        server["process"].wait(timeout=30)
+
+    assert attempts["killed"] and attempts["retried"] > 0, attempts
+    assert len(acknowledged) == REQUESTS
+    engine = create_engine(postgres_url)
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "select idempotency_key, id from moderation_items where client = 'crash'")).all()
+    engine.dispose()
+    stored = {}
+    for key, item_id in rows:
+        assert key not in stored, f"{key} stored twice"
+        stored[key] = item_id
+    assert stored == acknowledged
