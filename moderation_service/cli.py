@@ -44,6 +44,7 @@ def _settings():
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
     port: int = typer.Option(8000, help="Port to bind."),
+    workers: int = typer.Option(1, min=1, help="Worker processes; share one database (PostgreSQL for more than one host)."),
     log_level: str = typer.Option("info", help="Log level."),
     log_format: str = typer.Option("json", help="json (one object a line) or text."),
 ) -> None:
@@ -51,18 +52,28 @@ def serve(
     import uvicorn
 
     from moderation_service.api.app import create_app
+    from moderation_service.db.engine import upgrade_to_head
     from moderation_service.logging_setup import configure_logging
     from moderation_service.policy import PolicyError
+    from moderation_service.runtime import load_service_policies
 
     configure_logging(log_level, json_format=log_format == "json")
     settings = _settings()
     try:
-        application = create_app(settings)
+        load_service_policies(settings)
     except PolicyError as exc:
         typer.secho(f"refusing to start: invalid policy: {exc}", fg="red", err=True)
         raise typer.Exit(2) from None
     # Our access lines carry the request id and no query strings; uvicorn's own are off.
-    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False, log_config=None)
+    options = dict(host=host, port=port, log_level=log_level, access_log=False, log_config=None)
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    # Migrate once here, so N workers do not race to; each worker builds its own app.
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_to_head(settings.database_url)
+    os.environ["MODERATION_LOG_LEVEL"], os.environ["MODERATION_LOG_FORMAT"] = log_level, log_format
+    uvicorn.run("moderation_service.api.worker:create_worker_app", factory=True, workers=workers, **options)
 
 
 @train_app.command("toxicity")

@@ -24,13 +24,18 @@ class NearDuplicateIndex:
         self._hashes = np.zeros(initial_capacity, dtype=np.uint64)
         self._item_ids: list[str] = []
         self._decisions: list[str] = []
+        self._known: set[str] = set()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._item_ids)
 
     def add(self, item_id: str, phash_hex: str, decision: str) -> None:
+        """Adding an item twice (its own write, then a sync) keeps one entry."""
         with self._lock:
+            if item_id in self._known:
+                return
+            self._known.add(item_id)
             size = len(self._item_ids)
             if size == len(self._hashes):
                 self._hashes = np.resize(self._hashes, size * 2)

@@ -56,16 +56,18 @@ class ModerationRepository:
             return [(queue, count, (now - _aware(oldest)).total_seconds()) for queue, count, oldest in
                     session.execute(query)]
 
-    def iter_image_hashes(self) -> Iterator[tuple[str, str, str]]:
-        """(item id, pHash, decision) of every stored image, oldest first."""
+    def iter_image_hashes(self, since: datetime | None = None) -> Iterator[tuple[str, str, str, datetime]]:
+        """(item id, pHash, decision, created_at) of stored images, oldest first."""
         query = (
-            select(ModerationItem.id, ModerationItem.phash, ModerationItem.decision)
+            select(ModerationItem.id, ModerationItem.phash, ModerationItem.decision, ModerationItem.created_at)
             .where(ModerationItem.phash.is_not(None))
             .order_by(ModerationItem.created_at)
         )
+        if since is not None:
+            query = query.where(ModerationItem.created_at > since)
         with self._sessions() as session:
             for row in session.execute(query).yield_per(10_000):
-                yield row.id, row.phash, row.decision
+                yield row.id, row.phash, row.decision, _aware(row.created_at)
 
 
 def _aware(moment: datetime) -> datetime:

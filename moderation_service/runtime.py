@@ -11,6 +11,7 @@ from classifiers.base import Classifier
 from classifiers.registry import build_classifiers, load_config
 from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
 from moderation_service.image_store import ImageStore
+from moderation_service.index_sync import IndexSync
 from moderation_service.near_duplicates import NearDuplicateIndex
 from moderation_service.active_policies import ActivePolicies
 from moderation_service.policy import load_policy_set
@@ -28,6 +29,7 @@ class Storage:
     repository: ModerationRepository
     image_store: ImageStore
     index: NearDuplicateIndex
+    index_sync: "IndexSync"
 
 
 def classifier_config(settings: Settings) -> dict:
@@ -46,9 +48,9 @@ def open_storage(settings: Settings) -> Storage:
     session_factory = make_session_factory(make_engine(settings.database_url))
     repository = ModerationRepository(session_factory)
     index = NearDuplicateIndex()
-    for item_id, phash, decision in repository.iter_image_hashes():
-        index.add(item_id, phash, decision)
-    return Storage(session_factory, repository, ImageStore(settings.image_dir), index)
+    syncer = IndexSync(repository, index)
+    syncer.sync_once()
+    return Storage(session_factory, repository, ImageStore(settings.image_dir), index, syncer)
 
 
 def load_classifiers(settings: Settings) -> dict[str, Classifier]:

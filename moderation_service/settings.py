@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     max_prompt_chars: int = Field(default=8_000, gt=0)
     near_duplicate_max_distance: int = Field(default=6, ge=0, le=64)
     near_duplicate_limit: int = Field(default=5, ge=0)
+    index_sync_interval_s: float = Field(default=1.0, ge=0, description="How often each process reads other "
+                                         "processes' new items into its near-duplicate index; 0 turns it off.")
     store_raw_prompts: bool = Field(
         default=False, description="Keep the unredacted prompt, encrypted; off keeps only the redacted form."
     )

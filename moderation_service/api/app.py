@@ -79,12 +79,15 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
             threading.Thread(target=load, name="model-loader", daemon=True).start()
         if settings.policy_watch_interval_s > 0:
             policies.watch(settings.policy_watch_interval_s)
+        if settings.index_sync_interval_s > 0:
+            storage.index_sync.start(settings.index_sync_interval_s)
         stop_purging = threading.Event()
         if settings.retention_days > 0:
             start_purging(storage.session_factory, storage.image_store, settings.retention_days,
                           settings.purge_interval_s, stop_purging)
         yield
         stop_purging.set()
+        storage.index_sync.stop()
         policies.stop()
         if state.service is not None:
             state.service.close()
