@@ -103,3 +103,16 @@ def test_deeply_nested_json_is_refused(client):
     deep_metadata = '{"prompt": "hi", "metadata": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}"
     response = client.post("/v1/moderations", content=deep_metadata, headers={"content-type": "application/json"})
     assert response.status_code in (400, 413, 422)
+
+
+def test_an_oversized_body_is_refused_while_it_streams(client):
+    limit = client.app.state.settings.max_image_bytes * 4 // 3 + 1024 * 1024
+
+    def chunks():  # a well-formed file part that never ends, and no Content-Length
+        yield b'--zzz\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n'
+        for _ in range(limit // 65536 + 2):
+            yield b"x" * 65536
+
+    response = client.post("/v1/moderations", content=chunks(),
+                           headers={"content-type": "multipart/form-data; boundary=zzz"})
+    assert (response.status_code, response.json()["error"]["code"]) == (413, "request_too_large")

@@ -24,6 +24,7 @@ from moderation_service.db.tables import ReviewQueueEntry
 from moderation_service.errors import ApiError
 from moderation_service.logging_setup import accept_request_id, request_id_var
 from moderation_service.metrics import ServiceMetrics
+from moderation_service.api.body_limit import BodySizeLimit
 from moderation_service.api.policy_routes import policy_router
 from moderation_service.runtime import build_service, load_classifiers, load_service_policies, open_storage
 from moderation_service.service import ModerationService
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     _install_error_handlers(app)
     _install_request_ids(app)
     max_body = settings.max_image_bytes * 4 // 3 + 1024 * 1024
+    app.add_middleware(BodySizeLimit, max_bytes=max_body)
 
     @app.post(
         "/v1/moderations",

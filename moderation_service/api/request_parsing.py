@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from moderation_service.api.body_limit import BodyTooLarge
 from moderation_service.api.schemas import ModerationRequest
 from moderation_service.errors import ApiError
 from moderation_service.service import ModerationInput
@@ -49,6 +50,9 @@ async def _from_multipart(request: Request, max_image_bytes: int) -> ModerationI
     try:
         form = await request.form(max_files=1, max_fields=len(MULTIPART_FIELDS))
     except Exception as exc:  # starlette raises several types for malformed multipart
+        # The size limit fires inside the parser's task group, which wraps it.
+        if isinstance(exc, BodyTooLarge) or (isinstance(exc, ExceptionGroup) and exc.subgroup(BodyTooLarge)):
+            raise BodyTooLarge() from None
         raise ApiError(400, "invalid_multipart", f"the multipart body cannot be parsed: {exc}") from None
     unknown = sorted(set(form.keys()) - MULTIPART_FIELDS)
     if unknown:
