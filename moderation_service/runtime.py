@@ -55,6 +55,10 @@ def open_storage(settings: Settings) -> Storage:
 
 def load_classifiers(settings: Settings) -> dict[str, Classifier]:
     started = time.perf_counter()
+    if settings.torch_threads:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
     classifiers = build_classifiers(classifier_config(settings))
     log.info("loaded classifiers %s in %.1f s", sorted(classifiers), time.perf_counter() - started)
     return classifiers
