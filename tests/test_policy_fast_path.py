@@ -51,6 +51,12 @@ signals = st.fixed_dictionaries({}, optional={
 @given(signals, st.sampled_from(range(len(POLICIES))))
 def test_fast_path_fires_exactly_the_rules_the_closures_fire(facts, policy_index):
     policy = POLICIES[policy_index]
-    reference = [index for index, rule in enumerate(policy.rules)
-                 if rule.matches({**facts, FAILED_KEY: frozenset(), CACHE_KEY: {}}, {})]
-    assert policy.fires({**facts, FAILED_KEY: frozenset(), CACHE_KEY: {}}) == reference
+    reference = {}
+    for index, rule in enumerate(policy.rules):
+        observed: dict = {}
+        if rule.matches({**facts, FAILED_KEY: frozenset(), CACHE_KEY: {}}, observed):
+            reference[index] = observed
+    fast = policy.fires({**facts, FAILED_KEY: frozenset(), CACHE_KEY: {}})
+    assert [index for index, _values in fast] == list(reference)
+    for index, values in fast:
+        assert values is None or values == reference[index]

@@ -30,6 +30,19 @@ class CompiledRule:
     matches: Compiled
     origin: RuleOrigin
 
+    @property
+    def reason_fields(self) -> tuple:
+        """What this rule's reasons always say: id, description, action, queue, priority, entities."""
+        return self._reason_fields
+
+    def __post_init__(self) -> None:
+        # Worked out once here rather than for every item that fires the rule.
+        then = self.spec.then
+        reviewing = then.action == "review"
+        object.__setattr__(self, "_reason_fields", (
+            self.spec.id, self.spec.description, then.action, then.queue if reviewing else None,
+            then.priority if reviewing else None, tuple(then.entities) if then.action == "redact" else ()))
+
 
 @dataclass(frozen=True)
 class CompiledPolicy:
@@ -38,8 +51,8 @@ class CompiledPolicy:
     sha256: str
     sources: tuple[str, ...] = field(default=())  # file texts, root of `extends` first
     file: str = ""
-    # Indices of the rules that fire, from generated code; see fast_path.
-    fires: Callable[[Any], list[int]] | None = None
+    # (index, reason values or None) of the rules that fire, from generated code; see fast_path.
+    fires: Callable[[Any], list[tuple[int, dict | None]]] | None = None
 
     @property
     def name(self) -> str:

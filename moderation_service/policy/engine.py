@@ -49,32 +49,45 @@ def evaluate(policy: CompiledPolicy, signals: Mapping[str, Any], failed: Mapping
     classifier that raised or timed out to its error."""
     failed = failed or {}
     facts = {**signals, FAILED_KEY: frozenset(failed), CACHE_KEY: {}}
-    fired: list[tuple[int, RuleMatch]] = [
-        (FAILURE_PRIORITY, _match(f"classifier-error.{name}", f"The {name} classifier failed: {message}",
-                                  policy.on_error_for(name), {f"{name}.error": message}))
-        for name, message in failed.items()
-    ]
-    indices = policy.fires(facts) if policy.fires else range(len(policy.rules))
-    for index in indices:
+    reasons: list[RuleMatch] = []
+    winner: RuleMatch | None = None
+    best = (-1, -1)
+    for name, message in failed.items():
+        reason = _match(f"classifier-error.{name}", f"The {name} classifier failed: {message}",
+                        policy.on_error_for(name), {f"{name}.error": message})
+        reasons.append(reason)
+        if (rank := (SEVERITY[reason.action], FAILURE_PRIORITY)) > best:
+            best, winner = rank, reason
+    candidates = policy.fires(facts) if policy.fires else [(index, None) for index in range(len(policy.rules))]
+    for index, observed in candidates:
         rule = policy.rules[index]
-        observed: dict[str, Any] = {}
-        # The reference closure decides (again, for fast-path hits) and gathers the values.
-        if rule.matches(facts, observed):
-            fired.append((rule.spec.priority, _match(rule.spec.id, rule.spec.description, rule.spec.then, observed)))
+        # Where the fast path could not build the values, the reference closure decides and gathers them.
+        if observed is None:
+            observed = {}
+            if not rule.matches(facts, observed):
+                continue
+        reason = _reason(rule, observed)
+        reasons.append(reason)
+        # Strictly greater: the first of equals wins, so file order breaks the remaining ties.
+        if (rank := (SEVERITY[reason.action], rule.spec.priority)) > best:
+            best, winner = rank, reason
     identity = (policy.name, policy.version, policy.sha256)
-    if not fired:
+    if winner is None:
         return Decision(policy.spec.default_action, [], *identity)
-    # max() keeps the first of equals, so file order breaks the remaining ties.
-    _, winner = max(fired, key=lambda entry: (SEVERITY[entry[1].action], entry[0]))
     reviewing = winner.action == "review"
     return Decision(
         winner.action,
-        [match for _, match in fired],
+        reasons,
         *identity,
         review_queue=winner.queue if reviewing else None,
         review_priority=winner.priority if reviewing else None,
-        redact_entities=sorted({e for _, match in fired if match.action == "redact" for e in match.entities}),
+        redact_entities=sorted({e for reason in reasons if reason.action == "redact" for e in reason.entities}),
     )
+
+
+def _reason(rule, values: dict[str, Any]) -> RuleMatch:
+    rule_id, description, action, queue, priority, entities = rule.reason_fields
+    return RuleMatch(rule_id, description, action, values, queue, priority, list(entities))
 
 
 def _match(rule_id: str, description: str, then: ActionSpec, values: dict[str, Any]) -> RuleMatch:

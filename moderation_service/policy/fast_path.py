@@ -1,10 +1,11 @@
 """Compiles a whole policy's conditions into one generated Python function.
 
-It answers only "which rules fire?": each distinct scalar field is read once,
-and each simple comparison is an inline expression, so a rule that does not
-fire costs tens of nanoseconds. The closures in ``conditions`` stay the
-reference: they decide everything the generator does not inline, and they
-collect the values shown in the reasons of the rules that did fire.
+It answers "which rules fire, and on which values?": each distinct scalar field
+is read once, and each simple comparison is an inline expression, so a rule
+that does not fire costs tens of nanoseconds. The closures in ``conditions``
+stay the reference: they decide everything the generator does not inline, and
+collect the reason values of fired rules whose values it cannot build itself
+(those are returned as None).
 
 Nothing from a policy file is pasted into the source: paths and constants
 travel in the function's namespace and are referred to by index.
@@ -37,12 +38,12 @@ def _read_scalar(facts: Facts, signal: str, fields: tuple[str, ...]) -> Any:
     return value
 
 
-def _any_in(values: list[Any], options: frozenset) -> bool:
-    return any(value.__hash__ is not None and value in options for value in values)
+def _first_in(values: list[Any], options: frozenset) -> Any:
+    return next((value for value in values if value.__hash__ is not None and value in options), _MISSING)
 
 
-def _any_not_in(values: list[Any], options: frozenset) -> bool:
-    return any(value.__hash__ is None or value not in options for value in values)
+def _first_not_in(values: list[Any], options: frozenset) -> Any:
+    return next((value for value in values if value.__hash__ is None or value not in options), _MISSING)
 
 
 def _count_of(values: list[Any]) -> int:
@@ -61,6 +62,8 @@ class _Generator:
         self.thresholds = thresholds
         self.schemas = schemas
         self.paths: dict[str, int] = {}
+        self.simple_values: dict[str, list[str]] = {}
+        self.first_matches: list[str] = []
         self.list_paths: dict[str, int] = {}
         self.word_paths: dict[str, int] = {}
         self.constants: list[Any] = []
@@ -90,7 +93,7 @@ class _Generator:
         if self.schemas is None:
             return None
         if membership := _MEMBERSHIP.match(text):
-            return self._membership(membership["path"], membership["op"], membership["items"])
+            return self._membership(text, membership["path"], membership["op"], membership["items"])
         if words := _CONTAINS_ANY.match(text):
             return self._contains_any(words["path"], words["items"])
         if count := _COUNT.match(text):
@@ -109,9 +112,28 @@ class _Generator:
         self.constants.append(constant)
         constant_ref = f"C[{len(self.constants) - 1}]"
         guard = f"{variable}.__class__ in NUMERIC" if op in _ORDERING else f"{variable} is not MISSING"
+        # The values its reason reports, as the reference closure records them.
+        entries = [f"{self._label(path)}: {variable}"]
+        if right.startswith("thresholds."):
+            entries.append(f"{self._label(right)}: {constant_ref}")
+        self.simple_values[text] = entries
         return f"({guard} and {variable} {op} {constant_ref})"
 
-    def _membership(self, path: str, op: str, items_text: str) -> str | None:
+    def _label(self, text: str) -> str:
+        self.constants.append(text)
+        return f"C[{len(self.constants) - 1}]"
+
+    def values_source(self, condition: Any) -> str | None:
+        """A dict display of a fired rule's values when every part was inlined, else None."""
+        if isinstance(condition, str) and condition in self.simple_values:
+            return "{" + ", ".join(self.simple_values[condition]) + "}"
+        if isinstance(condition, dict) and list(condition) == ["all"] and isinstance(condition["all"], list):
+            parts = condition["all"]
+            if parts and all(isinstance(part, str) and part in self.simple_values for part in parts):
+                return "{" + ", ".join(entry for part in parts for entry in self.simple_values[part]) + "}"
+        return None
+
+    def _membership(self, text: str, path: str, op: str, items_text: str) -> str | None:
         from moderation_service.policy.conditions import _scalar
 
         try:
@@ -124,9 +146,12 @@ class _Generator:
         self.constants.append(items)
         constant_ref = f"C[{len(self.constants) - 1}]"
         if through_list:
-            # Any element satisfying it fires the rule, as the reference closure does.
+            # The first element satisfying it fires the rule and is its reason, as in the closure.
             values = f"L{self.list_paths.setdefault(path, len(self.list_paths))}"
-            return f"any_{'not_' if op == 'not in' else ''}in({values}, {constant_ref})"
+            found = f"M{len(self.first_matches)}"
+            self.first_matches.append(f"{found} = first_{'not_' if op == 'not in' else ''}in({values}, {constant_ref})")
+            self.simple_values[text] = [f"{self._label(path)}: {found}"]
+            return f"({found} is not MISSING)"
         variable = f"P{self.paths.setdefault(path, len(self.paths))}"
         if op == "in":
             return f"({variable} is not MISSING and {variable}.__hash__ is not None and {variable} in {constant_ref})"
@@ -176,7 +201,7 @@ class _Generator:
             return self.thresholds.get(text.removeprefix("thresholds."))
         return float(text) if _NUMBER.match(text) else None
 
-    def function(self, expressions: Sequence[str]) -> Callable[[Facts], list[int]]:
+    def function(self, expressions: Sequence[str], values: Sequence[str | None]) -> Callable[[Facts], list[tuple]]:
         lines = ["def fires(facts):"]
         for path, index in self.paths.items():
             signal, *fields = path.split(".")
@@ -186,6 +211,7 @@ class _Generator:
             signal, *fields = path.split(".")
             self.constants.append((signal, tuple(fields)))
             lines.append(f"    L{index} = read_all(facts, *C[{len(self.constants) - 1}])")
+        lines.extend(f"    {line}" for line in self.first_matches)
         for path, index in self.word_paths.items():
             variable = f"P{self.paths.setdefault(path, len(self.paths))}"
             lines.append(f"    W{index} = words({variable})")
@@ -199,10 +225,10 @@ class _Generator:
                 shared[expression] = f"B{len(shared)}"
                 lines.append(f"    {shared[expression]} = {expression}")
                 lines.append(f"    if {shared[expression]}:")
-            lines.append(f"        fired.append({index})")
+            lines.append(f"        fired.append(({index}, {values[index] or 'None'}))")
         lines.append("    return fired")
         namespace = {"F": self.fallbacks, "C": self.constants, "read": _read_scalar, "read_all": values_at,
-                     "any_in": _any_in, "any_not_in": _any_not_in, "count_of": _count_of, "words": _words,
+                     "first_in": _first_in, "first_not_in": _first_not_in, "count_of": _count_of, "words": _words,
                      "MISSING": _MISSING, "NUMERIC": _NUMERIC_TYPES}
         exec(compile("\n".join(lines), "<policy fast path>", "exec"), namespace)  # noqa: S102 - source built above
         return namespace["fires"]
@@ -213,4 +239,5 @@ def compile_fast_path(conditions: Sequence[tuple[Any, Compiled]], thresholds: Ma
     """``conditions``: each rule's YAML condition with its reference closure, in rule order."""
     generator = _Generator(thresholds, schemas)
     expressions = [generator.expression(condition, closure) for condition, closure in conditions]
-    return generator.function(expressions)
+    values = [generator.values_source(condition) for condition, _closure in conditions]
+    return generator.function(expressions, values)

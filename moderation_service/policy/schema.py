@@ -13,6 +13,8 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel
 
+from moderation_service.banks.matcher import BanksSignal
+
 NUMBER, STRING, BOOLEAN, ANY = "number", "string", "boolean", "any"
 
 
@@ -35,7 +37,7 @@ class PromptSignal(BaseModel):
 
 
 # Signals the service adds beside the classifiers' own.
-SERVICE_SIGNALS: dict[str, type[BaseModel]] = {"prompt": PromptSignal}
+SERVICE_SIGNALS: dict[str, type[BaseModel]] = {"prompt": PromptSignal, "banks": BanksSignal}
 
 
 def schema_of(annotation: Any) -> FieldSchema:
