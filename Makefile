@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 
-.PHONY: install serve test bench clean
+.PHONY: install serve test bench clean review-ui
 
 install: $(STAMP)
 
@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml
 
 serve: $(STAMP)
 	$(BIN)/moderation serve --host 127.0.0.1 --port 8000
+
+# The review console on http://127.0.0.1:8501, against the API of `make serve`.
+review-ui: $(STAMP)
+	$(BIN)/moderation review-ui --api-url $${MODERATION_API_URL:-http://127.0.0.1:8000}
 
 test: $(STAMP)
 	$(BIN)/moderation policy lint policies/

@@ -332,5 +332,84 @@ def _as_json(data) -> str:
     return json.dumps(data, indent=2, default=str)
 
 
+users_app = typer.Typer(help="Reviewers, senior reviewers and admins of the review console.", no_args_is_help=True)
+dataset_app = typer.Typer(help="Labelled data from human review.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(dataset_app, name="dataset")
+
+
+def _user_store():
+    from moderation_service.users import UserStore
+
+    settings = _settings()
+    from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_to_head(settings.database_url)
+    return UserStore(make_session_factory(make_engine(settings.database_url)))
+
+
+@users_app.command("create")
+def users_create(
+    username: str = typer.Option(..., help="Lower-case login name."),
+    role: str = typer.Option("reviewer", help="reviewer, senior (may decide appeals) or admin."),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
+                                 envvar="MODERATION_NEW_USER_PASSWORD", help="At least 10 characters."),
+) -> None:
+    """Create a console user; the password is stored only as an argon2id hash."""
+    try:
+        _user_store().create(username, password, role)
+    except ValueError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"created {role} {username}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    for user in _user_store().list():
+        typer.echo("\t".join([user["username"], user["role"]] + (["disabled"] if user["disabled"] else [])))
+
+
+@users_app.command("disable")
+def users_disable(username: str = typer.Argument(...)) -> None:
+    """Disable a user and end their sessions."""
+    _user_store().disable(username)
+    typer.echo(f"disabled {username}")
+
+
+@dataset_app.command("export")
+def dataset_export(
+    out: Path = typer.Option(Path("datasets/exports/reviewed"), help="Folder for items.jsonl and manifest.json."),
+    since: datetime = typer.Option(None, help="Only items decided at or after this date/time (UTC)."),
+) -> None:
+    """Write reviewed items as a labelled dataset (redacted prompt, image path, signals, decisions, label)."""
+    from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
+    from moderation_service.image_store import ImageStore
+    from moderation_service.review.export import export_dataset
+
+    settings = _settings()
+    upgrade_to_head(settings.database_url)
+    since = since.replace(tzinfo=timezone.utc) if since and since.tzinfo is None else since
+    manifest = export_dataset(make_session_factory(make_engine(settings.database_url)),
+                              ImageStore(settings.image_dir), out, since)
+    typer.echo(f"wrote {manifest['count']} items to {out / 'items.jsonl'} (labels {manifest['labels']})")
+
+
+@app.command("review-ui")
+def review_ui(
+    api_url: str = typer.Option("http://127.0.0.1:8000", envvar="MODERATION_API_URL", help="The running API."),
+    port: int = typer.Option(8501, help="Port of the console."),
+) -> None:
+    """Start the Streamlit review console; it talks only to the API at --api-url."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MODERATION_API_URL": api_url}
+    command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "review_ui" / "app.py"),
+               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
 if __name__ == "__main__":
     app()

@@ -9,6 +9,7 @@ from sqlalchemy.orm import sessionmaker
 
 from classifiers.base import Classifier
 from classifiers.registry import build_classifiers, load_config
+from moderation_service.banks.runtime import Banks, open_banks
 from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
 from moderation_service.image_store import ImageStore
 from moderation_service.index_sync import IndexSync
@@ -30,6 +31,7 @@ class Storage:
     image_store: ImageStore
     index: NearDuplicateIndex
     index_sync: "IndexSync"
+    banks: Banks | None = None
 
 
 def classifier_config(settings: Settings) -> dict:
@@ -50,7 +52,8 @@ def open_storage(settings: Settings) -> Storage:
     index = NearDuplicateIndex()
     syncer = IndexSync(repository, index)
     syncer.sync_once()
-    return Storage(session_factory, repository, ImageStore(settings.image_dir), index, syncer)
+    return Storage(session_factory, repository, ImageStore(settings.image_dir), index, syncer,
+                   open_banks(session_factory))
 
 
 def load_classifiers(settings: Settings) -> dict[str, Classifier]:
@@ -66,4 +69,5 @@ def load_classifiers(settings: Settings) -> dict[str, Classifier]:
 
 def build_service(settings: Settings, policies: ActivePolicies, storage: Storage,
                   classifiers: dict[str, Classifier]) -> ModerationService:
-    return ModerationService(settings, classifiers, policies, storage.repository, storage.image_store, storage.index)
+    return ModerationService(settings, classifiers, policies, storage.repository, storage.image_store, storage.index,
+                             banks=storage.banks)

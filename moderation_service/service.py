@@ -10,7 +10,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -28,6 +28,9 @@ from moderation_service.policy import evaluate
 from classifiers.text_normalization import normalize_for_classification
 from moderation_service.repository import ModerationRepository
 from moderation_service.settings import Settings
+
+if TYPE_CHECKING:
+    from moderation_service.banks.runtime import Banks
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,7 @@ class ModerationService:
         repository: ModerationRepository,
         image_store: ImageStore,
         index: NearDuplicateIndex,
+        banks: "Banks | None" = None,
     ) -> None:
         self.settings = settings
         self.classifiers = classifiers
@@ -75,6 +79,7 @@ class ModerationService:
         self.repository = repository
         self.image_store = image_store
         self.index = index
+        self.banks = banks
         self.metrics: ServiceMetrics | None = None
         self._executor = ThreadPoolExecutor(settings.classifier_workers, thread_name_prefix="classifier")
         self.batchers = {
@@ -106,9 +111,15 @@ class ModerationService:
         if isinstance(signals.get("image_hash"), ImageHashSignal):
             signals["image_hash"] = self._with_near_duplicates(signals["image_hash"])
 
-        started = time.perf_counter()
         plain_signals = {name: signal.model_dump(mode="json") for name, signal in signals.items()}
+        started = time.perf_counter()
+        bank_matches = await self._run(self._bank_matches, plain_signals, image, prompt)  # may read labels
+        if bank_matches is not None:
+            timings["banks"] = _elapsed_ms(started)
+        started = time.perf_counter()
         facts = {**plain_signals, **prompt_facts(prompt)}
+        if bank_matches is not None:
+            facts["banks"] = bank_matches
         policy_set = self.policies.current  # one snapshot for the whole request
         live = policy_set.for_surface(request.surface)
         decision = evaluate(live, facts, failed)
@@ -117,6 +128,8 @@ class ModerationService:
         timings["policy"] = _elapsed_ms(started)
 
         item = self._record(request, prompt, image, plain_signals, failed, decision, timings)
+        if bank_matches and (bank_matches["matches"] or bank_matches["quarantined"]):
+            item.signals = {**item.signals, "banks": bank_matches}  # only when a bank matched
         if shadow is not None:
             item.shadow_decision = shadow.action
             item.shadow_policy_name = shadow.policy_name
@@ -205,6 +218,17 @@ class ModerationService:
                                     self.settings.near_duplicate_limit)
         duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=m.decision) for m in matches]
         return signal.model_copy(update={"near_duplicates": duplicates})
+
+    def _bank_matches(self, plain_signals: dict, image: DecodedImage | None, prompt: str | None) -> dict | None:
+        """Hash-bank matches of the image's hashes and the normalised prompt, for policies as ``banks``."""
+        if self.banks is None:
+            return None
+        pdq = plain_signals.get("pdq") or {}
+        signal = self.banks.lookup_item(
+            phash=(plain_signals.get("image_hash") or {}).get("phash"),
+            pdq=[pdq["hash"], *pdq.get("dihedral", [])] if pdq.get("hash") else None,
+            image_sha256=image.sha256 if image else None, prompt=prompt)
+        return signal.model_dump(mode="json")
 
     def _record(self, request, prompt, image, plain_signals, failed, decision, timings) -> ModerationItem:
         pii = plain_signals.get("pii")

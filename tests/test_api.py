@@ -15,7 +15,7 @@ from conftest import PROJECT_ROOT, encode, synthetic_scene, with_key
 from moderation_service.api.app import create_app
 from moderation_service.settings import Settings
 
-ALL_SIGNALS = {"toxicity", "nsfw", "pii", "image_hash"}
+ALL_SIGNALS = {"toxicity", "nsfw", "pii", "image_hash", "pdq"}
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:

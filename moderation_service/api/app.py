@@ -26,6 +26,10 @@ from moderation_service.logging_setup import accept_request_id, request_id_var
 from moderation_service.metrics import ServiceMetrics
 from moderation_service.api.body_limit import BodySizeLimit
 from moderation_service.api.policy_routes import policy_router
+from moderation_service.api.bank_routes import bank_router
+from moderation_service.api.review_routes import review_router
+from moderation_service.review.runtime import build_review
+from moderation_service.banks.feedback import verdict_listener
 from moderation_service.runtime import build_service, load_classifiers, load_service_policies, open_storage
 from moderation_service.service import ModerationService
 from moderation_service.settings import Settings
@@ -82,13 +86,19 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
             policies.watch(settings.policy_watch_interval_s)
         if settings.index_sync_interval_s > 0:
             storage.index_sync.start(settings.index_sync_interval_s)
+        if storage.banks is not None:
+            storage.banks.sync.start()
+        review.webhooks.start()
         stop_purging = threading.Event()
         if settings.retention_days > 0:
             start_purging(storage.session_factory, storage.image_store, settings.retention_days,
                           settings.purge_interval_s, stop_purging)
         yield
         stop_purging.set()
+        review.webhooks.stop()
         storage.index_sync.stop()
+        if storage.banks is not None:
+            storage.banks.sync.stop()
         policies.stop()
         if state.service is not None:
             state.service.close()
@@ -105,6 +115,16 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     app.state.policies = policies
     app.state.metrics = metrics
     app.state.authenticators = [ApiKeyStore(storage.session_factory).authenticate]
+    # Called as listener(item_id, verdict) after a review verdict commits ("reject" or "approve").
+    if not hasattr(app.state, "verdict_listeners"):
+        app.state.verdict_listeners = []
+    app.state.banks = storage.banks
+    if storage.banks is not None:
+        app.state.verdict_listeners.append(verdict_listener(storage.banks, storage.repository))
+    # Human review: reviewer logins join the authenticators; verdicts call app.state.verdict_listeners.
+    review = build_review(storage.session_factory, verdict_listeners=app.state.verdict_listeners)
+    app.state.review = review
+    app.state.authenticators.append(review.users.authenticate)
     _install_error_handlers(app)
     _install_request_ids(app)
     max_body = settings.max_image_bytes * 4 // 3 + 1024 * 1024
@@ -145,6 +165,9 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
         return ModerationResponse.from_item(item, _review_ref(repository.review_entry(item_id)))
 
     app.include_router(policy_router(policies, storage))
+    if storage.banks is not None:
+        app.include_router(bank_router(storage.banks, state, settings))
+    app.include_router(review_router(review, storage.repository, storage.image_store, _prompt_unsealer(settings)))
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
              responses=error_responses(*AUTH_ERRORS))
@@ -180,7 +203,20 @@ def _idempotency_key(request: Request) -> str | None:
 
 
 def _review_ref(entry: ReviewQueueEntry | None) -> ReviewRef | None:
-    return ReviewRef(queue=entry.queue, priority=entry.priority, status=entry.status) if entry else None
+    if entry is None:
+        return None
+    return ReviewRef(queue=entry.queue, priority=entry.priority, status=entry.status, verdict=entry.verdict,
+                     reason_code=entry.reason_code, final_decision=entry.final_decision, decided_at=entry.decided_at)
+
+
+def _prompt_unsealer(settings: Settings):
+    """Decrypts stored raw prompts for an audited reveal; None when raw prompts are not kept."""
+    if settings.raw_prompt_key is None:
+        return None
+    from cryptography.fernet import Fernet
+
+    fernet = Fernet(settings.raw_prompt_key.get_secret_value())
+    return lambda token: fernet.decrypt(token.encode()).decode()
 
 
 def _install_request_ids(app: FastAPI) -> None:

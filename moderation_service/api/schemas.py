@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from moderation_service.db.tables import ModerationItem
 
@@ -44,6 +44,20 @@ class ReviewRef(BaseModel):
     queue: str
     priority: int
     status: str
+    # Set once a reviewer decides (moderation_service/review); `final_decision` is then the one in force.
+    verdict: Literal["approve", "reject"] | None = None
+    reason_code: str | None = None
+    final_decision: Literal["allow", "block", "redact"] | None = None
+    decided_at: datetime | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_until_decided(self, handler):
+        # Before a verdict the body keeps its original shape: queue, priority, status.
+        data = handler(self)
+        return {k: v for k, v in data.items() if v is not None or k not in _VERDICT_FIELDS}
+
+
+_VERDICT_FIELDS = ("verdict", "reason_code", "final_decision", "decided_at")
 
 
 class ModerationResponse(BaseModel):
@@ -60,6 +74,8 @@ class ModerationResponse(BaseModel):
     image_sha256: str | None
     policy: PolicyRef
     review: ReviewRef | None = None
+    final_decision: Literal["allow", "block", "review", "redact"] | None = Field(
+        default=None, description="The decision in force: a reviewer's verdict once there is one, else `decision`.")
     timings_ms: dict[str, float]
     metadata: dict[str, Any]
 
@@ -77,6 +93,8 @@ class ModerationResponse(BaseModel):
             image_sha256=item.image_sha256,
             policy=PolicyRef(name=item.policy_name, sha256=item.policy_sha256, version=item.policy_version),
             review=review,
+            # After a human verdict the decision in force is the reviewer's; `decision` stays the policy's.
+            final_decision=(review.final_decision if review else None) or item.decision,
             timings_ms=item.timings_ms,
             metadata=item.request_metadata,
         )

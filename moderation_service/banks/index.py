@@ -23,6 +23,9 @@ import numpy as np
 
 CHUNK_LAYOUT = ((42, 22), (21, 21), (0, 21))  # (shift, width) of each chunk inside one 64-bit word
 MAX_KEYS_PER_QUERY = 200_000  # beyond this, a brute-force scan of the segment is cheaper
+SCAN_BELOW = 50_000  # measured: below this many hashes a plain scan beats the lookups
+DENSE_FROM = 1 << 18  # from this size a chunk's buckets are a dense offset table (O(1) lookups, fixed 8-16 MiB)
+DELTA_WORDS = 32_768  # delta rows x words at which it is sealed: its scan stays ~0.2 ms
 
 
 @lru_cache(maxsize=None)
@@ -51,21 +54,29 @@ class _Segment:
 
     ids: np.ndarray          # int64 (n,)
     hashes: np.ndarray       # uint64 (n, words)
-    sorted_keys: list        # per chunk: uint32 (n,) ascending
+    sorted_keys: list        # per chunk: uint32 (n,) ascending; None once ``offsets`` replaces it
     order: list              # per chunk: int32/int64 (n,) row of each sorted key
+    offsets: list            # per chunk: bucket start of every possible key (dense), or None
 
     @classmethod
-    def build(cls, ids: np.ndarray, hashes: np.ndarray) -> "_Segment":
-        sorted_keys, order = [], []
+    def build(cls, ids: np.ndarray, hashes: np.ndarray, dense_from: int = DENSE_FROM) -> "_Segment":
+        sorted_keys, order, offsets = [], [], []
         index_dtype = np.int32 if len(ids) < 2**31 else np.int64
+        dense = len(ids) >= dense_from
         for word in range(hashes.shape[1]):
             column = hashes[:, word]
             for shift, width in CHUNK_LAYOUT:
                 keys = ((column >> np.uint64(shift)) & np.uint64((1 << width) - 1)).astype(np.uint32)
                 rows = np.argsort(keys, kind="stable").astype(index_dtype)
-                sorted_keys.append(keys[rows])
                 order.append(rows)
-        return cls(ids, hashes, sorted_keys, order)
+                if dense:
+                    counts = np.bincount(keys, minlength=1 << width)
+                    offsets.append(np.concatenate(([0], np.cumsum(counts))).astype(index_dtype))
+                    sorted_keys.append(None)
+                else:
+                    offsets.append(None)
+                    sorted_keys.append(keys[rows])
+        return cls(ids, hashes, sorted_keys, order, offsets)
 
     def candidates(self, query: np.ndarray, radius: int) -> np.ndarray | None:
         """Rows that may lie within ``radius``; None means "scan everything"."""
@@ -79,31 +90,36 @@ class _Segment:
         for word in query:
             for shift, width in CHUNK_LAYOUT:
                 own = np.uint32((int(word) >> shift) & ((1 << width) - 1))
-                keys = np.sort(_masks(width, radii[chunk]) ^ own)
-                sorted_keys = self.sorted_keys[chunk]
-                lo = np.searchsorted(sorted_keys, keys, "left")
-                hi = np.searchsorted(sorted_keys, keys, "right")
+                keys = _masks(width, radii[chunk]) ^ own
+                if self.offsets[chunk] is not None:
+                    lo, hi = self.offsets[chunk][keys], self.offsets[chunk][keys + 1]
+                else:
+                    keys.sort()
+                    lo = np.searchsorted(self.sorted_keys[chunk], keys, "left")
+                    hi = np.searchsorted(self.sorted_keys[chunk], keys, "right")
                 hit = hi > lo
                 if hit.any():
                     found.append(self.order[chunk][_ranges(lo[hit], hi[hit])])
                 chunk += 1
         if not found:
             return np.empty(0, dtype=np.int64)
-        return np.unique(np.concatenate(found))
+        # Duplicates are left in: verifying them is cheaper than a unique over all candidates.
+        return np.concatenate(found)
 
-    def search(self, query: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = self.candidates(query, radius)
+    def search(self, query: np.ndarray, radius: int, scan_below: int = SCAN_BELOW) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.candidates(query, radius) if len(self.ids) >= scan_below else None
         if rows is None:
             distances = popcount_distances(self.hashes, query)
             rows = np.flatnonzero(distances <= radius)
             return self.ids[rows], distances[rows]
         distances = popcount_distances(self.hashes[rows], query)
         within = distances <= radius
-        return self.ids[rows[within]], distances[within]
+        rows, first = np.unique(rows[within], return_index=True)  # few: only the true matches
+        return self.ids[rows], distances[within][first]
 
     def nbytes(self) -> int:
-        return (self.ids.nbytes + self.hashes.nbytes + sum(k.nbytes for k in self.sorted_keys)
-                + sum(o.nbytes for o in self.order))
+        parts = [self.ids, self.hashes, *self.sorted_keys, *self.order, *self.offsets]
+        return sum(part.nbytes for part in parts if part is not None)
 
 
 def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
@@ -116,16 +132,17 @@ def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
 class HammingIndex:
     """Entries are (int64 id, hash); ``search`` returns ids and distances within a radius, exactly."""
 
-    def __init__(self, words: int, merge_at: int = 32_768, background_merge: bool = True) -> None:
+    def __init__(self, words: int, merge_at: int | None = None, background_merge: bool = True,
+                 scan_below: int = SCAN_BELOW, dense_from: int = DENSE_FROM) -> None:
         self.words = words
-        self.merge_at = merge_at
+        self.scan_below, self.dense_from = scan_below, dense_from
+        self.merge_at = merge_at or DELTA_WORDS // words
         self.background_merge = background_merge
         self._segment = _Segment.build(np.empty(0, np.int64), np.empty((0, words), np.uint64))
         self._delta_ids = np.empty(1024, np.int64)
         self._delta_hashes = np.empty((1024, words), np.uint64)
         self._delta_size = 0
-        self._removed: set[int] = set()
-        self._removed_array = np.empty(0, np.int64)
+        self._removed: set[int] = set()  # tombstones, until a merge drops them from the segment
         self._lock = threading.Lock()
         self._merging = False
         self.merges = 0
@@ -136,10 +153,10 @@ class HammingIndex:
 
     def bulk_load(self, ids: np.ndarray, hashes: np.ndarray) -> None:
         """Replace everything with a fresh sealed segment (start-up, before serving)."""
-        segment = _Segment.build(np.asarray(ids, np.int64), np.ascontiguousarray(hashes, np.uint64))
+        segment = _Segment.build(np.asarray(ids, np.int64), np.ascontiguousarray(hashes, np.uint64), self.dense_from)
         with self._lock:
             self._segment, self._delta_size = segment, 0
-            self._removed, self._removed_array = set(), np.empty(0, np.int64)
+            self._removed = set()
 
     def add(self, entry_id: int, words: np.ndarray) -> None:
         with self._lock:
@@ -152,38 +169,48 @@ class HammingIndex:
             self._delta_hashes[self._delta_size] = words
             self._delta_size += 1
             # A re-added id (removed, then restored) must be visible again.
-            if entry_id in self._removed:
-                self._removed.discard(entry_id)
-                self._removed_array = np.fromiter(self._removed, np.int64, len(self._removed))
-            should_merge = self._delta_size >= self.merge_at and not self._merging
-            if should_merge:
-                self._merging = True
+            self._removed.discard(entry_id)
+            should_merge = self._delta_size >= self.merge_at and self._claim_merge()
         if should_merge:
-            if self.background_merge:
-                threading.Thread(target=self._merge, name="hash-index-merge", daemon=True).start()
-            else:
-                self._merge()
+            self._start_merge()
 
     def remove(self, entry_id: int) -> None:
         with self._lock:
             self._removed.add(entry_id)
-            self._removed_array = np.fromiter(self._removed, np.int64, len(self._removed))
+            # Many tombstones (a deleted bank): merge, so the segment and the filtering shrink.
+            should_merge = (len(self._removed) >= max(self.merge_at, len(self._segment.ids) // 10)
+                            and self._claim_merge())
+        if should_merge:
+            self._start_merge()
+
+    def _claim_merge(self) -> bool:
+        """Under the lock: True when this caller should start the (single) merge."""
+        if self._merging:
+            return False
+        self._merging = True
+        return True
+
+    def _start_merge(self) -> None:
+        if self.background_merge:
+            threading.Thread(target=self._merge, name="hash-index-merge", daemon=True).start()
+        else:
+            self._merge()
 
     def search(self, words: np.ndarray, radius: int) -> list[tuple[int, int]]:
         """(id, distance) of every live entry within ``radius``, nearest first."""
         with self._lock:  # a consistent snapshot; the arrays it names are never mutated in place below size
             segment, size = self._segment, self._delta_size
             delta_ids, delta_hashes = self._delta_ids, self._delta_hashes
-            removed = self._removed_array
+            removed = self._removed
         query = np.asarray(words, np.uint64)
-        ids, distances = segment.search(query, radius)
+        ids, distances = segment.search(query, radius, self.scan_below)
         if size:
             delta_distances = popcount_distances(delta_hashes[:size], query)
             near = np.flatnonzero(delta_distances <= radius)
             ids = np.concatenate((ids, delta_ids[near]))
             distances = np.concatenate((distances, delta_distances[near]))
-        if len(removed) and len(ids):
-            live = ~np.isin(ids, removed)
+        if removed and len(ids):  # the hits are few: a set lookup each, whatever the tombstone count
+            live = np.fromiter((int(i) not in removed for i in ids), bool, len(ids))
             ids, distances = ids[live], distances[live]
         order = np.lexsort((ids, distances))
         return [(int(ids[i]), int(distances[i])) for i in order]
@@ -195,11 +222,11 @@ class HammingIndex:
                 segment, size = self._segment, self._delta_size
                 delta_ids = self._delta_ids[:size].copy()
                 delta_hashes = self._delta_hashes[:size].copy()
-                removed = self._removed_array
+                removed = np.fromiter(self._removed, np.int64, len(self._removed))
             ids = np.concatenate((segment.ids, delta_ids))
             hashes = np.concatenate((segment.hashes, delta_hashes))
             live = ~np.isin(ids, removed)
-            merged = _Segment.build(ids[live], hashes[live])
+            merged = _Segment.build(ids[live], hashes[live], self.dense_from)
             with self._lock:
                 # Entries added while building stay in the delta; tombstones applied in the build are dropped.
                 # New arrays, not a shift in place: a concurrent search may still read the old ones.
@@ -213,7 +240,6 @@ class HammingIndex:
                 applied = set(removed.tolist())
                 still_in_delta = set(tail_ids[:tail].tolist())
                 self._removed = {i for i in self._removed if i not in applied or i in still_in_delta}
-                self._removed_array = np.fromiter(self._removed, np.int64, len(self._removed))
                 self.merges += 1
         finally:
             with self._lock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -61,6 +61,17 @@ class ReviewQueueEntry(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     enqueued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Review work (moderation_service/review, migration 0004): the claim, its lease and the verdict.
+    risk_score: Mapped[float | None] = mapped_column(Float)
+    claimed_by: Mapped[str | None] = mapped_column(String(160))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    skipped_by: Mapped[str | None] = mapped_column(String(160))
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    reason_code: Mapped[str | None] = mapped_column(String(64))
+    final_decision: Mapped[str | None] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(160))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ApiKey(Base):
@@ -105,16 +116,114 @@ class HashBankEntry(Base):
     quarantined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     quarantine_reason: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (UniqueConstraint("bank_id", "signal_type", "hash", name="uq_bank_entries_hash"),)
+    __table_args__ = (UniqueConstraint("bank_id", "signal_type", "hash", name="uq_bank_entries_hash"),
+                      {"sqlite_autoincrement": True})
 
 
 class HashBankChange(Base):
     """Removals, quarantines and bank edits, in order, for the other processes to replay."""
 
     __tablename__ = "hash_bank_changes"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     seq: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
     op: Mapped[str] = mapped_column(String(24))
     bank_id: Mapped[int | None] = mapped_column(Integer)
     entry_id: Mapped[int | None] = mapped_column(BigInteger)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# Human review (moderation_service/review, users.py; migration 0004).
+
+
+class ReviewAuditEntry(Base):
+    """Append-only: a database trigger refuses UPDATE and DELETE."""
+
+    __tablename__ = "review_audit"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(String(36), index=True)
+    actor: Mapped[str] = mapped_column(String(160), index=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    previous_state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    new_state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    policy_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ReviewVerdictKey(Base):
+    """A verdict's idempotency key: a repeat with the same key replays the stored result."""
+
+    __tablename__ = "review_verdict_keys"
+
+    actor: Mapped[str] = mapped_column(String(160), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Appeal(Base):
+    __tablename__ = "review_appeals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(String(36), ForeignKey("moderation_items.id", ondelete="CASCADE"), index=True)
+    client: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # open or decided
+    outcome: Mapped[str | None] = mapped_column(String(16))  # upheld (rejected again) or overturned
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewUser(Base):
+    __tablename__ = "review_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id
+    role: Mapped[str] = mapped_column(String(16))  # reviewer, senior, admin
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewUserToken(Base):
+    __tablename__ = "review_user_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("review_users.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoints"
+
+    client: Mapped[str] = mapped_column(String(128), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    # Kept readable: signing needs the secret itself, not a hash of it.
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookDelivery(Base):
+    """The delivery log: one row per event, with every attempt in ``attempt_log``."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    client: Mapped[str] = mapped_column(String(128), index=True)
+    item_id: Mapped[str] = mapped_column(String(36), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    attempt_log: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

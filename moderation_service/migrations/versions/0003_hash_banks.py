@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("quarantined_at", sa.DateTime(timezone=True)),
         sa.Column("quarantine_reason", sa.Text),
         sa.UniqueConstraint("bank_id", "signal_type", "hash", name="uq_bank_entries_hash"),
+        sqlite_autoincrement=True,  # never reuse a removed id: processes sync by id
     )
     op.create_index("ix_hash_bank_entries_bank_id", "hash_bank_entries", ["bank_id"])
     op.create_table(
@@ -45,6 +46,7 @@ def upgrade() -> None:
         sa.Column("bank_id", sa.Integer),
         sa.Column("entry_id", sa.BigInteger),
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sqlite_autoincrement=True,
     )
 
 

@@ -1,0 +1,65 @@
+"""Meta's PDQ perceptual hash (256 bits) with its quality score, via pdqhash.
+
+Hashes below ``min_quality`` (flat or tiny images) match too much to be
+trusted, so they are not given. ``dihedral`` holds the hashes of the seven
+flips and rotations, so a bank lookup also catches a mirrored repost.
+"""
+from __future__ import annotations
+
+import hashlib
+from importlib.metadata import version
+from typing import Sequence
+
+import numpy as np
+
+from classifiers.base import Classifier, DecodedImage, Modality, ModelIdentity, Signal
+
+MAX_SIDE = 512  # PDQ downsamples to 64x64 itself; a smaller input is faster and hashes the same content
+
+
+class PdqSignal(Signal):
+    hash: str | None  # None when quality < min_quality
+    quality: int
+    dihedral: list[str] = []
+
+
+class PdqHashClassifier(Classifier[DecodedImage, PdqSignal]):
+    name = "pdq"
+    modality = Modality.IMAGE
+
+    def __init__(self, min_quality: int = 50, dihedral: bool = True) -> None:
+        import pdqhash  # noqa: F401 - fail at start-up, not on the first request
+
+        self.min_quality = min_quality
+        self.dihedral = dihedral
+        self.identity = ModelIdentity(
+            name="pdqhash.pdq", version=version("pdqhash"),
+            weights_sha256=hashlib.sha256(f"pdq:min_quality={min_quality}:dihedral={dihedral}".encode()).hexdigest(),
+        )
+
+    def classify_batch(self, inputs: Sequence[DecodedImage]) -> list[PdqSignal]:
+        return [self._hash(image) for image in inputs]
+
+    def _hash(self, image: DecodedImage) -> PdqSignal:
+        import pdqhash
+
+        rgb = image.rgb
+        if max(rgb.size) > MAX_SIDE:
+            rgb = rgb.copy()
+            rgb.thumbnail((MAX_SIDE, MAX_SIDE))
+        pixels = np.asarray(rgb.convert("RGB"))
+        if self.dihedral:
+            hashes, qualities = pdqhash.compute_dihedral(pixels)
+            quality = int(qualities)
+        else:
+            vector, quality = pdqhash.compute(pixels)
+            hashes, quality = [vector], int(quality)
+        if quality < self.min_quality:
+            return PdqSignal(hash=None, quality=quality)
+        hexes = [bits_to_hex(bits) for bits in hashes]
+        return PdqSignal(hash=hexes[0], quality=quality, dihedral=hexes[1:])
+
+
+def bits_to_hex(bits: np.ndarray) -> str:
+    """pdqhash's 256 0/1 values, as the 64 hex digits HMA and ThreatExchange use."""
+    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()

@@ -1,0 +1,52 @@
+"""Reviewer feedback: an image that reviewers reject joins the ``reviewer-rejected``
+block bank, so its near-duplicates are blocked later without another review."""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from moderation_service.banks.runtime import Banks
+from moderation_service.banks.store import NewEntry
+from moderation_service.repository import ModerationRepository
+
+log = logging.getLogger(__name__)
+REVIEWER_REJECTED_BANK = "reviewer-rejected"
+
+
+def item_hashes(item) -> list[NewEntry]:
+    """The bankable hashes a stored item carries: pHash, PDQ (when trusted) and the image sha256."""
+    label = f"item:{item.id}"
+    entries = []
+    if item.phash:
+        entries.append(NewEntry("phash", item.phash, label))
+    pdq = ((item.signals or {}).get("pdq") or {}).get("hash")
+    if pdq:
+        entries.append(NewEntry("pdq", pdq, label))
+    if item.image_sha256:
+        entries.append(NewEntry("sha256", item.image_sha256, label))
+    return entries
+
+
+def bank_rejected_item(banks: Banks, repository: ModerationRepository, item_id: str) -> list[dict]:
+    """Adds a stored item's image hashes to ``reviewer-rejected`` (created, purpose block, if missing)."""
+    item = repository.get(item_id)
+    if item is None:
+        raise LookupError(f"no moderation item {item_id!r}")
+    entries = item_hashes(item)
+    if not entries:
+        return []  # a prompt-only item: nothing to bank
+    banks.store.ensure_bank(REVIEWER_REJECTED_BANK, "block")
+    added = banks.store.add_entries(REVIEWER_REJECTED_BANK, entries, source="reviewer")
+    banks.sync.sync_once()  # this process blocks the next repost at once; others within a sync interval
+    return added
+
+
+def verdict_listener(banks: Banks, repository: ModerationRepository) -> Callable[[str, str], None]:
+    """For ``app.state.verdict_listeners``: called after a review verdict commits."""
+
+    def on_verdict(item_id: str, verdict: str) -> None:
+        if verdict == "reject":
+            added = bank_rejected_item(banks, repository, item_id)
+            log.info("banked %d hash(es) of rejected item %s", len(added), item_id)
+
+    return on_verdict

@@ -1,0 +1,35 @@
+"""Review settings, read from MODERATION_REVIEW_* environment variables."""
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_REASON_CODES = ["policy_ok", "false_positive", "nudity", "violence", "hate", "harassment", "self_harm",
+                        "spam", "other"]
+APPEALS_QUEUE = "appeals"
+
+
+class ReviewSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MODERATION_REVIEW_", extra="ignore")
+
+    lease_s: float = Field(default=300, gt=0, description="How long a claim lasts unless the console renews it.")
+    reason_codes: list[str] = Field(default_factory=lambda: list(DEFAULT_REASON_CODES))
+    # Queue priority orders the overview and "claim from any queue"; items inside a queue order by
+    # their own priority, then risk, then age.
+    queue_priorities: dict[str, int] = Field(default_factory=lambda: {APPEALS_QUEUE: 100, "classifier-errors": 50})
+    sla_s: dict[str, float] = Field(default_factory=lambda: {APPEALS_QUEUE: 24 * 3600})
+    default_sla_s: float = Field(default=3600, gt=0)
+    group_max_distance: int = Field(default=6, ge=0, le=64, description="pHash bits within which items group.")
+    group_max_size: int = Field(default=20, ge=1)
+    token_ttl_s: float = Field(default=12 * 3600, gt=0, description="How long a console login lasts.")
+    webhook_max_attempts: int = Field(default=6, ge=1)
+    webhook_backoff_s: float = Field(default=2.0, gt=0, description="First retry delay; doubles each attempt.")
+    webhook_backoff_max_s: float = Field(default=600, gt=0)
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_poll_s: float = Field(default=1.0, gt=0, description="How often due deliveries are sent; 0 disables.")
+
+    def queue_priority(self, queue: str) -> int:
+        return self.queue_priorities.get(queue, 0)
+
+    def sla_for(self, queue: str) -> float:
+        return self.sla_s.get(queue, self.default_sla_s)
