@@ -43,6 +43,13 @@ class ModerationRepository:
             return session.scalar(select(ModerationItem).where(
                 ModerationItem.client == client, ModerationItem.idempotency_key == key))
 
+    def final_decisions(self, item_ids: list[str]) -> dict[str, str]:
+        """Reviewers' final decisions for those of ``item_ids`` that have one."""
+        query = select(ReviewQueueEntry.item_id, ReviewQueueEntry.final_decision).where(
+            ReviewQueueEntry.item_id.in_(item_ids), ReviewQueueEntry.final_decision.is_not(None))
+        with self._sessions() as session:
+            return dict(session.execute(query).all())
+
     def review_entry(self, item_id: str) -> ReviewQueueEntry | None:
         with self._sessions() as session:
             return session.scalar(select(ReviewQueueEntry).where(ReviewQueueEntry.item_id == item_id))

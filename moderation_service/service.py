@@ -109,7 +109,7 @@ class ModerationService:
 
         signals, failed = await self._classify(prompt, image, timings)
         if isinstance(signals.get("image_hash"), ImageHashSignal):
-            signals["image_hash"] = self._with_near_duplicates(signals["image_hash"])
+            signals["image_hash"] = await self._run(self._with_near_duplicates, signals["image_hash"])
 
         plain_signals = {name: signal.model_dump(mode="json") for name, signal in signals.items()}
         started = time.perf_counter()
@@ -216,7 +216,11 @@ class ModerationService:
     def _with_near_duplicates(self, signal: ImageHashSignal) -> ImageHashSignal:
         matches = self.index.search(signal.phash, self.settings.near_duplicate_max_distance,
                                     self.settings.near_duplicate_limit)
-        duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=m.decision) for m in matches]
+        # The decision in force: a reviewer's verdict replaces the policy's, so a policy can act on
+        # "near-duplicate of something reviewers rejected".
+        final = self.repository.final_decisions([m.item_id for m in matches]) if matches else {}
+        duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=final.get(m.item_id, m.decision))
+                      for m in matches]
         return signal.model_copy(update={"near_duplicates": duplicates})
 
     def _bank_matches(self, plain_signals: dict, image: DecodedImage | None, prompt: str | None) -> dict | None:

@@ -95,7 +95,6 @@ def test_cli_creates_a_key_that_authenticates(tmp_path):
 def test_every_endpoint_but_health_needs_a_key_and_clients_see_only_their_items(tmp_path, real_classifiers):
     from fastapi.testclient import TestClient as Client
 
-    from conftest import with_key
     from moderation_service.api.app import create_app
     from moderation_service.settings import Settings
 

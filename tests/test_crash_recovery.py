@@ -6,13 +6,12 @@ import asyncio
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, text
 
-from test_serve import MODERATION, free_port
+from test_serve import MODERATION, create_key, free_port, wait_until_ready
 
 REQUESTS = 2000
 CONCURRENCY = 8
@@ -22,24 +21,18 @@ KILL_AFTER = 600
 def start(env: dict, port: int) -> subprocess.Popen:
     process = subprocess.Popen([str(MODERATION), "serve", "--port", str(port), "--log-level", "warning"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    process.kill()
-    raise AssertionError("the service did not become ready")
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}", process)
+    except AssertionError:
+        process.kill()
+        raise
+    return process
 
 
 def test_kill_minus_nine_mid_load_loses_and_duplicates_nothing(tmp_path: Path, postgres_url: str):
     env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path), "MODERATION_DATABASE_URL": postgres_url,
            "MODERATION_RATE_LIMIT_PER_MINUTE": "0", "MODERATION_POLICY_WATCH_INTERVAL_S": "0"}
-    created = subprocess.run([str(MODERATION), "keys", "create", "--client", "crash", "--scopes", "moderate"],
-                             env=env, capture_output=True, text=True, timeout=120, check=True)
-    headers = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
+    headers = create_key(env=env, client="crash")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = {"process": start(env, port)}

@@ -14,15 +14,13 @@ from PIL import Image
 from sqlalchemy import create_engine, text
 
 from conftest import encode, synthetic_scene
-from test_serve import MODERATION, free_port
+from test_serve import MODERATION, create_key, free_port
 
 
 def test_two_workers_share_one_database_and_one_view_of_earlier_images(tmp_path: Path, postgres_url: str):
     env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path), "MODERATION_DATABASE_URL": postgres_url,
            "MODERATION_RATE_LIMIT_PER_MINUTE": "0", "MODERATION_INDEX_SYNC_INTERVAL_S": "0.5"}
-    created = subprocess.run([str(MODERATION), "keys", "create", "--client", "scale", "--scopes", "moderate"],
-                             env=env, capture_output=True, text=True, timeout=120, check=True)
-    headers = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
+    headers = create_key(env=env, client="scale")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([str(MODERATION), "serve", "--port", str(port), "--workers", "2",

@@ -24,12 +24,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def create_key(data_dir, scopes: str = "moderate") -> dict[str, str]:
+def create_key(data_dir=None, scopes: str = "moderate", env: dict | None = None,
+               client: str = "upstream") -> dict[str, str]:
     """As a person would: `moderation keys create`, then use the key it prints."""
-    env = {**os.environ, "MODERATION_DATA_DIR": str(data_dir)}
-    result = subprocess.run([str(MODERATION), "keys", "create", "--client", "upstream", "--scopes", scopes],
+    env = env or {**os.environ, "MODERATION_DATA_DIR": str(data_dir)}
+    result = subprocess.run([str(MODERATION), "keys", "create", "--client", client, "--scopes", scopes],
                             env=env, capture_output=True, text=True, timeout=120, check=True)
     return {"Authorization": f"Bearer {result.stdout.strip().splitlines()[-1]}"}
+
+
+def wait_until_ready(base: str, process: subprocess.Popen, seconds: float = 240) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("the service never became ready")
 
 
 def test_serve_starts_answers_and_reports_ready(tmp_path):
@@ -39,17 +52,7 @@ def test_serve_starts_answers_and_reports_ready(tmp_path):
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 240
-        ready = None
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                ready = httpx.get(f"{base}/readyz", timeout=5)
-                if ready.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        assert ready is not None and ready.status_code == 200, "service never became ready"
+        wait_until_ready(base, process)
         image = base64.b64encode(encode(synthetic_scene(11))).decode()
         response = httpx.post(f"{base}/v1/moderations", timeout=60, headers=create_key(tmp_path / "data"),
                               json={"prompt": "a cat wearing a tiny hat", "image": image})
@@ -91,13 +94,7 @@ def test_logs_are_json_with_request_ids_and_no_content(tmp_path):
     base = f"http://127.0.0.1:{port}"
     secret_email = "very.private.person@example.com"
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
+        wait_until_ready(base, process)
         key = create_key(tmp_path / "data")
         response = httpx.post(f"{base}/v1/moderations", headers={"X-Request-ID": "req-123", **key}, timeout=60,
                               json={"prompt": f"write to {secret_email}"})
