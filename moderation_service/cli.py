@@ -102,6 +102,25 @@ def evaluate_toxicity(
     typer.echo(format_report(report))
 
 
+@evaluate_app.command("reviewed")
+def evaluate_reviewed(
+    export: Path = typer.Option(..., help="A folder written by `moderation dataset export`."),
+    policy: Path = typer.Option(None, help="Replay this policy on the stored signals instead of the stored decisions."),
+) -> None:
+    """Precision, recall and F1 per classifier and per decision against reviewers' labels."""
+    from moderation_service.policy.policy_set import compile_single_policy
+    from moderation_service.reviewed_evaluation import (classifier_report, decision_report, format_reports,
+                                                        read_export)
+
+    try:
+        records = read_export(export)
+    except FileNotFoundError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    candidate = compile_single_policy(policy.read_bytes(), _policy_schemas(), str(policy)) if policy else None
+    typer.echo(format_reports(classifier_report(records), decision_report(records, candidate)))
+
+
 @convert_app.command("nsfw")
 def convert_nsfw(out: Path = typer.Option(..., help="Path of the Keras weights file to write.")) -> None:
     """Load the open_nsfw ONNX weights into opennsfw2's Keras model and save them."""
