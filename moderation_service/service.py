@@ -158,6 +158,8 @@ class ModerationService:
             self.index.add(item.id, item.phash, item.decision)
         if self.metrics is not None:
             self.metrics.record_moderation(item.decision, item.surface, timings, list(failed))
+            for match in (bank_matches or {}).get("matches", []):
+                self.metrics.bank_matches.labels(bank=match["bank"]).inc()
         return Moderated(item, review)
 
     def _earlier_result(self, request: ModerationInput, fingerprint: str) -> Moderated | None:

@@ -6,7 +6,6 @@ import base64
 import shutil
 
 from fastapi.testclient import TestClient
-from PIL import Image
 
 from conftest import PROJECT_ROOT, encode, synthetic_scene, with_key
 from moderation_service.api.app import create_app
@@ -39,9 +38,12 @@ def test_a_rejected_image_blocks_its_near_duplicates(tmp_path, real_classifiers)
 
         copy = scene.resize((320, 320))
         second = client.post("/v1/moderations", json={"image": base64.b64encode(encode(copy, "JPEG", quality=70)).decode()}).json()
+        with_key(client, scopes=("admin",))
+        metrics = client.get("/metrics").text
     duplicates = second["signals"]["image_hash"]["near_duplicates"]
     assert duplicates[0]["item_id"] == first["id"] and duplicates[0]["decision"] == "block"
     assert second["decision"] == "block"
     fired = {reason["rule_id"] for reason in second["reasons"]}
     assert {"near-duplicate-of-blocked", "hash-bank-block"} <= fired
     assert second["signals"]["banks"]["matches"][0]["bank"] == "reviewer-rejected"
+    assert 'moderation_bank_matches_total{bank="reviewer-rejected"}' in metrics
