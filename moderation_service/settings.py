@@ -13,7 +13,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MODERATION_", env_file=".env", extra="forbid")
+    # The review and bank settings read MODERATION_REVIEW_* and MODERATION_BANKS_* from the same
+    # .env, so extra keys are not refused here; _env_file_keys_are_known refuses misspelt ones.
+    model_config = SettingsConfigDict(env_prefix="MODERATION_", env_file=".env", extra="ignore")
 
     database_url: str = Field(
         default="", description="Any SQLAlchemy URL; empty means SQLite under data_dir."
@@ -70,6 +72,14 @@ class Settings(BaseSettings):
         return path
 
     @model_validator(mode="after")
+    def _env_file_keys_are_known(self) -> "Settings":
+        unknown = sorted(key for key in _dotenv_keys(self.model_config.get("env_file"))
+                         if key.upper().startswith("MODERATION_") and key.upper() not in known_variables())
+        if unknown:
+            raise ValueError(f".env has unknown settings: {', '.join(unknown)}")
+        return self
+
+    @model_validator(mode="after")
     def _raw_prompts_need_a_key(self) -> "Settings":
         if self.store_raw_prompts and self.raw_prompt_key is None:
             raise ValueError("MODERATION_STORE_RAW_PROMPTS is on, so MODERATION_RAW_PROMPT_KEY must be set "
@@ -96,3 +106,26 @@ class Settings(BaseSettings):
     @property
     def image_dir(self) -> Path:
         return self.data_dir / "images"
+
+
+# Read by the command line and the console rather than the service.
+_TOOL_VARIABLES = {"MODERATION_NEW_USER_PASSWORD", "MODERATION_API_URL", "MODERATION_REVIEW_TOKEN",
+                   "MODERATION_LOG_LEVEL", "MODERATION_LOG_FORMAT"}
+
+
+def known_variables() -> set[str]:
+    from moderation_service.banks.config import BankSettings
+    from moderation_service.review.config import ReviewSettings
+
+    names = {f"MODERATION_{name.upper()}" for name in Settings.model_fields}
+    names |= {f"MODERATION_REVIEW_{name.upper()}" for name in ReviewSettings.model_fields}
+    names |= {f"MODERATION_BANKS_{name.upper()}" for name in BankSettings.model_fields}
+    return names | _TOOL_VARIABLES
+
+
+def _dotenv_keys(env_file) -> list[str]:
+    if not env_file or not Path(env_file).is_file():
+        return []
+    from dotenv import dotenv_values
+
+    return list(dotenv_values(env_file))

@@ -55,7 +55,7 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 120) -> 
 
 
 def seed(data_dir: Path) -> None:
-    """One queued item with an image, written through the repository before the API starts."""
+    """Two queued items with images, written through the repository before the API starts."""
     from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
     from moderation_service.image_store import ImageStore
     from moderation_service.repository import ModerationRepository
@@ -64,8 +64,10 @@ def seed(data_dir: Path) -> None:
     url = f"sqlite:///{data_dir / 'moderation.db'}"
     upgrade_to_head(url)
     engine = make_engine(url)
-    queued_item(ModerationRepository(make_session_factory(engine)), image=encode(synthetic_scene(9)),
-                image_store=ImageStore(data_dir / "images"))
+    repository = ModerationRepository(make_session_factory(engine))
+    for seed_number, age_s in ((9, 60.0), (10, 0.0)):  # the older one is claimed first
+        queued_item(repository, image=encode(synthetic_scene(seed_number)), image_store=ImageStore(data_dir / "images"),
+                    age_s=age_s)
     engine.dispose()
 
 
@@ -98,6 +100,13 @@ class DevTools:
 
     def evaluate(self, expression: str):
         return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+
+    def press(self, key: str) -> None:
+        """A real key press, as the keyboard sends it to the focused page."""
+        code = f"Key{key.upper()}" if key.isalpha() else f"Digit{key}"
+        self.call("Input.dispatchKeyEvent", type="keyDown", key=key, code=code, text=key,
+                  windowsVirtualKeyCode=ord(key.upper()))
+        self.call("Input.dispatchKeyEvent", type="keyUp", key=key, code=code, windowsVirtualKeyCode=ord(key.upper()))
 
     def close(self) -> None:
         self._socket.close()
@@ -150,12 +159,43 @@ def test_console_renders_queue_and_blurred_image_in_chromium(tmp_path):
         shot = devtools.call("Page.captureScreenshot", format="png")
         screenshot = ARTIFACTS / "review_console.png"
         screenshot.write_bytes(base64.b64decode(shot["data"]))
-        devtools.close()
         text = seen.get("text", "")
         assert "Queues" in text and "default" in text, text[:2000]
         assert "blurred — press v to reveal" in text, text[:2000]
         assert seen.get("images", 0) >= 1, "no image rendered"
         assert screenshot.stat().st_size > 10_000
+
+        # Decide with the keyboard alone: r rejects the open item, n claims the next, a approves it.
+        reviewer = {"Authorization": f"Bearer {token}"}
+
+        def review_of(item_id: str) -> dict:
+            return httpx.get(f"{api_url}/v1/review/{item_id}", headers=reviewer).json()["review"]
+
+        def wait_for(predicate) -> bool:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if predicate():
+                    return True
+                time.sleep(0.3)
+            return False
+
+        first_id = claimed["item"]["id"]
+        devtools.press("r")
+        assert wait_for(lambda: review_of(first_id)["status"] == "decided"), review_of(first_id)
+        assert review_of(first_id)["verdict"] == "reject"
+        time.sleep(1)  # let the console rerun after the verdict
+        devtools.press("n")
+        def held() -> list[str]:
+            return [entry["id"] for entry in httpx.get(f"{api_url}/v1/review/mine", headers=reviewer).json()["items"]]
+
+        assert wait_for(lambda: bool(held())), "n did not claim the next item"
+        [second_id] = held()
+        assert wait_for(lambda: "blurred — press v to reveal" in (devtools.evaluate("document.body.innerText") or ""))
+        time.sleep(1)
+        devtools.press("a")
+        assert wait_for(lambda: review_of(second_id)["status"] == "decided"), review_of(second_id)
+        assert review_of(second_id)["verdict"] == "approve"
+        devtools.close()
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -163,3 +203,4 @@ def test_console_renders_queue_and_blurred_image_in_chromium(tmp_path):
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+

@@ -6,7 +6,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class BankSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MODERATION_BANKS_", extra="ignore")
+    # The same .env as the main settings, which checks its keys (moderation_service.settings).
+    model_config = SettingsConfigDict(env_prefix="MODERATION_BANKS_", env_file=".env", extra="ignore")
 
     sync_interval_s: float = Field(1.0, gt=0, description="Mean time between syncs from the database.")
     sync_jitter: float = Field(0.5, ge=0, lt=1, description="Each wait is interval x (1 +/- jitter), so processes spread out.")

@@ -10,7 +10,8 @@ APPEALS_QUEUE = "appeals"
 
 
 class ReviewSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MODERATION_REVIEW_", extra="ignore")
+    # The same .env as the main settings, which checks its keys (moderation_service.settings).
+    model_config = SettingsConfigDict(env_prefix="MODERATION_REVIEW_", env_file=".env", extra="ignore")
 
     lease_s: float = Field(default=300, gt=0, description="How long a claim lasts unless the console renews it.")
     reason_codes: list[str] = Field(default_factory=lambda: list(DEFAULT_REASON_CODES))
