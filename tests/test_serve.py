@@ -45,12 +45,17 @@ def wait_until_ready(base: str, process: subprocess.Popen, seconds: float = 240)
     raise AssertionError("the service never became ready")
 
 
-def test_serve_starts_answers_and_reports_ready(tmp_path):
+def start_serve(data_dir) -> tuple[subprocess.Popen, str]:
+    """`moderation serve` on a free port, its output captured; the caller waits and terminates."""
     port = free_port()
-    env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path / "data")}
-    process = subprocess.Popen([str(MODERATION), "serve", "--port", str(port)], env=env,
+    process = subprocess.Popen([str(MODERATION), "serve", "--port", str(port)],
+                               env={**os.environ, "MODERATION_DATA_DIR": str(data_dir)},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}"
+
+
+def test_serve_starts_answers_and_reports_ready(tmp_path):
+    process, base = start_serve(tmp_path / "data")
     try:
         wait_until_ready(base, process)
         image = base64.b64encode(encode(synthetic_scene(11))).decode()
@@ -87,11 +92,7 @@ def test_serve_refuses_invalid_configuration(tmp_path, variable, value, message)
 
 
 def test_logs_are_json_with_request_ids_and_no_content(tmp_path):
-    port = free_port()
-    env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path / "data")}
-    process = subprocess.Popen([str(MODERATION), "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
+    process, base = start_serve(tmp_path / "data")
     secret_email = "very.private.person@example.com"
     try:
         wait_until_ready(base, process)

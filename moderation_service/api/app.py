@@ -146,7 +146,7 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     async def moderate(request: Request, principal: Principal = require_scope("moderate")) -> ModerationResponse:
         service = state.require()
         rate_limiter.check(principal)
-        moderation_input = await parse_moderation_request(request, settings.max_image_bytes, max_body)
+        moderation_input = await parse_moderation_request(request, settings.max_image_bytes)
         moderation_input = replace(moderation_input, client=principal.name,
                                    idempotency_key=_idempotency_key(request))
         moderated = await service.moderate(moderation_input)

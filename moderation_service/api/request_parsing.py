@@ -19,24 +19,18 @@ MAX_METADATA_BYTES = 16 * 1024
 MULTIPART_FIELDS = {"prompt", "surface", "external_id", "metadata", "image"}
 
 
-async def parse_moderation_request(request: Request, max_image_bytes: int, max_body_bytes: int) -> ModerationInput:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_body_bytes:
-        raise ApiError(413, "request_too_large", f"the request body is over {max_body_bytes} bytes")
+async def parse_moderation_request(request: Request, max_image_bytes: int) -> ModerationInput:
+    """The body's size is already bounded by the BodySizeLimit middleware."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        return await _from_json(request, max_image_bytes, max_body_bytes)
+        return await _from_json(request, max_image_bytes)
     if content_type == "multipart/form-data":
         return await _from_multipart(request, max_image_bytes)
     raise ApiError(415, "unsupported_media_type", "send application/json or multipart/form-data")
 
 
-async def _from_json(request: Request, max_image_bytes: int, max_body_bytes: int) -> ModerationInput:
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > max_body_bytes:
-            raise ApiError(413, "request_too_large", f"the request body is over {max_body_bytes} bytes")
+async def _from_json(request: Request, max_image_bytes: int) -> ModerationInput:
+    body = await request.body()
     try:
         document = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
