@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/moderation convert toxicity  # the ONNX graph the service serves; built once, offline
 	touch $(STAMP)
 
 serve: $(STAMP)

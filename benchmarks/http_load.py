@@ -2,13 +2,19 @@
 
     python benchmarks/http_load.py [--quick]      (or: make bench)
 
-Starts `moderation serve` twice in subprocesses (batching on, then off: one
-request at a time through each model), and drives each from this process with
-an async httpx load generator at concurrency 1, 8 and 32, for prompt-only,
-image-only and prompt+image requests. Prints p50/p95/p99, requests/s, the
-per-stage timings the responses report, peak RSS, and the batching/naive
-throughput ratio measured in the same run. Writes benchmarks/results/http_load.json
-and a PNG chart of latency against concurrency.
+Starts `moderation serve` in a subprocess once per mode and drives it from this
+process with an async httpx load generator at concurrency 1, 8 and 32, for
+prompt-only, image-only and prompt+image requests. The modes:
+
+* batched: dynamic batching as shipped;
+* naive: one request at a time through each model (batches of one, no wait);
+* unbatched: batching off, models called from the service's thread pool, so
+  several requests may run one model at once (not serialised, not batched).
+
+Prints p50/p95/p99, requests/s, the per-stage timings the responses report,
+peak RSS, the throughput ratios of the same run, and, where the batching goal
+is missed, the arithmetic limit (benchmarks/arithmetic_limit.py). Writes
+benchmarks/results/http_load.json and a PNG chart of latency against concurrency.
 """
 from __future__ import annotations
 
@@ -29,6 +35,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from arithmetic_limit import arithmetic_limit, print_limit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -68,13 +77,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+MODES = {
+    "batched": {},
+    "naive": {"MODERATION_BATCH_MAX_SIZE": "1", "MODERATION_BATCH_MAX_WAIT_MS": "0"},
+    "unbatched": {"MODERATION_BATCHING": "false"},
+}
+
+
 class Server:
-    def __init__(self, batching: bool) -> None:
+    def __init__(self, settings: dict[str, str]) -> None:
         self.port = free_port()
         self.data = tempfile.TemporaryDirectory()
-        env = {**os.environ, "MODERATION_DATA_DIR": self.data.name, "MODERATION_BATCHING": str(batching).lower(),
+        env = {**os.environ, "MODERATION_DATA_DIR": self.data.name,
                "MODERATION_POLICY_WATCH_INTERVAL_S": "0", "MODERATION_RATE_LIMIT_PER_MINUTE": "0",
-               "HF_HUB_OFFLINE": "1"}
+               "HF_HUB_OFFLINE": "1", **settings}
         self.process = subprocess.Popen([str(MODERATION), "serve", "--port", str(self.port), "--log-level", "warning"],
                                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -98,13 +114,18 @@ class Server:
                 return int(line.split()[1]) / 1024
         return float("nan")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far (all its threads)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
         self.data.cleanup()
 
 
-async def drive(url: str, headers: dict, bodies: list[dict], concurrency: int, requests: int) -> dict:
+async def drive(server: "Server", bodies: list[dict], concurrency: int, requests: int) -> dict:
     latencies: list[float] = []
     stages: dict[str, list[float]] = {}
     errors = 0
@@ -123,14 +144,16 @@ async def drive(url: str, headers: dict, bodies: list[dict], concurrency: int, r
                 stages.setdefault(stage, []).append(value)
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits, headers=headers) as client:
+    async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits, headers=server.headers) as client:
         await client.post("/v1/moderations", json=bodies[0])  # warm-up
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), server.cpu_seconds()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, server.cpu_seconds() - cpu_started
     ordered = sorted(latencies)
     return {
         "requests": len(latencies), "errors": errors, "rps": len(latencies) / elapsed,
+        # Server CPU per request, and how many cores it kept busy: tells spare cores from a saturated path.
+        "cpu_ms_per_request": cpu * 1000 / max(1, len(latencies)), "cores_busy": cpu / elapsed,
         "p50_ms": ordered[len(ordered) // 2], "p95_ms": ordered[int(len(ordered) * 0.95) - 1],
         "p99_ms": ordered[max(0, int(len(ordered) * 0.99) - 1)],
         "stages_p50_ms": {stage: statistics.median(values) for stage, values in sorted(stages.items())},
@@ -142,19 +165,19 @@ def run(quick: bool) -> dict:
     kinds = ["prompt", "image", "prompt_image"]
     per_request = {1: 20 if quick else 60, 8: 48 if quick else 160, 32: 96 if quick else 320}
     figures: dict = {"modes": {}}
-    for mode, batching in (("batched", True), ("naive", False)):
-        server = Server(batching)
+    for mode, settings in MODES.items():
+        server = Server(settings)
         try:
             results = {}
             for kind in kinds:
                 bodies = payloads(kind)
                 for concurrency in concurrencies:
                     key = f"{kind}@c{concurrency}"
-                    results[key] = asyncio.run(drive(server.url, server.headers, bodies, concurrency,
-                                                     per_request[concurrency]))
+                    results[key] = asyncio.run(drive(server, bodies, concurrency, per_request[concurrency]))
                     line = results[key]
-                    print(f"{mode:<8}{kind:<14}c={concurrency:<4}p50 {line['p50_ms']:7.1f}  p95 {line['p95_ms']:7.1f}"
-                          f"  p99 {line['p99_ms']:7.1f} ms  {line['rps']:6.1f} req/s  errors {line['errors']}",
+                    print(f"{mode:<10}{kind:<14}c={concurrency:<4}p50 {line['p50_ms']:7.1f}  p95 {line['p95_ms']:7.1f}"
+                          f"  p99 {line['p99_ms']:7.1f} ms  {line['rps']:6.1f} req/s  errors {line['errors']}"
+                          f"  cpu {line['cpu_ms_per_request']:5.1f} ms/req on {line['cores_busy']:.2f} cores",
                           flush=True)
             figures["modes"][mode] = {"results": results, "peak_rss_mb": server.peak_rss_mb()}
         finally:
@@ -163,17 +186,18 @@ def run(quick: bool) -> dict:
 
 
 def summarise(figures: dict) -> None:
-    batched, naive = figures["modes"]["batched"], figures["modes"]["naive"]
-    print(f"\npeak RSS: batched {batched['peak_rss_mb']:.0f} MB, naive {naive['peak_rss_mb']:.0f} MB")
+    batched, naive, unbatched = (figures["modes"][mode] for mode in MODES)
+    print("\npeak RSS: " + ", ".join(f"{mode} {line['peak_rss_mb']:.0f} MB" for mode, line in figures["modes"].items()))
     print("\nslowest stages (p50 ms, batched, prompt_image@c1):")
     for stage, value in sorted(batched["results"]["prompt_image@c1"]["stages_p50_ms"].items(), key=lambda kv: -kv[1]):
         print(f"  {stage:<12}{value:7.1f}")
-    print("\nthroughput, batched / naive, same run:")
-    ratios = {}
+    print("\nthroughput ratios, same run:     batched/naive   batched/unbatched")
+    ratios, pool_ratios = {}, {}
     for key, line in batched["results"].items():
         ratios[key] = line["rps"] / naive["results"][key]["rps"]
-        print(f"  {key:<20}{ratios[key]:5.2f}x")
-    figures["ratios"] = ratios
+        pool_ratios[key] = line["rps"] / unbatched["results"][key]["rps"]
+        print(f"  {key:<30}{ratios[key]:8.2f}x{pool_ratios[key]:16.2f}x")
+    figures["ratios"], figures["ratios_to_unbatched"] = ratios, pool_ratios
     checks = [
         ("prompt-only p50 at c=1", batched["results"]["prompt@c1"]["p50_ms"], GOALS["prompt_p50_ms_c1"], "ms", False),
         ("prompt+image p50 at c=1", batched["results"]["prompt_image@c1"]["p50_ms"], GOALS["prompt_image_p50_ms_c1"],
@@ -187,6 +211,28 @@ def summarise(figures: dict) -> None:
         print(f"  {label}: {value:.1f} {unit} against {goal:g} {unit}: {'met' if met else 'MISSED'}{gap}")
     errors = sum(line["errors"] for mode in figures["modes"].values() for line in mode["results"].values())
     print(f"  errors under load: {errors}")
+    if ratios["prompt_image@c32"] < GOALS["batching_speedup_c32"]:
+        explain_with_arithmetic_limit(figures)
+
+
+def explain_with_arithmetic_limit(figures: dict) -> None:
+    """What batching could give at most: each model's batched rate over its one-at-a-time rate."""
+    limit = arithmetic_limit()
+    print_limit(limit)
+    figures["arithmetic_limit"] = limit
+    print("  most batching can multiply each model's own throughput (best batch / batch 1, measured above):")
+    for name, model in limit["models"].items():
+        rates = list(model["measured_items_per_s"].values())
+        print(f"    {name:<10}{rates[-1] / rates[0]:.2f}x")
+    print("  the rest of a request (decode, preprocessing, PII, hashes, store, HTTP) is per-item work.")
+    cores = limit["cores"]
+    print(f"  CPU per request at c=32 and the ceiling it sets ({cores} cores all busy):")
+    for kind in ("prompt", "image", "prompt_image"):
+        naive, batched = (figures["modes"][mode]["results"][f"{kind}@c32"] for mode in ("naive", "batched"))
+        ceiling = cores * 1000 / batched["cpu_ms_per_request"]
+        print(f"    {kind:<14}naive {naive['cpu_ms_per_request']:5.1f} ms, batched {batched['cpu_ms_per_request']:5.1f} ms"
+              f" on {batched['cores_busy']:.2f} cores busy: at most {ceiling:5.0f} req/s,"
+              f" {ceiling / naive['rps']:.1f}x the naive path")
 
 
 def chart(figures: dict) -> Path:
@@ -196,7 +242,7 @@ def chart(figures: dict) -> Path:
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(8, 5))
-    for mode, style in (("batched", "-"), ("naive", "--")):
+    for mode, style in zip(MODES, ("-", "--", ":")):
         for kind in ("prompt", "image", "prompt_image"):
             points = [(c, figures["modes"][mode]["results"][f"{kind}@c{c}"]["p50_ms"]) for c in (1, 8, 32)]
             axis.plot(*zip(*points), style, marker="o", label=f"{kind} ({mode})")

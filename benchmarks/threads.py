@@ -1,47 +1,50 @@
-"""Torch intra-op threads against latency at concurrency 1, side by side in one run.
+"""onnxruntime intra-op threads for the text and image models, side by side in one run.
 
-    python benchmarks/threads.py 0 1 2     (thread counts; 0 is torch's default)
+    python benchmarks/threads.py auto 1 2     (thread counts; auto is onnxruntime's choice)
 
-Each count starts its own server (batching on) and sends 40 prompt-only and 40
-prompt+image requests one at a time; the first 5 of each are warm-up.
+Each count starts its own server with that count for both ONNX models, then
+measures prompt-only and prompt+image p50 one request at a time, and
+prompt-only throughput at concurrency 32.
 """
 from __future__ import annotations
 
+import asyncio
 import os
-import statistics
 import sys
-import time
+import tempfile
 from pathlib import Path
 
-import httpx
+import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from http_load import Server, payloads  # noqa: E402
+from classifiers.registry import load_config  # noqa: E402
+from http_load import Server, drive, payloads  # noqa: E402
 
 
-def p50_ms(client: httpx.Client, body: dict, requests: int = 40, warm_up: int = 5) -> float:
-    latencies = []
-    for index in range(requests):
-        started = time.perf_counter()
-        response = client.post("/v1/moderations", json={**body, "prompt": f"{body['prompt']} #{index}"})
-        latencies.append((time.perf_counter() - started) * 1000)
-        response.raise_for_status()
-    return statistics.median(latencies[warm_up:])
+def config_with_threads(threads: str, directory: str) -> Path:
+    config = load_config()
+    for name in ("toxicity", "nsfw"):
+        config[name]["intra_op_threads"] = None if threads == "auto" else int(threads)
+    path = Path(directory) / f"classifiers-{threads}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
 
 
 def main(thread_counts: list[str]) -> None:
-    image = payloads("prompt_image")[0]["image"]
-    for threads in thread_counts:
-        os.environ["MODERATION_TORCH_THREADS"] = threads
-        server = Server(batching=True)
-        try:
-            with httpx.Client(base_url=server.url, headers=server.headers, timeout=60) as client:
-                prompt = p50_ms(client, {"prompt": "a watercolour of a lighthouse at dawn"})
-                both = p50_ms(client, {"prompt": "a lighthouse", "image": image})
-            print(f"torch_threads={threads}: prompt p50 {prompt:.1f} ms, prompt+image p50 {both:.1f} ms", flush=True)
-        finally:
-            server.stop()
+    with tempfile.TemporaryDirectory() as directory:
+        for threads in thread_counts:
+            server = Server({"MODERATION_CLASSIFIERS_CONFIG": str(config_with_threads(threads, directory))})
+            try:
+                prompt = asyncio.run(drive(server, payloads("prompt"), 1, 40))
+                both = asyncio.run(drive(server, payloads("prompt_image"), 1, 40))
+                loaded = asyncio.run(drive(server, payloads("prompt"), 32, 192))
+            finally:
+                server.stop()
+            print(f"intra_op_threads={threads:<5} prompt p50 {prompt['p50_ms']:5.1f} ms, prompt+image p50 "
+                  f"{both['p50_ms']:5.1f} ms, prompt at c=32 {loaded['rps']:5.1f} req/s", flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["0", "1"])
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    main(sys.argv[1:] or ["auto", "1", "2"])

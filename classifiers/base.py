@@ -64,12 +64,25 @@ class Classifier(ABC, Generic[InputT, SignalT]):
 
     name: ClassVar[str]
     modality: ClassVar[Modality]
+    # False for per-item work (hashes) that a batch cannot speed up: the service
+    # runs it on its thread pool instead of funnelling it through one batch thread.
+    batchable: ClassVar[bool] = True
     identity: ModelIdentity
     device: str = "cpu"
 
     @abstractmethod
     def classify_batch(self, inputs: Sequence[InputT]) -> list[SignalT]:
         """Return one signal per input, in the same order."""
+
+    def prepare(self, item: InputT) -> Any:
+        """Per-item work before the batched step (resizing, normalising). The service
+        runs it on the request's own thread, so requests prepare in parallel while
+        the model's batch thread only runs the model. Default: nothing to do."""
+        return item
+
+    def classify_prepared(self, prepared: Sequence[Any]) -> list[SignalT]:
+        """The batched step on ``prepare``'s results; equals ``classify_batch`` on the inputs."""
+        return self.classify_batch(prepared)
 
     @classmethod
     def from_config(cls, options: dict[str, Any]) -> "Classifier[InputT, SignalT]":

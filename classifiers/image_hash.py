@@ -29,6 +29,7 @@ class ImageHashSignal(Signal):
 class ImageHashClassifier(Classifier[DecodedImage, ImageHashSignal]):
     name = "image_hash"
     modality = Modality.IMAGE
+    batchable = False  # per-image work: a batch would only queue it behind one thread
 
     def __init__(self, hash_size: int = 8) -> None:
         self.hash_size = hash_size

@@ -8,7 +8,6 @@ on CPU (``benchmarks/nsfw_runtime.py``; figures in ``models/nsfw/MODEL_CARD.md``
 """
 from __future__ import annotations
 
-import logging
 import os
 
 # opennsfw2 imports Keras, whose configured default backend (tensorflow) is
@@ -19,22 +18,13 @@ from typing import Sequence
 
 import numpy as np
 
-from classifiers.base import (
-    Classifier,
-    DecodedImage,
-    Modality,
-    ModelIdentity,
-    Signal,
-    pick_torch_device,
-    sha256_of_files,
-)
+from classifiers.base import Classifier, DecodedImage, Modality, ModelIdentity, Signal, sha256_of_files
 from classifiers.nsfw_conversion import onnx_weights_path
+from classifiers.onnx_session import open_session, session_device
 
 # The graph is a tf2onnx export: NHWC input, BGR, mean-subtracted, 224x224.
 _INPUT_HEIGHT_WIDTH_CHANNELS = [224, 224, 3]
 _NSFW_COLUMN = 1  # outputs are softmax [sfw, nsfw]
-
-logger = logging.getLogger(__name__)
 
 
 class NsfwSignal(Signal):
@@ -46,7 +36,6 @@ class OpenNsfwClassifier(Classifier[DecodedImage, NsfwSignal]):
     modality = Modality.IMAGE
 
     def __init__(self, device: str = "auto", intra_op_threads: int | None = None, allow_spinning: bool = False) -> None:
-        import onnxruntime
         # Importing opennsfw2 pulls in Keras and torch (about 2.3 s once torch is
         # loaded, once per process); its Yahoo preprocessing is the reference
         # pipeline for these weights.
@@ -62,14 +51,8 @@ class OpenNsfwClassifier(Classifier[DecodedImage, NsfwSignal]):
             weights_sha256=sha256_of_files(weights),
         )
 
-        options = onnxruntime.SessionOptions()
-        if intra_op_threads is not None:
-            options.intra_op_num_threads = intra_op_threads
-        # Spinning worker threads burn the cores the other models need on a small machine.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if allow_spinning else "0")
-        providers = _providers_for(pick_torch_device(device), onnxruntime.get_available_providers())
-        self._session = onnxruntime.InferenceSession(str(weights), sess_options=options, providers=providers)
-        self.device = "cuda" if "CUDAExecutionProvider" in self._session.get_providers() else "cpu"
+        self._session = open_session(weights, device, intra_op_threads, allow_spinning)
+        self.device = session_device(self._session)
 
         model_input = self._session.get_inputs()[0]
         if list(model_input.shape[1:]) != _INPUT_HEIGHT_WIDTH_CHANNELS:
@@ -77,18 +60,14 @@ class OpenNsfwClassifier(Classifier[DecodedImage, NsfwSignal]):
         self._input_name = model_input.name
 
     def classify_batch(self, inputs: Sequence[DecodedImage]) -> list[NsfwSignal]:
-        if not inputs:
+        return self.classify_prepared([self.prepare(image) for image in inputs])
+
+    def prepare(self, item: DecodedImage) -> np.ndarray:
+        return self._preprocess_image(item.rgb, self._yahoo)
+
+    def classify_prepared(self, prepared: Sequence[np.ndarray]) -> list[NsfwSignal]:
+        if not prepared:
             return []
-        batch = np.stack([self._preprocess_image(image.rgb, self._yahoo) for image in inputs])
-        (outputs,) = self._session.run(None, {self._input_name: batch})
+        (outputs,) = self._session.run(None, {self._input_name: np.stack(prepared)})
         return [NsfwSignal(probability=float(row[_NSFW_COLUMN])) for row in outputs]
 
-
-def _providers_for(device: str, available: list[str]) -> list[str | tuple[str, dict[str, str]]]:
-    """CUDA when asked for and present in this onnxruntime build, CPU always as fallback."""
-    if device.startswith("cuda") and "CUDAExecutionProvider" in available:
-        device_id = device.partition(":")[2] or "0"
-        return [("CUDAExecutionProvider", {"device_id": device_id}), "CPUExecutionProvider"]
-    if device.startswith("cuda"):
-        logger.warning("device %s requested but this onnxruntime build has no CUDA provider; using the CPU", device)
-    return ["CPUExecutionProvider"]

@@ -26,6 +26,7 @@ class PdqSignal(Signal):
 class PdqHashClassifier(Classifier[DecodedImage, PdqSignal]):
     name = "pdq"
     modality = Modality.IMAGE
+    batchable = False  # per-image work: a batch would only queue it behind one thread
 
     def __init__(self, min_quality: int = 50, dihedral: bool = True) -> None:
         import pdqhash  # noqa: F401 - fail at start-up, not on the first request

@@ -7,24 +7,32 @@ Two back ends, chosen by configuration alone:
   head trained by ``classifiers.toxicity_training`` into ``models/toxicity``.
 * ``model_dir: <path>``: any local Hugging Face sequence-classification
   directory (for instance unitary/toxic-bert); its ``id2label`` names the scores.
+
+The bundled model runs on onnxruntime on the CPU (``classifiers.toxicity_onnx``,
+same probabilities within 1e-4, 1.1-2.6x faster) and on torch elsewhere.
 """
 from __future__ import annotations
 
 import json
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import torch
 from torch import nn
 
 from classifiers.base import Classifier, Modality, ModelIdentity, Signal, pick_torch_device, sha256_of_files
+from classifiers.text_batches import tokenized_buckets
 from classifiers.text_normalization import normalize_for_classification
+
+if TYPE_CHECKING:
+    from classifiers.toxicity_onnx import OnnxBundledBackend
 
 CATEGORIES = ("toxic", "hate", "sexual", "violence", "self_harm")
 BUNDLED_HEAD_DIR = Path(__file__).with_name("models") / "toxicity"
 ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 SCORE_DECIMALS = 5
+RUNTIMES = ("auto", "onnx", "torch")
 
 # Labels of other models that mean one of our categories as well.
 _LABEL_ALIASES = {"identity_hate": "hate", "identity_attack": "hate", "hateful": "hate", "hate_speech": "hate"}
@@ -61,19 +69,11 @@ class SentenceEncoder:
         return self.model_path / "model.safetensors"
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> torch.Tensor:
-        """Embeddings in input order; batches are length-sorted to limit padding."""
-        order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
+        """Embeddings in input order, computed in buckets of similar length."""
         embeddings = torch.empty((len(texts), self.dimension), dtype=torch.float32)
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                indices = order[start : start + batch_size]
-                batch = self.tokenizer(
-                    [texts[index] for index in indices],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_length,
-                    return_tensors="pt",
-                ).to(self.device)
+            for indices, arrays in tokenized_buckets(self.tokenizer, texts, self.max_length, batch_size):
+                batch = {name: torch.from_numpy(array).to(self.device) for name, array in arrays.items()}
                 token_states = self.model(**batch).last_hidden_state
                 embeddings[indices] = mean_pool_and_normalize(token_states, batch["attention_mask"]).float().cpu()
         return embeddings
@@ -102,18 +102,21 @@ class ToxicityHead(nn.Module):
         return self.layers(embeddings)
 
 
-def load_head(head_dir: Path) -> tuple[ToxicityHead, dict[str, Any]]:
-    from safetensors.torch import load_file
-
-    head_dir = Path(head_dir)
-    config_path, weights_path = head_dir / "head_config.json", head_dir / "head.safetensors"
+def head_config(head_dir: Path) -> dict[str, Any]:
+    config_path, weights_path = Path(head_dir) / "head_config.json", Path(head_dir) / "head.safetensors"
     if not (config_path.is_file() and weights_path.is_file()):
         raise FileNotFoundError(
             f"toxicity head missing in {head_dir}: rebuild it with `moderation train toxicity --seed 13`"
         )
-    config = json.loads(config_path.read_text())
+    return json.loads(config_path.read_text())
+
+
+def load_head(head_dir: Path) -> tuple[ToxicityHead, dict[str, Any]]:
+    from safetensors.torch import load_file
+
+    config = head_config(head_dir)
     head = ToxicityHead(config["input_dim"], config["hidden_dim"], len(config["categories"]))
-    head.load_state_dict(load_file(str(weights_path)))
+    head.load_state_dict(load_file(str(Path(head_dir) / "head.safetensors")))
     return head.eval(), config
 
 
@@ -162,20 +165,15 @@ class _HuggingFaceBackend:
         self.version = f"hf:{model_dir.name}"
 
     def score(self, texts: Sequence[str], batch_size: int) -> list[dict[str, float]]:
-        results: list[dict[str, float]] = []
+        results: list[dict[str, float] | None] = [None] * len(texts)
         with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                batch = self.tokenizer(
-                    list(texts[start : start + batch_size]),
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_length,
-                    return_tensors="pt",
-                ).to(self.device)
+            for indices, arrays in tokenized_buckets(self.tokenizer, texts, self.max_length, batch_size):
+                batch = {name: torch.from_numpy(array).to(self.device) for name, array in arrays.items()}
                 logits = self.model(**batch).logits.float()
                 probabilities = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
-                results.extend(self._named(row) for row in probabilities.cpu().tolist())
-        return results
+                for index, row in zip(indices, probabilities.cpu().tolist()):
+                    results[index] = self._named(row)
+        return results  # type: ignore[return-value]  # every index is filled
 
     def _named(self, row: list[float]) -> dict[str, float]:
         scores = dict(zip(self.labels, row))
@@ -195,14 +193,35 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
     modality = Modality.TEXT
 
     def __init__(
-        self, model_dir: str | None = None, device: str = "auto", max_length: int = 128, batch_size: int = 32
+        self,
+        model_dir: str | None = None,
+        device: str = "auto",
+        max_length: int = 128,
+        batch_size: int = 32,
+        runtime: str = "auto",
+        intra_op_threads: int | None = None,
+        onnx_cache_dir: str | None = None,
     ) -> None:
+        """``runtime``: ``onnx`` (bundled model only), ``torch``, or ``auto``: onnx for
+        the bundled model on the CPU, torch otherwise (GPU, or a ``model_dir``)."""
+        if runtime not in RUNTIMES:
+            raise ValueError(f"toxicity runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+        if runtime == "onnx" and model_dir is not None:
+            raise ValueError("toxicity runtime 'onnx' serves the bundled model only; use 'torch' with model_dir")
         self.device = pick_torch_device(device)
         self.batch_size = batch_size
-        if model_dir is None:
-            self._backend: _BundledBackend | _HuggingFaceBackend = _BundledBackend(
-                BUNDLED_HEAD_DIR, self.device, max_length
-            )
+        if runtime == "auto":
+            runtime = "onnx" if model_dir is None and self.device == "cpu" else "torch"
+        self.runtime = runtime
+        self._backend: _BundledBackend | _HuggingFaceBackend | OnnxBundledBackend
+        if runtime == "onnx":
+            from classifiers.toxicity_onnx import OnnxBundledBackend
+
+            cache_dir = Path(onnx_cache_dir) if onnx_cache_dir else None
+            self._backend = OnnxBundledBackend(self.device, max_length, cache_dir, intra_op_threads)
+            self.device = self._backend.device
+        elif model_dir is None:
+            self._backend = _BundledBackend(BUNDLED_HEAD_DIR, self.device, max_length)
         else:
             self._backend = _HuggingFaceBackend(Path(model_dir), self.device, max_length)
         self.categories: tuple[str, ...] = self._backend.categories
@@ -213,21 +232,27 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
         )
 
     def classify_batch(self, inputs: Sequence[str]) -> list[ToxicitySignal]:
-        if not inputs:
+        return self.classify_prepared([self.prepare(text) for text in inputs])
+
+    def prepare(self, item: str) -> tuple[str, bool]:
+        """The text the model reads, and whether normalising changed more than whitespace."""
+        clean = normalize_for_classification(item)
+        return clean, clean != " ".join(item.split())
+
+    def classify_prepared(self, prepared: Sequence[tuple[str, bool]]) -> list[ToxicitySignal]:
+        if not prepared:
             return []
-        normalized = [normalize_for_classification(text) for text in inputs]
         # Nothing left to read is benign by definition; the encoder would
         # otherwise score the bare [CLS] [SEP] pair arbitrarily (toxic ~0.48).
-        nonempty = [index for index, text in enumerate(normalized) if text]
-        scored = iter(self._backend.score([normalized[index] for index in nonempty], self.batch_size) if nonempty else [])
+        texts = [clean for clean, _ in prepared if clean]
+        scored = iter(self._backend.score(texts, self.batch_size) if texts else [])
         empty_scores = {category: 0.0 for category in self.categories}
-        scores = [next(scored) if text else empty_scores for text in normalized]
         return [
             ToxicitySignal(
-                scores={label: _rounded(value) for label, value in row.items()},
-                normalized_text_changed=clean != " ".join(original.split()),
+                scores={label: _rounded(value) for label, value in (next(scored) if clean else empty_scores).items()},
+                normalized_text_changed=changed,
             )
-            for original, clean, row in zip(inputs, normalized, scores)
+            for clean, changed in prepared
         ]
 
 

@@ -4,7 +4,9 @@ Concurrent requests for one classifier wait at most ``max_wait_ms`` to be
 gathered into one batch of at most ``max_batch`` items, which runs as one
 forward pass on the model's own worker thread; each result goes back to the
 request that sent it. Each model has its own thread, so a text-only request
-never waits behind an image model.
+never waits behind an image model. Each item is first ``prepare``d by the
+classifier on ``executor`` (per request, in parallel), so the model's thread
+runs the model alone.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import logging
 import queue
 import threading
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +32,11 @@ class _Pending:
 
 
 class DynamicBatcher:
-    def __init__(self, classifier: Classifier, max_batch: int = 16, max_wait_ms: float = 2.0) -> None:
+    def __init__(
+        self, classifier: Classifier, max_batch: int = 16, max_wait_ms: float = 2.0, executor: Executor | None = None
+    ) -> None:
         self.classifier = classifier
+        self.executor = executor  # None: the event loop's default executor
         self.max_batch = max(1, max_batch)
         self.max_wait_s = max(0.0, max_wait_ms) / 1000
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
@@ -41,8 +47,9 @@ class DynamicBatcher:
 
     async def classify(self, item: Any) -> Signal:
         loop = asyncio.get_running_loop()
+        prepared = await loop.run_in_executor(self.executor, self.classifier.prepare, item)
         future = loop.create_future()
-        self._queue.put(_Pending(item, future, loop))
+        self._queue.put(_Pending(prepared, future, loop))
         return await future
 
     def close(self) -> None:
@@ -70,7 +77,7 @@ class DynamicBatcher:
 
     def _run(self, batch: list[_Pending]) -> None:
         try:
-            results = self.classifier.classify_batch([pending.item for pending in batch])
+            results = self.classifier.classify_prepared([pending.item for pending in batch])
             if len(results) != len(batch):
                 raise RuntimeError(f"{self.classifier.name} returned {len(results)} signals for {len(batch)} inputs")
         except Exception as exc:  # every request in the batch learns of it; the policy's on_error decides

@@ -129,6 +129,16 @@ def convert_nsfw(out: Path = typer.Option(..., help="Path of the Keras weights f
     typer.echo(str(convert_onnx_to_keras(out)))
 
 
+@convert_app.command("toxicity")
+def convert_toxicity(
+    out: Path | None = typer.Option(None, help="File to write; default: the cache the service reads."),
+) -> None:
+    """Build the bundled toxicity model's ONNX graph (the service builds it on first start otherwise)."""
+    from classifiers.toxicity_onnx import bundled_source_files, default_cache_dir, export_graph, graph_path
+
+    typer.echo(str(export_graph(out or graph_path(default_cache_dir(), bundled_source_files()))))
+
+
 def _policy_schemas():
     from classifiers.registry import load_config
     from moderation_service.policy.schema import signal_schemas

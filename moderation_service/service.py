@@ -83,8 +83,9 @@ class ModerationService:
         self.metrics: ServiceMetrics | None = None
         self._executor = ThreadPoolExecutor(settings.classifier_workers, thread_name_prefix="classifier")
         self.batchers = {
-            name: DynamicBatcher(classifier, settings.batch_max_size, settings.batch_max_wait_ms)
+            name: DynamicBatcher(classifier, settings.batch_max_size, settings.batch_max_wait_ms, self._executor)
             for name, classifier in classifiers.items()
+            if classifier.batchable
         } if settings.batching else {}
 
     def close(self) -> None:

@@ -3,12 +3,18 @@ batches it is given) and once with a real model."""
 from __future__ import annotations
 
 import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
+
+from fastapi.testclient import TestClient
 
 import pytest
 
 from classifiers.base import Classifier, Modality, ModelIdentity, Signal
+from moderation_service.api.app import create_app
 from moderation_service.batching import DynamicBatcher
+from moderation_service.settings import Settings
 
 
 class EchoSignal(Signal):
@@ -82,3 +88,38 @@ def test_batched_scores_equal_single_scores_on_the_real_toxicity_model(real_clas
         single = toxicity.classify(text)
         for category, value in single.scores.items():
             assert signal.scores[category] == pytest.approx(value, abs=1e-4)
+
+
+class PreparingClassifier(RecordingClassifier):
+    """A test fake whose per-item preparation upper-cases the text and records its thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prepare_threads: set[str] = set()
+
+    def prepare(self, item: str) -> str:
+        self.prepare_threads.add(threading.current_thread().name)
+        return item.upper()
+
+
+def test_items_are_prepared_on_the_executor_before_the_batch_thread_runs_the_model():
+    classifier = PreparingClassifier()
+    with ThreadPoolExecutor(2, thread_name_prefix="prep") as executor:
+        batcher = DynamicBatcher(classifier, max_batch=8, max_wait_ms=20, executor=executor)
+
+        async def many():
+            return await asyncio.gather(*(batcher.classify(f"t{i}") for i in range(6)))
+
+        try:
+            results = asyncio.run(many())
+        finally:
+            batcher.close()
+    assert [r.text for r in results] == [f"T{i}" for i in range(6)]
+    assert classifier.prepare_threads and all(name.startswith("prep") for name in classifier.prepare_threads)
+
+
+def test_the_service_batches_models_but_not_the_per_image_hashes(tmp_path, real_classifiers):
+    with TestClient(create_app(Settings(data_dir=tmp_path), real_classifiers)) as client:
+        batchers = client.app.state.moderation.require().batchers
+        assert {"toxicity", "nsfw", "pii"} <= set(batchers)
+        assert not {"image_hash", "pdq"} & set(batchers)

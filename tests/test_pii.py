@@ -1,7 +1,9 @@
 """PII detection with the real presidio engine and the real offline spaCy model."""
 from __future__ import annotations
 
+import csv
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +118,19 @@ def test_signal_carries_no_raw_entity_text(classifier):
             raw = text[entity.start : entity.end]
             assert raw not in stored_entities
             assert raw not in signal.redacted_text
+
+
+SHARED_I2P = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "i2p" / "i2p_benchmark.csv"
+
+
+def test_dropping_the_dependency_parser_changes_no_result(classifier):
+    """The parser is off by default for speed; presidio must find exactly what it finds with it."""
+    texts = [CONTACT_TEXT, IDENTITY_TEXT, BENIGN_TEXT, "Maria Garcia flew from Madrid to Lisbon with Tom."]
+    if SHARED_I2P.is_file():
+        with open(SHARED_I2P, newline="") as handle:
+            texts += [row["prompt"] for row in csv.DictReader(handle) if row.get("prompt")][:400]
+    with_parser = PresidioPiiClassifier(disabled_spacy_components=())
+    assert "parser" not in classifier._analyzer.nlp_engine.nlp["en"].pipe_names
+    expected = with_parser.classify_batch(texts)
+    assert sum(bool(signal.entities) for signal in expected) >= 4  # the comparison covers real findings
+    assert classifier.classify_batch(texts) == expected

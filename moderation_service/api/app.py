@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
@@ -22,9 +21,9 @@ from moderation_service.rate_limit import RateLimiter
 from moderation_service.retention import start_purging
 from moderation_service.db.tables import ReviewQueueEntry
 from moderation_service.errors import ApiError
-from moderation_service.logging_setup import accept_request_id, request_id_var
 from moderation_service.metrics import ServiceMetrics
 from moderation_service.api.body_limit import BodySizeLimit
+from moderation_service.api.request_ids import RequestIds
 from moderation_service.api.policy_routes import policy_router
 from moderation_service.api.bank_routes import bank_router
 from moderation_service.api.review_routes import review_router
@@ -126,7 +125,7 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     app.state.review = review
     app.state.authenticators.append(review.users.authenticate)
     _install_error_handlers(app)
-    _install_request_ids(app)
+    app.add_middleware(RequestIds)
     max_body = settings.max_image_bytes * 4 // 3 + 1024 * 1024
     app.add_middleware(BodySizeLimit, max_bytes=max_body)
 
@@ -217,25 +216,6 @@ def _prompt_unsealer(settings: Settings):
 
     fernet = Fernet(settings.raw_prompt_key.get_secret_value())
     return lambda token: fernet.decrypt(token.encode()).decode()
-
-
-def _install_request_ids(app: FastAPI) -> None:
-    access_log = logging.getLogger("moderation_service.access")
-
-    @app.middleware("http")
-    async def request_id(request: Request, call_next):
-        token = request_id_var.set(accept_request_id(request.headers.get("x-request-id")))
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-            route = request.scope.get("route")
-            access_log.info("request", extra={
-                "method": request.method, "path": getattr(route, "path", "unmatched"), "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
-            response.headers["X-Request-ID"] = request_id_var.get()
-            return response
-        finally:
-            request_id_var.reset(token)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

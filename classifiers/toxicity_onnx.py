@@ -1,0 +1,139 @@
+"""The bundled toxicity model (MiniLM encoder, pooling, head, sigmoid) as one ONNX graph.
+
+The graph is built here from the bundled torch weights, offline and in a
+second or two, and cached under a name derived from those weights, so a
+changed head never meets a stale graph. onnxruntime then serves it: about
+2.6x faster than torch for one short prompt on this project's CPUs, with
+probabilities equal to torch's within ``SCORE_TOLERANCE`` (tests check it).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from classifiers.onnx_session import open_session, session_device
+from classifiers.text_batches import tokenized_buckets
+
+log = logging.getLogger(__name__)
+
+# Largest difference in any probability between this runtime and torch that
+# tests accept (measured: under 1e-6 on 2,000 dataset prompts).
+SCORE_TOLERANCE = 1e-4
+# Bump when the export below changes, so cached graphs are rebuilt.
+_GRAPH_RECIPE = "1"
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_OPSET = 17
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "moderation-service"
+
+
+def bundled_source_files() -> list[Path]:
+    """The files the graph is built from; their bytes name the cached graph."""
+    from classifiers.toxicity import BUNDLED_HEAD_DIR, bundled_encoder_path
+
+    return [
+        bundled_encoder_path() / "model.safetensors", BUNDLED_HEAD_DIR / "head.safetensors", BUNDLED_HEAD_DIR / "head_config.json"
+    ]
+
+
+def graph_path(cache_dir: Path, source_files: Sequence[Path]) -> Path:
+    digest = hashlib.sha256(_GRAPH_RECIPE.encode())
+    for path in source_files:
+        digest.update(Path(path).read_bytes())
+    return Path(cache_dir) / f"toxicity-{digest.hexdigest()[:16]}.onnx"
+
+
+def export_graph(destination: Path, max_length: int = 128) -> Path:
+    """Export the bundled torch model to ``destination`` (atomically: workers may race)."""
+    import torch
+
+    from classifiers.toxicity import BUNDLED_HEAD_DIR, _BundledBackend, mean_pool_and_normalize
+
+    backend = _BundledBackend(BUNDLED_HEAD_DIR, "cpu", max_length)
+
+    class EncoderWithHead(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder, self.head = backend.encoder.model, backend.head
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            states = self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            return torch.sigmoid(self.head(mean_pool_and_normalize(states, attention_mask)))
+
+    example = backend.encoder.tokenizer(["an example", "a longer example prompt"], padding=True, return_tensors="pt")
+    dynamic = {name: {0: "batch", 1: "tokens"} for name in _INPUTS}
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=destination.parent, suffix=".onnx.partial")
+    os.close(handle)
+    try:
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")  # tracer chatter about Python control flow in transformers
+            torch.onnx.export(
+                EncoderWithHead().eval(),
+                tuple(example[name] for name in _INPUTS),
+                partial,
+                input_names=list(_INPUTS),
+                output_names=["probabilities"],
+                dynamic_axes={**dynamic, "probabilities": {0: "batch"}},
+                opset_version=_OPSET,
+                dynamo=False,
+            )
+        os.chmod(partial, 0o644)  # mkstemp's 0600 would hide it from workers run as other users
+        os.replace(partial, destination)
+    finally:
+        Path(partial).unlink(missing_ok=True)
+    return destination
+
+
+class OnnxBundledBackend:
+    """Same contract as the torch backend in ``classifiers.toxicity``: ``score`` returns named probabilities."""
+
+    def __init__(
+        self,
+        device: str,
+        max_length: int,
+        cache_dir: Path | None = None,
+        intra_op_threads: int | None = None,
+        graph: Path | None = None,
+    ) -> None:
+        """``graph`` serves that file instead of the cached export (a benchmark's quantised variant)."""
+        from transformers import AutoTokenizer
+
+        from classifiers.toxicity import BUNDLED_HEAD_DIR, ENCODER_NAME, bundled_encoder_path, head_config
+
+        encoder_dir = bundled_encoder_path()
+        self.head_config = head_config(BUNDLED_HEAD_DIR)
+        self.weight_files = bundled_source_files()
+        path = graph or graph_path(cache_dir or default_cache_dir(), self.weight_files)
+        if graph is None and not path.is_file():
+            log.info("building the toxicity ONNX graph at %s (once per weights version)", path)
+            export_graph(path, max_length)
+        self.max_length = max_length
+        self.tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir), local_files_only=True)
+        self._session = open_session(path, device, intra_op_threads)
+        self.device = session_device(self._session)
+        self._input_names = [model_input.name for model_input in self._session.get_inputs()]
+        self.graph_file = path
+        self.categories = tuple(self.head_config["categories"])
+        self.thresholds = dict(self.head_config.get("thresholds", {}))
+        self.model_name = f"{ENCODER_NAME}+toxicity-head"
+        self.version = f"all-MiniLM-L6-v2+head-{self.head_config.get('version', 'unversioned')}+onnxruntime"
+
+    def score(self, texts: Sequence[str], batch_size: int) -> list[dict[str, float]]:
+        probabilities = np.empty((len(texts), len(self.categories)), dtype=np.float32)
+        for indices, arrays in tokenized_buckets(self.tokenizer, texts, self.max_length, batch_size):
+            (probabilities[indices],) = self._session.run(None, {name: arrays[name] for name in self._input_names})
+        return [dict(zip(self.categories, row.tolist())) for row in probabilities]
