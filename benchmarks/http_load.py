@@ -242,10 +242,11 @@ def chart(figures: dict) -> Path:
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(8, 5))
+    colours = {"prompt": "tab:blue", "image": "tab:orange", "prompt_image": "tab:green"}  # one per request type
     for mode, style in zip(MODES, ("-", "--", ":")):
-        for kind in ("prompt", "image", "prompt_image"):
+        for kind, colour in colours.items():
             points = [(c, figures["modes"][mode]["results"][f"{kind}@c{c}"]["p50_ms"]) for c in (1, 8, 32)]
-            axis.plot(*zip(*points), style, marker="o", label=f"{kind} ({mode})")
+            axis.plot(*zip(*points), style, color=colour, marker="o", label=f"{kind} ({mode})")
     axis.set_xscale("log", base=2)
     axis.set_xlabel("concurrency")
     axis.set_ylabel("p50 latency (ms)")
