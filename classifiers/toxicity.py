@@ -68,15 +68,32 @@ class SentenceEncoder:
     def weight_file(self) -> Path:
         return self.model_path / "model.safetensors"
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32) -> torch.Tensor:
-        """Embeddings in input order, computed in buckets of similar length."""
+    def encode(self, texts: Sequence[str], batch_size: int = 32, bucketed: bool = True) -> torch.Tensor:
+        """Embeddings in input order, computed in buckets of similar length.
+
+        ``bucketed=False`` pads fixed batches of character-length-sorted texts, as
+        the committed head's training did: padding changes float rounding in the
+        last bits, and training must repeat byte for byte.
+        """
         embeddings = torch.empty((len(texts), self.dimension), dtype=torch.float32)
         with torch.inference_mode():
-            for indices, arrays in tokenized_buckets(self.tokenizer, texts, self.max_length, batch_size):
-                batch = {name: torch.from_numpy(array).to(self.device) for name, array in arrays.items()}
+            for indices, batch in self._batches(texts, batch_size, bucketed):
                 token_states = self.model(**batch).last_hidden_state
                 embeddings[indices] = mean_pool_and_normalize(token_states, batch["attention_mask"]).float().cpu()
         return embeddings
+
+    def _batches(self, texts: Sequence[str], batch_size: int, bucketed: bool):
+        if bucketed:
+            for indices, arrays in tokenized_buckets(self.tokenizer, texts, self.max_length, batch_size):
+                yield indices, {name: torch.from_numpy(array).to(self.device) for name, array in arrays.items()}
+            return
+        order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
+        for start in range(0, len(order), batch_size):
+            indices = order[start : start + batch_size]
+            yield indices, self.tokenizer(
+                [texts[index] for index in indices], padding=True, truncation=True, max_length=self.max_length,
+                return_tensors="pt",
+            ).to(self.device)
 
 
 def mean_pool_and_normalize(token_states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

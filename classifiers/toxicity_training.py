@@ -303,7 +303,8 @@ def per_category_metrics(
 
 
 def embed_texts(texts: Sequence[str], encoder: SentenceEncoder, batch_size: int = 64) -> torch.Tensor:
-    return encoder.encode([normalize_for_classification(text) for text in texts], batch_size=batch_size)
+    texts = [normalize_for_classification(text) for text in texts]
+    return encoder.encode(texts, batch_size=batch_size, bucketed=False)  # as the committed head was trained
 
 
 def save_head(head: ToxicityHead, config: dict[str, Any], out_dir: Path) -> str:

@@ -154,6 +154,16 @@ def test_training_is_reproducible_for_a_seed(tmp_path: Path) -> None:
     assert first[0] != other_seed[0]
 
 
+@needs_datasets
+def test_the_documented_training_command_rebuilds_the_committed_head_byte_for_byte(tmp_path: Path) -> None:
+    """`moderation train toxicity --seed 13` on the shared data gives exactly the shipped head (about a minute)."""
+    from classifiers.toxicity_training import train_toxicity_head
+
+    train_toxicity_head(SHARED_DATASETS, tmp_path, seed=13)
+    for name in ("head.safetensors", "head_config.json"):
+        assert (tmp_path / name).read_bytes() == (BUNDLED_HEAD_DIR / name).read_bytes(), name
+
+
 def test_missing_datasets_are_a_clear_error(tmp_path: Path) -> None:
     from classifiers.toxicity_training import DatasetMissingError, train_toxicity_head
 
