@@ -12,6 +12,7 @@ The quotient is the highest throughput the cores allow for each model alone;
 """
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -109,20 +110,19 @@ def measured_items_per_s(onnx_path: Path, feed: dict[str, np.ndarray], threads: 
 
 
 def served_graphs() -> dict[str, dict]:
+    import onnx
     from transformers import AutoTokenizer
 
     from classifiers.nsfw_conversion import onnx_weights_path
     from classifiers.toxicity import bundled_encoder_path
-    from classifiers.toxicity_onnx import bundled_source_files, default_cache_dir, export_graph, graph_path
+    from classifiers.toxicity_onnx import default_graph_path, export_graph
 
-    graph = graph_path(default_cache_dir(), bundled_source_files())
+    graph = default_graph_path()
     if not graph.is_file():
         export_graph(graph)
     tokenizer = AutoTokenizer.from_pretrained(str(bundled_encoder_path()), local_files_only=True)
     text_feed = {name: np.array([ids], dtype=np.int64) for name, ids in tokenizer(BENCH_PROMPT).items()}
     tokens = text_feed["input_ids"].shape[1]
-    import onnx
-
     nsfw_path = onnx_weights_path()
     image_feed = {onnx.load(str(nsfw_path)).graph.input[0].name: np.zeros((1, 224, 224, 3), np.float32)}
     return {
@@ -132,8 +132,6 @@ def served_graphs() -> dict[str, dict]:
 
 
 def arithmetic_limit(cores: int | None = None) -> dict:
-    import os
-
     cores = cores or os.cpu_count() or 1
     rates = {"one_thread": measured_flops_per_s(1), "all_cores": measured_flops_per_s(cores)}
     models = {}

@@ -64,10 +64,6 @@ class SentenceEncoder:
         self.model = AutoModel.from_pretrained(str(model_path), local_files_only=True).to(device).eval()
         self.dimension = int(self.model.config.hidden_size)
 
-    @property
-    def weight_file(self) -> Path:
-        return self.model_path / "model.safetensors"
-
     def encode(self, texts: Sequence[str], batch_size: int = 32, bucketed: bool = True) -> torch.Tensor:
         """Embeddings in input order, computed in buckets of similar length.
 
@@ -119,6 +115,15 @@ class ToxicityHead(nn.Module):
         return self.layers(embeddings)
 
 
+def bundled_weight_files(head_dir: Path = BUNDLED_HEAD_DIR) -> list[Path]:
+    """The files the bundled model is made of, whichever runtime serves it; their digest is its identity."""
+    return [bundled_encoder_path() / "model.safetensors", Path(head_dir) / "head.safetensors", Path(head_dir) / "head_config.json"]
+
+
+def bundled_version(config: dict[str, Any]) -> str:
+    return f"all-MiniLM-L6-v2+head-{config.get('version', 'unversioned')}"
+
+
 def head_config(head_dir: Path) -> dict[str, Any]:
     config_path, weights_path = Path(head_dir) / "head_config.json", Path(head_dir) / "head.safetensors"
     if not (config_path.is_file() and weights_path.is_file()):
@@ -144,9 +149,9 @@ class _BundledBackend:
         self.head.to(device)
         self.categories = tuple(self.head_config["categories"])
         self.thresholds = dict(self.head_config.get("thresholds", {}))
-        self.weight_files = [self.encoder.weight_file, head_dir / "head.safetensors", head_dir / "head_config.json"]
+        self.weights_sha256 = sha256_of_files(*bundled_weight_files(head_dir))
         self.model_name = f"{ENCODER_NAME}+toxicity-head"
-        self.version = f"all-MiniLM-L6-v2+head-{self.head_config.get('version', 'unversioned')}"
+        self.version = bundled_version(self.head_config)
 
     def score(self, texts: Sequence[str], batch_size: int) -> list[dict[str, float]]:
         embeddings = self.encoder.encode(texts, batch_size=batch_size)
@@ -173,11 +178,12 @@ class _HuggingFaceBackend:
         )
         self.categories = tuple(dict.fromkeys(labels + [_LABEL_ALIASES[l] for l in labels if l in _LABEL_ALIASES]))
         self.thresholds: dict[str, float] = {}
-        self.weight_files = sorted(
+        weight_files = sorted(
             path for pattern in ("*.safetensors", "*.bin") for path in model_dir.glob(pattern) if path.is_file()
         )
-        if not self.weight_files:
+        if not weight_files:
             raise FileNotFoundError(f"no *.safetensors or *.bin weights in {model_dir}")
+        self.weights_sha256 = sha256_of_files(*weight_files)
         self.model_name = config.name_or_path or str(model_dir)
         self.version = f"hf:{model_dir.name}"
 
@@ -245,7 +251,7 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
         # Operating points tuned on the validation split (bundled head only).
         self.thresholds: dict[str, float] = self._backend.thresholds
         self.identity = ModelIdentity(
-            name=self._backend.model_name, version=self._backend.version, weights_sha256=sha256_of_files(*self._backend.weight_files)
+            name=self._backend.model_name, version=self._backend.version, weights_sha256=self._backend.weights_sha256
         )
 
     def classify_batch(self, inputs: Sequence[str]) -> list[ToxicitySignal]:

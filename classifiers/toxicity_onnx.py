@@ -18,6 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
+from classifiers.base import sha256_of_files
 from classifiers.onnx_session import open_session, session_device
 from classifiers.text_batches import tokenized_buckets
 
@@ -37,20 +38,17 @@ def default_cache_dir() -> Path:
     return Path(base) / "moderation-service"
 
 
-def bundled_source_files() -> list[Path]:
-    """The files the graph is built from; their bytes name the cached graph."""
-    from classifiers.toxicity import BUNDLED_HEAD_DIR, bundled_encoder_path
-
-    return [
-        bundled_encoder_path() / "model.safetensors", BUNDLED_HEAD_DIR / "head.safetensors", BUNDLED_HEAD_DIR / "head_config.json"
-    ]
+def graph_path(cache_dir: Path, weights_sha256: str) -> Path:
+    """Named by the recipe and the digest of the weights it is built from."""
+    digest = hashlib.sha256(f"{_GRAPH_RECIPE}:{weights_sha256}".encode()).hexdigest()
+    return Path(cache_dir) / f"toxicity-{digest[:16]}.onnx"
 
 
-def graph_path(cache_dir: Path, source_files: Sequence[Path]) -> Path:
-    digest = hashlib.sha256(_GRAPH_RECIPE.encode())
-    for path in source_files:
-        digest.update(Path(path).read_bytes())
-    return Path(cache_dir) / f"toxicity-{digest.hexdigest()[:16]}.onnx"
+def default_graph_path() -> Path:
+    """Where the service looks for the bundled model's graph by default."""
+    from classifiers.toxicity import bundled_weight_files
+
+    return graph_path(default_cache_dir(), sha256_of_files(*bundled_weight_files()))
 
 
 def export_graph(destination: Path, max_length: int = 128) -> Path:
@@ -112,12 +110,15 @@ class OnnxBundledBackend:
         """``graph`` serves that file instead of the cached export (a benchmark's quantised variant)."""
         from transformers import AutoTokenizer
 
-        from classifiers.toxicity import BUNDLED_HEAD_DIR, ENCODER_NAME, bundled_encoder_path, head_config
+        from classifiers.toxicity import (
+            BUNDLED_HEAD_DIR, ENCODER_NAME, bundled_encoder_path, bundled_version, bundled_weight_files, head_config
+        )
 
         encoder_dir = bundled_encoder_path()
         self.head_config = head_config(BUNDLED_HEAD_DIR)
-        self.weight_files = bundled_source_files()
-        path = graph or graph_path(cache_dir or default_cache_dir(), self.weight_files)
+        # Read once: it is both the identity decisions record and the graph's cache key.
+        self.weights_sha256 = sha256_of_files(*bundled_weight_files())
+        path = graph or graph_path(cache_dir or default_cache_dir(), self.weights_sha256)
         if graph is None and not path.is_file():
             log.info("building the toxicity ONNX graph at %s (once per weights version)", path)
             export_graph(path, max_length)
@@ -130,7 +131,7 @@ class OnnxBundledBackend:
         self.categories = tuple(self.head_config["categories"])
         self.thresholds = dict(self.head_config.get("thresholds", {}))
         self.model_name = f"{ENCODER_NAME}+toxicity-head"
-        self.version = f"all-MiniLM-L6-v2+head-{self.head_config.get('version', 'unversioned')}+onnxruntime"
+        self.version = f"{bundled_version(self.head_config)}+onnxruntime"
 
     def score(self, texts: Sequence[str], batch_size: int) -> list[dict[str, float]]:
         probabilities = np.empty((len(texts), len(self.categories)), dtype=np.float32)

@@ -37,6 +37,8 @@ class DynamicBatcher:
     ) -> None:
         self.classifier = classifier
         self.executor = executor  # None: the event loop's default executor
+        # A classifier with nothing to prepare (PII) spares its requests a thread hop.
+        self._prepares = type(classifier).prepare is not Classifier.prepare
         self.max_batch = max(1, max_batch)
         self.max_wait_s = max(0.0, max_wait_ms) / 1000
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
@@ -47,7 +49,7 @@ class DynamicBatcher:
 
     async def classify(self, item: Any) -> Signal:
         loop = asyncio.get_running_loop()
-        prepared = await loop.run_in_executor(self.executor, self.classifier.prepare, item)
+        prepared = await loop.run_in_executor(self.executor, self.classifier.prepare, item) if self._prepares else item
         future = loop.create_future()
         self._queue.put(_Pending(prepared, future, loop))
         return await future

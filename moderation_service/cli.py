@@ -134,9 +134,9 @@ def convert_toxicity(
     out: Path | None = typer.Option(None, help="File to write; default: the cache the service reads."),
 ) -> None:
     """Build the bundled toxicity model's ONNX graph (the service builds it on first start otherwise)."""
-    from classifiers.toxicity_onnx import bundled_source_files, default_cache_dir, export_graph, graph_path
+    from classifiers.toxicity_onnx import default_graph_path, export_graph
 
-    typer.echo(str(export_graph(out or graph_path(default_cache_dir(), bundled_source_files()))))
+    typer.echo(str(export_graph(out or default_graph_path())))
 
 
 def _policy_schemas():

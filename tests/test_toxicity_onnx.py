@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from classifiers.text_batches import BUCKET_LENGTH_RATIO, BUCKET_LENGTH_SLACK, length_buckets, tokenized_buckets
 from classifiers.toxicity import CATEGORIES, ToxicityClassifier
-from classifiers.toxicity_onnx import SCORE_TOLERANCE, bundled_source_files, export_graph, graph_path
+from classifiers.base import sha256_of_files
+from classifiers.toxicity import bundled_weight_files
+from classifiers.toxicity_onnx import SCORE_TOLERANCE, export_graph, graph_path
 
 SHARED_DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 EDGE_CASES = [
@@ -68,10 +70,10 @@ def test_graph_export_is_reproducible_and_named_by_its_sources(tmp_path: Path) -
     first, second = export_graph(tmp_path / "a.onnx"), export_graph(tmp_path / "b.onnx")
     assert first.read_bytes() == second.read_bytes()
     assert not list(tmp_path.glob("*.partial"))
-    name = graph_path(tmp_path, bundled_source_files()).name
+    name = graph_path(tmp_path, sha256_of_files(*bundled_weight_files())).name
     changed = tmp_path / "head_config.json"
     changed.write_text("{}")
-    assert graph_path(tmp_path, [*bundled_source_files()[:2], changed]).name != name
+    assert graph_path(tmp_path, sha256_of_files(*bundled_weight_files()[:2], changed)).name != name
 
 
 def test_bad_runtime_choices_are_refused_before_loading_anything() -> None:
