@@ -17,7 +17,7 @@ from classifiers.base import sha256_of_files
 from classifiers.toxicity import bundled_weight_files
 from classifiers.toxicity_onnx import SCORE_TOLERANCE, export_graph, graph_path
 
-SHARED_DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+from conftest import SHARED_DATASETS
 EDGE_CASES = [
     "hi",
     "A watercolor painting of a lighthouse at sunset, highly detailed.",
@@ -27,6 +27,19 @@ EDGE_CASES = [
 ]
 
 
+_WORDS = ("a portrait of an old sailor, oil painting, dramatic light; you are a stupid worthless idiot; "
+          "I will hurt you if you come back; cyberpunk city at night, neon, rain, 8k; those people are vermin "
+          "and should leave; a cat sleeping on a windowsill; shut up, nobody likes you; mountains, fog, sunrise; "
+          "kill it with fire, the bug in my code; 東京の夜景, çà et là, مرحبا").split()
+
+
+def _own_prompts(count: int) -> list[str]:
+    """Prompts of every length from 1 to ~150 words, from a fixed vocabulary: inputs the
+    test builds itself when the shared data sets are absent."""
+    rng = random.Random(11)
+    return [" ".join(rng.choice(_WORDS) for _ in range(rng.randint(1, 150))) for _ in range(count)]
+
+
 def _prompts(count: int) -> list[str]:
     texts = list(EDGE_CASES)
     if SHARED_DATASETS.is_dir():
@@ -34,6 +47,8 @@ def _prompts(count: int) -> list[str]:
             texts += [row["test_case"] for row in csv.DictReader(handle)]
         with open(SHARED_DATASETS / "i2p" / "i2p_benchmark.csv", newline="") as handle:
             texts += [row["prompt"] for row in csv.DictReader(handle) if row.get("prompt")]
+    else:
+        texts += _own_prompts(count)
     random.Random(5).shuffle(texts)
     return texts[:count] + EDGE_CASES
 
