@@ -35,13 +35,15 @@ def generated_policy(rule_count: int, seed: int = 7) -> str:
         if kind == 0:
             when = f'"{rng.choice(fields)} >= thresholds.t{rng.randrange(20)}"'
         elif kind == 1:
-            when = (f'{{all: ["{rng.choice(fields)} >= {rng.uniform(0.3, 0.9):.2f}", '
-                    f'"{rng.choice(fields)} < {rng.uniform(0.5, 1):.2f}"]}}')
+            # A band that some score can fall in: lint refuses a rule whose bounds contradict.
+            low = rng.uniform(0.3, 0.9)
+            when = (f'{{all: ["{rng.choice(fields)} >= {low:.2f}", '
+                    f'"{rng.choice(fields)} < {rng.uniform(low + 0.01, 1):.2f}"]}}')
         elif kind == 2:
             when = '"pii.entities.type in [CREDIT_CARD, US_SSN, IBAN_CODE]"'
         else:
             when = f'{{any: ["count(pii.entities) > {rng.randrange(1, 5)}", "prompt.text contains_any [w{i}, x{i}]"]}}'
-        action = rng.choice(["block", "review", "{action: review, queue: q, priority: 2}", "allow"])
+        action = rng.choice(["block", "review", "{action: review, queue: q, queue_priority: 2}", "allow"])
         lines.append(f"  - {{id: r{i}, when: {when}, then: {action}}}")
     return "\n".join(lines) + "\n"
 

@@ -89,6 +89,26 @@ class Classifier(ABC, Generic[InputT, SignalT]):
         """Build from the options in the classifier configuration."""
         return cls(**options)
 
+    @classmethod
+    def field_vocabulary(cls, options: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+        """Closed sets a policy may compare with, for these configuration options, by
+        dotted path inside this classifier's signal: ``"scores"`` names the keys of a
+        dict field, ``"entities.type"`` the values of a list item's field. A rule naming
+        anything else can never fire, and lint says so. Default: nothing is closed."""
+        return {}
+
+    @classmethod
+    def renamed_fields(cls) -> dict[str, str]:
+        """Old dotted path inside the signal -> its new name (``{"scores.insult": "toxic"}``),
+        so lint tells a rule on the old name what it is called now."""
+        return {}
+
+    @classmethod
+    def field_ranges(cls, options: dict[str, Any]) -> dict[str, tuple[float | None, float | None]]:
+        """Bounds that depend on the options (a hash's bit length), by dotted path; fixed
+        bounds belong on the signal model as ``Field(ge=..., le=...)``."""
+        return {}
+
     def classify(self, item: InputT) -> SignalT:
         return self.classify_batch([item])[0]
 

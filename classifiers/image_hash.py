@@ -9,14 +9,15 @@ from importlib.metadata import version
 from typing import Sequence
 
 import imagehash
+from pydantic import Field
 
 from classifiers.base import Classifier, DecodedImage, Modality, ModelIdentity, Signal
 
 
 class NearDuplicate(Signal):
     item_id: str
-    distance: int
-    decision: str
+    distance: int = Field(ge=0)  # bits of pHash; at most hash_size², see field_ranges
+    decision: str  # the earlier item's action
 
 
 class ImageHashSignal(Signal):
@@ -30,6 +31,14 @@ class ImageHashClassifier(Classifier[DecodedImage, ImageHashSignal]):
     name = "image_hash"
     modality = Modality.IMAGE
     batchable = False  # per-image work: a batch would only queue it behind one thread
+
+    @classmethod
+    def field_vocabulary(cls, options: dict) -> dict[str, tuple[str, ...]]:
+        return {"near_duplicates.decision": ("allow", "redact", "review", "block")}
+
+    @classmethod
+    def field_ranges(cls, options: dict) -> dict[str, tuple[float | None, float | None]]:
+        return {"near_duplicates.distance": (0, int(options.get("hash_size", 8)) ** 2)}
 
     def __init__(self, hash_size: int = 8) -> None:
         self.hash_size = hash_size

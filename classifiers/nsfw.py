@@ -17,6 +17,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 from typing import Sequence
 
 import numpy as np
+from pydantic import Field
 
 from classifiers.base import Classifier, DecodedImage, Modality, ModelIdentity, Signal, sha256_of_files
 from classifiers.nsfw_conversion import onnx_weights_path
@@ -28,7 +29,7 @@ _NSFW_COLUMN = 1  # outputs are softmax [sfw, nsfw]
 
 
 class NsfwSignal(Signal):
-    probability: float
+    probability: float = Field(ge=0, le=1)
 
 
 class OpenNsfwClassifier(Classifier[DecodedImage, NsfwSignal]):

@@ -11,6 +11,7 @@ from importlib.metadata import version
 from typing import Sequence
 
 import numpy as np
+from pydantic import Field
 
 from classifiers.base import Classifier, DecodedImage, Modality, ModelIdentity, Signal
 
@@ -19,7 +20,7 @@ MAX_SIDE = 512  # PDQ downsamples to 64x64 itself; a smaller input is faster and
 
 class PdqSignal(Signal):
     hash: str | None  # None when quality < min_quality
-    quality: int
+    quality: int = Field(ge=0, le=100)
     dihedral: list[str] = []
 
 

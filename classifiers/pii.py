@@ -25,6 +25,8 @@ from presidio_analyzer.predefined_recognizers import EmailRecognizer  # noqa: E4
 from presidio_anonymizer import AnonymizerEngine  # noqa: E402
 from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig  # noqa: E402
 
+from pydantic import Field  # noqa: E402
+
 from classifiers.base import Classifier, Modality, ModelIdentity, Signal, sha256_of_files  # noqa: E402
 
 DEFAULT_ENTITIES = [
@@ -41,7 +43,7 @@ class PiiEntity(Signal):
     type: str
     start: int
     end: int
-    score: float
+    score: float = Field(ge=0, le=1)
 
 
 class PiiSignal(Signal):
@@ -59,6 +61,12 @@ class _OfflineEmailRecognizer(EmailRecognizer):
 class PresidioPiiClassifier(Classifier[str, PiiSignal]):
     name = "pii"
     modality = Modality.TEXT
+
+    @classmethod
+    def field_vocabulary(cls, options: dict) -> dict[str, tuple[str, ...]]:
+        """The configured ``entities`` are the only types a signal can carry."""
+        entities = options.get("entities")
+        return {"entities.type": tuple(entities if entities is not None else DEFAULT_ENTITIES)}
 
     def __init__(
         self,

@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Sequence
 
 import torch
+from pydantic import Field
 from torch import nn
 
 from classifiers.base import Classifier, Modality, ModelIdentity, Signal, pick_torch_device, sha256_of_files
@@ -41,7 +42,7 @@ _MULTI_LABEL_HINTS = {"severe_toxic", "severe_toxicity", "obscene", "threat", "i
 
 
 class ToxicitySignal(Signal):
-    scores: dict[str, float]
+    scores: dict[str, Annotated[float, Field(ge=0, le=1)]]
     normalized_text_changed: bool
 
 
@@ -214,6 +215,20 @@ def _canonical_label(label: str) -> str:
 class ToxicityClassifier(Classifier[str, ToxicitySignal]):
     name = "toxicity"
     modality = Modality.TEXT
+
+    @classmethod
+    def field_vocabulary(cls, options: dict) -> dict[str, tuple[str, ...]]:
+        """The score keys: the bundled head's categories, or a ``model_dir``'s labels
+        (read from its config.json, with the same aliases as scoring); open if unreadable."""
+        model_dir = options.get("model_dir")
+        if model_dir is None:
+            return {"scores": CATEGORIES}
+        try:
+            labels = json.loads((Path(model_dir) / "config.json").read_text())["id2label"].values()
+        except (OSError, ValueError, KeyError, AttributeError):
+            return {}
+        canonical = [_canonical_label(label) for label in labels]
+        return {"scores": tuple(dict.fromkeys(canonical + [_LABEL_ALIASES[l] for l in canonical if l in _LABEL_ALIASES]))}
 
     def __init__(
         self,

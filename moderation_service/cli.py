@@ -149,11 +149,20 @@ def _policy_schemas():
 
 @policy_app.command("lint")
 def policy_lint(paths: list[Path] = typer.Argument(..., help="Policy folders or files.")) -> None:
-    """Check policies; print file:line:column for each problem; exit 1 on any error."""
-    from moderation_service.policy import build_policy_set
-    from moderation_service.policy.policy_set import policy_files
+    """Check policies; print file:line:column for each problem; exit 1 on any error.
 
+    Besides the policy language, lint knows what the configured classifiers can say
+    (category names, entity types, value ranges), the banks in the database and the
+    review queues declared in the settings, so a rule that can never fire is an error."""
+    from moderation_service.policy import Problem, build_policy_set
+    from moderation_service.policy.policy_set import policy_files
+    from moderation_service.policy.vocabulary import with_bank_names
+    from moderation_service.policy_lint import database_bank_names, mentions_bank_names, queue_problems, review_order
+    from moderation_service.review.config import ReviewSettings
+
+    settings = _settings()
     schemas = _policy_schemas()
+    declared_queues = ReviewSettings().declared_queues
     errors = 0
     for path in paths:
         files = [(str(file), file.read_bytes()) for file in policy_files(path) if file.exists()]
@@ -161,13 +170,25 @@ def policy_lint(paths: list[Path] = typer.Argument(..., help="Policy folders or 
             typer.secho(f"{path}: no policy files", fg="red", err=True)
             errors += 1
             continue
-        policy_set, problems = build_policy_set(files, schemas, serve_all_surfaces=not path.is_dir())
+        extra: list[Problem] = queue_problems(files, declared_queues)
+        path_schemas = schemas
+        if naming_banks := mentions_bank_names(files):
+            names, why = database_bank_names(settings.database_url)
+            if names is None:
+                extra += [Problem(file, 1, 1, "warning", f"bank names not checked: cannot read the banks ({why})")
+                          for file in naming_banks]
+            else:
+                path_schemas = with_bank_names(schemas, names)
+        policy_set, problems = build_policy_set(files, path_schemas, serve_all_surfaces=not path.is_dir())
+        problems = problems + extra
         for problem in sorted(problems):
             typer.secho(str(problem), fg="red" if problem.severity == "error" else "yellow", err=True)
         errors += sum(problem.severity == "error" for problem in problems)
         if policy_set is not None:
             for name, policy in sorted(policy_set.policies.items()):
                 typer.echo(f"{path}: {name} ok ({len(policy.rules)} rules, sha256 {policy.sha256[:12]})")
+                if order := review_order(policy):
+                    typer.echo(f"  {order}")
     raise typer.Exit(1 if errors else 0)
 
 

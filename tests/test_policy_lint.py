@@ -76,7 +76,7 @@ def test_each_problem_is_reported_where_it_is(broken_report, file, line, column,
     assert any(fragment in entry for entry in matching), stderr
 
 
-def test_an_unreachable_rule_is_a_warning_not_an_error(tmp_path):
+def test_contradictory_bounds_are_an_error_and_a_repeated_rule_a_warning(tmp_path):
     (tmp_path / "default.yaml").write_text("""\
 name: default
 rules:
@@ -91,14 +91,16 @@ rules:
     then: review
 """)
     result = lint(tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert f"{tmp_path / 'default.yaml'}:4:11: warning: rule 'impossible' can never fire" in result.stderr
+    assert result.returncode == 1, result.stderr
+    assert f"{tmp_path / 'default.yaml'}:4:11: error: rule 'impossible' can never fire" in result.stderr
+    assert f"{tmp_path / 'default.yaml'}:10:11: warning: rule 'copy-of-first'" in result.stderr
     assert "rule 'copy-of-first' has the same condition and action as 'first'" in result.stderr
 
 
 def test_the_shipped_policies_lint_clean():
     result = lint(Path(__file__).resolve().parent.parent / "policies")
     assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # not even a warning
     assert "default ok" in result.stdout and "avatar ok" in result.stdout
 
 

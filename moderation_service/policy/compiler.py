@@ -8,6 +8,7 @@ from typing import Any, Callable, Mapping
 from moderation_service.policy.conditions import CompileContext, Compiled, ConditionError, compile_comparison
 from moderation_service.policy.problems import Problem
 from moderation_service.policy.spec import ActionSpec, PolicySpec, RuleSpec
+from moderation_service.policy.vocabulary import redact_entity_problems
 from moderation_service.policy.yaml_source import Path, Position, SourceDocument
 
 _BOUND = re.compile(r"^\s*(?P<path>[A-Za-z_][\w.]*)\s*(?P<op>>=|<=|>|<)\s*(?P<value>\S+)\s*$")
@@ -41,7 +42,7 @@ class CompiledRule:
         reviewing = then.action == "review"
         object.__setattr__(self, "_reason_fields", (
             self.spec.id, self.spec.description, then.action, then.queue if reviewing else None,
-            then.priority if reviewing else None, tuple(then.entities) if then.action == "redact" else ()))
+            then.queue_priority if reviewing else None, tuple(then.entities) if then.action == "redact" else ()))
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ def compile_rules(spec: PolicySpec, origins: Mapping[str, RuleOrigin],
         except _LocatedError as exc:
             problems.append(Problem.at(origin.document.name, exc.position, f"rule {rule.id!r}: {exc.message}"))
             continue
+        for index, message in redact_entity_problems(rule.then.entities, schemas):
+            problems.append(Problem.at(origin.document.name, origin.position("then", "entities", index),
+                                       f"rule {rule.id!r}: {message}"))
         compiled.append(CompiledRule(rule, matches, origin))
     problems.extend(_unreachable_warnings(spec, compiled))
     return compiled, problems
@@ -141,12 +145,13 @@ def _unreachable_warnings(spec: PolicySpec, rules: list[CompiledRule]) -> list[P
                                            f"{earlier.id!r}, so it never changes a decision"))
         seen.setdefault(key, rule.spec)
         if _contradictory(rule.spec.when, spec.thresholds):
-            warnings.append(_warning(rule, f"rule {rule.spec.id!r} can never fire: its bounds contradict each other"))
+            warnings.append(_warning(rule, f"rule {rule.spec.id!r} can never fire: its bounds contradict each other",
+                                     "error"))
     return warnings
 
 
-def _warning(rule: CompiledRule, message: str) -> Problem:
-    return Problem.at(rule.origin.document.name, rule.origin.position("when"), message, "warning")
+def _warning(rule: CompiledRule, message: str, severity: str = "warning") -> Problem:
+    return Problem.at(rule.origin.document.name, rule.origin.position("when"), message, severity)
 
 
 def _contradictory(condition: Any, thresholds: Mapping[str, float]) -> bool:

@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping
 
 from moderation_service.policy.regex_guard import RegexTooCostly, compile_guarded
 from moderation_service.policy.schema import ANY, NUMBER, STRING, FieldSchema, field_type
+from moderation_service.policy.vocabulary import FLIPPED, comparison_problem
 
 FAILED_KEY = "__failed__"  # in the facts: the set of signals whose classifier failed
 CACHE_KEY = "__paths__"  # in the facts: a dict the engine gives each evaluation, path -> values
@@ -49,6 +50,7 @@ class Operand:
     resolve: Callable[[Facts], list[Any]]
     type: str
     from_signal: bool
+    schema: FieldSchema | None = None  # a signal path's, for the vocabulary and range checks
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ def compile_comparison(text: str, context: CompileContext) -> Compiled:
     if op == "contains_any":
         return _contains_any(left, right)
     _check_types(left, op, right)
+    _check_possible(left, op, right)
     compare = _comparator(op)
     # A threshold, number or list is the same on every call: resolve it once, here.
     constant = None if right.from_signal else right.resolve({})
@@ -119,6 +122,17 @@ def _check_types(left: Operand, op: str, right: Operand) -> None:
             raise ConditionError(f"{op!r} needs numbers; {left.label!r} and {right.label!r} are text")
         return
     raise ConditionError(f"type mismatch: {left.label!r} is a {left.type} but {right.label!r} is a {right.type}")
+
+
+def _check_possible(left: Operand, op: str, right: Operand) -> None:
+    """A comparison that no possible value satisfies, or that every one does, is an error."""
+    if left.from_signal == right.from_signal:
+        return
+    path, constant = (left, right) if left.from_signal else (right, left)
+    op = op if left.from_signal else FLIPPED.get(op, op)
+    values = constant.resolve({})
+    if values and (problem := comparison_problem(path.label, path.schema, op, values[0], constant.label)):
+        raise ConditionError(problem)
 
 
 def _matches(left: Operand, pattern_text: str) -> Compiled:
@@ -188,7 +202,7 @@ def _operand(text: str, context: CompileContext) -> Operand:
                 return []
             return [sum(len(v) if isinstance(v, list) else 1 for v in getter(facts))]
 
-        return Operand(text, count_values, NUMBER, True)
+        return Operand(text, count_values, NUMBER, True, FieldSchema("scalar", NUMBER, minimum=0))
     if text.startswith("thresholds."):
         name = text.removeprefix("thresholds.")
         if name not in context.thresholds:
@@ -203,7 +217,7 @@ def _operand(text: str, context: CompileContext) -> Operand:
         return Operand(text, lambda _facts: [number], NUMBER, False)
     if _PATH.match(text):
         getter, schema = _path_getter(text, context)
-        return Operand(text, getter, schema.type if schema.kind == "scalar" else ANY, True)
+        return Operand(text, getter, schema.type if schema.kind == "scalar" else ANY, True, schema)
     literal = _scalar(text)
     return Operand(text, lambda _facts: [literal], "boolean" if isinstance(literal, bool) else STRING, False)
 

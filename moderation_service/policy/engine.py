@@ -95,6 +95,6 @@ def _match(rule_id: str, description: str, then: ActionSpec, values: dict[str, A
     return RuleMatch(
         rule_id, description, action, values,
         queue=then.queue if action == "review" else None,
-        priority=then.priority if action == "review" else None,
+        priority=then.queue_priority if action == "review" else None,
         entities=list(then.entities) if action == "redact" else [],
     )

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from moderation_service.policy.compiler import CompiledPolicy, RuleOrigin, compile_rules
 from moderation_service.policy.fast_path import compile_fast_path
 from moderation_service.policy.problems import PolicyError, Problem
-from moderation_service.policy.spec import PolicySpec
+from moderation_service.policy.spec import PolicySpec, deprecated_action_keys
 from moderation_service.policy.yaml_source import SourceDocument, YamlSourceError, load_source
 
 DEFAULT_POLICY = "default"
@@ -94,6 +94,7 @@ def build_policy_set(files: list[tuple[str, bytes]], schemas: Mapping[str, Any] 
         spec, origins = _merge(chain)
         rules, rule_problems = compile_rules(spec, origins, schemas)
         problems.extend(rule_problems)
+        problems.extend(_duplicate_rule_problems(entry, spec, schemas))
         digest = hashlib.sha256(b"".join(hashlib.sha256(link.raw).digest() for link in chain)).hexdigest()
         sources = tuple(link.raw.decode() for link in chain)
         fires = compile_fast_path([(rule.spec.when, rule.matches) for rule in rules], spec.thresholds, schemas)
@@ -110,6 +111,20 @@ def build_policy_set(files: list[tuple[str, bytes]], schemas: Mapping[str, Any] 
         problem.severity == "error" for problem in problems) else (None, problems)
 
 
+def _duplicate_rule_problems(entry: _Parsed, spec: PolicySpec, schemas: Mapping[str, Any] | None) -> list[Problem]:
+    """A rule whose id repeats an earlier one is not served, but its condition is still
+    checked, so fixing the id does not reveal new errors one run later."""
+    seen: set[str] = set()
+    problems: list[Problem] = []
+    for index, rule in enumerate(entry.spec.rules):
+        if rule.id in seen:
+            origin = RuleOrigin(entry.document, ("rules", entry.rule_lines[index]))
+            alone = spec.model_copy(update={"rules": [rule]})
+            problems.extend(p for p in compile_rules(alone, {rule.id: origin}, schemas)[1] if p.severity == "error")
+        seen.add(rule.id)
+    return problems
+
+
 def _parse(name: str, raw: bytes, problems: list[Problem]) -> _Parsed | None:
     try:
         document = load_source(raw, name)
@@ -122,6 +137,10 @@ def _parse(name: str, raw: bytes, problems: list[Problem]) -> _Parsed | None:
     if not isinstance(document.data, dict):
         problems.append(Problem(name, 1, 1, "error", "a policy is a mapping with at least `name` and `rules`"))
         return None
+    for path, old, new in deprecated_action_keys(document.data):
+        problems.append(Problem.at(name, document.position(path + ("<key>",)),
+                                   f"{'.'.join(map(str, path))} is deprecated: write {new} (the item's place in its "
+                                   f"review queue; the rule-level priority decides which rule wins)", "warning"))
     validated = _validate_reporting_all(document, problems)
     if validated is None:
         return None
@@ -136,8 +155,10 @@ def _parse(name: str, raw: bytes, problems: list[Problem]) -> _Parsed | None:
 
 
 def _validate_reporting_all(document: SourceDocument, problems: list[Problem]) -> tuple[PolicySpec, list[int]] | None:
-    """Validate, and keep going past bad keys and bad rules so one run reports
-    every problem: each is reported, then left out, and the rest validated again."""
+    """Validate, and keep going past every error so one run reports every problem:
+    each is reported, then repaired (a bad key dropped to its default, a bad action
+    replaced by a placeholder, a rule with no usable condition left out) and the rest
+    validated again, so a schema error never hides duplicate ids or undefined thresholds."""
     data = copy.deepcopy(document.data)
     rules = data.get("rules")
     surviving = list(range(len(rules))) if isinstance(rules, list) else []
@@ -145,41 +166,71 @@ def _validate_reporting_all(document: SourceDocument, problems: list[Problem]) -
         try:
             return PolicySpec.model_validate(data), surviving
         except ValidationError as exc:
-            removable = []
+            repairs = []
             for error in exc.errors():
                 problems.append(Problem.at(document.name, _error_position(document, error), _plain(error)))
-                removable.append(_removable_part(error))
-            if None in removable or not _remove(data, removable, surviving):
+                repairs.append(_repair_for(error, document.name))
+            if None in repairs or not _apply(data, repairs, surviving):
                 return None
     return None
 
 
-def _removable_part(error: dict[str, Any]) -> tuple | None:
-    """What to leave out to get past an error: the unknown key, or the whole bad rule."""
+# A placeholder action keeps a rule whose `then` is invalid, so its id and condition are still checked.
+_PLACEHOLDER_THEN = "allow"
+
+
+def _repair_for(error: dict[str, Any], file_name: str) -> tuple[str, tuple, Any] | None:
+    """("delete" | "set", location, value): how to get past an error and keep checking."""
     location = tuple(error["loc"])
     if error["type"] == "extra_forbidden":
-        return location
-    if len(location) >= 2 and location[0] == "rules" and isinstance(location[1], int):
-        return location[:2]
-    return None
+        return "delete", location, None
+    if not location:
+        return None
+    if location[0] == "name":
+        stem = "".join(c if c.isalnum() or c in "_-" else "-" for c in Path(file_name).stem.lower()).strip("-_")
+        return "set", ("name",), f"invalid-{stem or 'name'}"[:64]
+    if location[0] == "rules" and len(location) == 1:
+        return "set", ("rules",), []
+    if location[0] == "rules" and len(location) >= 3 and isinstance(location[1], int):
+        part = location[2]
+        if part == "then":
+            return "set", location[:3], _PLACEHOLDER_THEN
+        if part == "id" and error["type"] != "missing":
+            return "set", location[:3], f"invalid-id-{location[1]}"
+        if part in ("priority", "description"):
+            return "delete", location[:3], None
+    if location[0] == "rules" and len(location) >= 2:
+        return "delete", location[:2], None  # no usable id or condition: the rule is left out
+    if location[0] in ("thresholds", "on_error") and len(location) >= 2:
+        return "delete", location[:2], None
+    return "delete", location[:1], None  # a top-level key falls back to its default
 
 
-def _remove(data: dict[str, Any], locations: list[tuple], surviving: list[int]) -> bool:
+def _apply(data: dict[str, Any], repairs: list[tuple[str, tuple, Any]], surviving: list[int]) -> bool:
     # Deepest and last first, so removing one entry does not shift another's index.
-    def order(location: tuple) -> tuple:
-        return len(location), tuple((0, part, "") if isinstance(part, int) else (1, 0, str(part)) for part in location)
+    def order(repair: tuple) -> tuple:
+        location = repair[1]
+        return len(location), tuple((0, part, "") if isinstance(part, int) else (1, 0, str(part))
+                                    for part in location)
 
-    for location in sorted(set(locations), key=order, reverse=True):
+    unique = {(kind, location): value for kind, location, value in repairs}
+    for (kind, location), value in sorted(unique.items(), key=lambda entry: order((entry[0][0], entry[0][1])),
+                                          reverse=True):
         try:
             parent = data
             for part in location[:-1]:
                 parent = parent[part]
+            if kind == "set":
+                if parent.get(location[-1]) == value if isinstance(parent, dict) else False:
+                    return False  # the placeholder itself was refused: stop rather than loop
+                parent[location[-1]] = value
+                continue
             del parent[location[-1]]
         except (KeyError, IndexError, TypeError):
             return False  # the error is about data a validator reshaped: reported, not worth going on
         if len(location) == 2 and location[0] == "rules":
             del surviving[location[1]]
-    return bool(locations)
+    return bool(repairs)
 
 
 def _error_position(document: SourceDocument, error: dict[str, Any]):

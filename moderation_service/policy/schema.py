@@ -27,6 +27,12 @@ class FieldSchema:
     type: str = ANY
     fields: Mapping[str, "FieldSchema"] = field(default_factory=dict)
     item: "FieldSchema | None" = None
+    # What lint knows beyond the type (see policy/vocabulary.py): the closed set of a
+    # scalar's values or of a map's keys, a number's bounds, and renamed children.
+    values: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    renamed: Mapping[str, str] = field(default_factory=dict)
 
 
 class PromptSignal(BaseModel):
@@ -40,9 +46,14 @@ class PromptSignal(BaseModel):
 SERVICE_SIGNALS: dict[str, type[BaseModel]] = {"prompt": PromptSignal, "banks": BanksSignal}
 
 
-def schema_of(annotation: Any) -> FieldSchema:
+def schema_of(annotation: Any, metadata: tuple = ()) -> FieldSchema:
+    """``metadata``: a field's constraints (pydantic's ge/le/gt/lt) that bound a number."""
     origin = typing.get_origin(annotation)
     arguments = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return schema_of(arguments[0], tuple(metadata) + tuple(annotation.__metadata__))
+    if origin is typing.Literal:
+        return FieldSchema("scalar", STRING, values=tuple(str(a) for a in arguments))
     if origin in (typing.Union, types.UnionType):
         present = [a for a in arguments if a is not type(None)]
         return schema_of(present[0]) if len(present) == 1 else FieldSchema("scalar", ANY)
@@ -51,15 +62,27 @@ def schema_of(annotation: Any) -> FieldSchema:
     if origin in (dict, typing.Mapping):
         return FieldSchema("map", item=schema_of(arguments[1]) if len(arguments) == 2 else FieldSchema("scalar", ANY))
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return FieldSchema("object", fields={name: schema_of(info.annotation) for name, info in
-                                             annotation.model_fields.items()})
+        return FieldSchema("object", fields={name: schema_of(info.annotation, tuple(info.metadata)) for name, info
+                                             in annotation.model_fields.items()})
     if annotation is bool:
         return FieldSchema("scalar", BOOLEAN)
     if annotation in (int, float):
-        return FieldSchema("scalar", NUMBER)
+        return FieldSchema("scalar", NUMBER, minimum=_bound(metadata, "ge", "gt"), maximum=_bound(metadata, "le", "lt"))
     if annotation is str:
         return FieldSchema("scalar", STRING)
     return FieldSchema("scalar", ANY)
+
+
+def _bound(metadata: tuple, inclusive: str, exclusive: str) -> float | None:
+    # An exclusive bound is kept as the closed one: lint only needs where values cannot go.
+    # Field(...) inside Annotated arrives as a FieldInfo holding its constraints.
+    metadata = tuple(inner for constraint in metadata for inner in (constraint, *getattr(constraint, "metadata", ())))
+    for constraint in metadata:
+        for name in (inclusive, exclusive):
+            value = getattr(constraint, name, None)
+            if isinstance(value, (int, float)):
+                return float(value)
+    return None
 
 
 def signal_model_of(classifier_class: type) -> type[BaseModel] | None:
@@ -76,10 +99,15 @@ def signal_schemas(classifier_config: Mapping[str, Mapping[str, Any]]) -> dict[s
     """Schemas for every configured classifier plus the service's own signals."""
     from classifiers.registry import resolve_class
 
-    schemas = {name: schema_of(model) for name, model in SERVICE_SIGNALS.items()}
+    from moderation_service.policy.vocabulary import classifier_knowledge, service_knowledge
+
+    schemas = {name: service_knowledge(name, schema_of(model)) for name, model in SERVICE_SIGNALS.items()}
     for name, entry in classifier_config.items():
-        model = signal_model_of(resolve_class(entry["class"])) if entry.get("class") else None
-        schemas[name] = schema_of(model) if model else FieldSchema("map", item=FieldSchema("scalar", ANY))
+        classifier_class = resolve_class(entry["class"]) if entry.get("class") else None
+        model = signal_model_of(classifier_class) if classifier_class else None
+        schema = schema_of(model) if model else FieldSchema("map", item=FieldSchema("scalar", ANY))
+        options = {key: value for key, value in entry.items() if key not in ("class", "enabled")}
+        schemas[name] = classifier_knowledge(classifier_class, options, schema) if classifier_class else schema
     return schemas
 
 
@@ -95,13 +123,21 @@ def field_type(schemas: Mapping[str, FieldSchema], path: str) -> tuple[FieldSche
     for depth, part in enumerate(parts):
         while current.kind == "list" and current.item is not None:
             current, through_list = current.item, True
+        where = ".".join([signal, *parts[:depth]])
         if current.kind == "object":
             if part not in current.fields:
-                where = ".".join([signal, *parts[:depth]])
-                raise KeyError(f"{where} has no field {part!r}; it has: {', '.join(sorted(current.fields))}")
+                raise KeyError(f"{where} has no field {part!r}{_renamed(current, part)}; "
+                               f"it has: {', '.join(sorted(current.fields))}")
             current = current.fields[part]
         elif current.kind == "map":
+            if current.values is not None and part not in current.values:
+                raise KeyError(f"{where} has no key {part!r}{_renamed(current, part)}, so a rule on it never "
+                               f"fires; it has: {', '.join(current.values)}")
             current = current.item or FieldSchema("scalar", ANY)
         elif current.type != ANY:
             raise KeyError(f"{'.'.join([signal, *parts[:depth]])} is a {current.type}; it has no field {part!r}")
     return current, through_list
+
+
+def _renamed(schema: FieldSchema, name: str) -> str:
+    return f" (renamed to {schema.renamed[name]!r})" if name in schema.renamed else ""

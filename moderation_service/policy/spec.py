@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Action = Literal["allow", "block", "review", "redact"]
 RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
@@ -17,8 +17,19 @@ class _Strict(BaseModel):
 class ActionSpec(_Strict):
     action: Action
     queue: str = Field(default="default", pattern=NAME_PATTERN)
-    priority: int = Field(default=0, ge=0, le=100)
+    # The item's place in its review queue (higher first). Not the rule-level
+    # `priority`, which decides which rule wins. Spelled `priority` before.
+    queue_priority: int = Field(default=0, ge=0, le=100)
     entities: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_spelling(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "priority" in value:
+            if "queue_priority" in value:
+                raise ValueError("give queue_priority only; priority is its deprecated spelling")
+            value = {("queue_priority" if key == "priority" else key): item for key, item in value.items()}
+        return value
 
 
 def as_action_spec(value: Union[str, dict[str, Any], ActionSpec]) -> Any:
@@ -61,3 +72,27 @@ class PolicySpec(_Strict):
         if isinstance(value, dict):
             return {key: as_action_spec(spec) for key, spec in value.items()}
         return value
+
+
+DEPRECATED_THEN_KEYS = {"priority": "queue_priority"}
+
+
+def deprecated_action_keys(data: Any) -> list[tuple[tuple, str, str]]:
+    """(path of the key, old, new) for each deprecated spelling in a policy's raw data."""
+    found: list[tuple[tuple, str, str]] = []
+
+    def visit(spec: Any, path: tuple) -> None:
+        if isinstance(spec, dict):
+            found.extend((path + (old,), old, new) for old, new in DEPRECATED_THEN_KEYS.items() if old in spec)
+
+    rules = data.get("rules") if isinstance(data, dict) else None
+    for index, rule in enumerate(rules if isinstance(rules, list) else []):
+        if isinstance(rule, dict):
+            visit(rule.get("then"), ("rules", index, "then"))
+    on_error = data.get("on_error") if isinstance(data, dict) else None
+    if isinstance(on_error, dict) and "action" not in on_error:
+        for key, spec in on_error.items():
+            visit(spec, ("on_error", key))
+    else:
+        visit(on_error, ("on_error",))
+    return found

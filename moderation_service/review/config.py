@@ -16,8 +16,10 @@ class ReviewSettings(BaseSettings):
     lease_s: float = Field(default=300, gt=0, description="How long a claim lasts unless the console renews it.")
     reason_codes: list[str] = Field(default_factory=lambda: list(DEFAULT_REASON_CODES))
     # Queue priority orders the overview and "claim from any queue"; items inside a queue order by
-    # their own priority, then risk, then age.
-    queue_priorities: dict[str, int] = Field(default_factory=lambda: {APPEALS_QUEUE: 100, "classifier-errors": 50})
+    # their own priority, then risk, then age. Its keys (and sla_s's) are the declared queues:
+    # `moderation policy lint` warns about a rule sending items anywhere else (a typo, usually).
+    queue_priorities: dict[str, int] = Field(default_factory=lambda: {
+        APPEALS_QUEUE: 100, "classifier-errors": 50, "nsfw": 0, "text": 0, "avatars": 0})
     sla_s: dict[str, float] = Field(default_factory=lambda: {APPEALS_QUEUE: 24 * 3600})
     default_sla_s: float = Field(default=3600, gt=0)
     group_max_distance: int = Field(default=6, ge=0, le=64, description="pHash bits within which items group.")
@@ -28,6 +30,10 @@ class ReviewSettings(BaseSettings):
     webhook_backoff_max_s: float = Field(default=600, gt=0)
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     webhook_poll_s: float = Field(default=1.0, gt=0, description="How often due deliveries are sent; 0 disables.")
+
+    @property
+    def declared_queues(self) -> set[str]:
+        return set(self.queue_priorities) | set(self.sla_s)
 
     def queue_priority(self, queue: str) -> int:
         return self.queue_priorities.get(queue, 0)
