@@ -235,25 +235,41 @@ def _lazy_real_classify():
     return classify
 
 
+def _candidate_or_exit(policy: Path, settings):
+    """The candidate compiled beside the live policy folder (``extends`` resolves there)."""
+    from moderation_service.policy_candidate import candidate_policy_set
+
+    policy_set, problems, name = candidate_policy_set(policy, settings.policy_path, _policy_schemas())
+    errors = [problem for problem in problems if problem.severity == "error"]
+    for problem in sorted(problems):
+        typer.secho(str(problem), fg="red" if problem.severity == "error" else "yellow", err=True)
+    if errors or policy_set is None or name not in policy_set.policies:
+        typer.secho(f"{policy}: not a valid policy beside {settings.policy_path}", fg="red", err=True)
+        raise typer.Exit(1)
+    return policy_set, policy_set.policies[name]
+
+
 @policy_app.command("replay")
 def policy_replay(
-    policy: Path = typer.Option(..., help="The candidate policy file."),
+    policy: Path = typer.Option(..., help="The candidate policy file; `extends` resolves against the live policy "
+                                          "folder (MODERATION_POLICY_PATH), and it stands in for the live policy "
+                                          "of the same name."),
     surface: str = typer.Option(None, help="Only items from this surface."),
     since: datetime = typer.Option(None, help="Only items created at or after this date/time."),
-    csv_out: Path = typer.Option(Path("replay.csv"), "--csv", help="Where to write one row per item."),
+    csv_out: str = typer.Option(None, "--csv", help="Where to write one row per item: a file, or - for stdout. "
+                                                    "Default: DATA_DIR/exports/replay-<policy>-<UTC time>.csv."),
 ) -> None:
-    """Re-evaluate stored signals under a candidate policy and report what would change."""
+    """Re-evaluate stored signals under a candidate policy and report what would change.
+
+    Items that a prompt.text rule could decide are replayed on the raw prompt when it is
+    stored (encrypted); otherwise they are counted apart as not replayable without raw text."""
+    import sys
+
     from moderation_service.db.engine import make_engine, make_session_factory
-    from moderation_service.policy import PolicyError
-    from moderation_service.policy.policy_set import compile_single_policy
     from moderation_service.policy_replay import format_summary, replay
 
-    try:
-        candidate = compile_single_policy(policy.read_bytes(), _policy_schemas(), name=str(policy))
-    except PolicyError as exc:
-        typer.secho(str(exc), fg="red", err=True)
-        raise typer.Exit(1) from None
     settings = _settings()
+    _, candidate = _candidate_or_exit(policy, settings)
     sessions = make_session_factory(make_engine(settings.database_url))
     since = since.replace(tzinfo=timezone.utc) if since and since.tzinfo is None else since
     unseal = None
@@ -262,9 +278,48 @@ def policy_replay(
 
         fernet = Fernet(settings.raw_prompt_key.get_secret_value())
         unseal = lambda token: fernet.decrypt(token.encode()).decode()  # noqa: E731
-    summary = replay(sessions, candidate, surface, since, csv_out, unseal=unseal)
-    typer.echo(format_summary(summary))
-    typer.echo(f"wrote {csv_out}")
+    to_stdout = csv_out == "-"
+    out = None if to_stdout else Path(csv_out) if csv_out else (
+        settings.data_dir / "exports" / f"replay-{candidate.name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.csv")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    summary = replay(sessions, candidate, surface, since, out, unseal=unseal,
+                     csv_stream=sys.stdout if to_stdout else None)
+    typer.echo(format_summary(summary), err=to_stdout)
+    if out is not None:
+        typer.echo(f"wrote {out}", err=to_stdout)
+
+
+@policy_app.command("promote")
+def policy_promote(
+    policy: Path = typer.Argument(..., help="The candidate policy file, kept outside the live folder."),
+    cases: Path = typer.Option(None, help="Test cases to pass first (default: the live folder's tests/)."),
+) -> None:
+    """Make a candidate live: lint the live folder with the candidate in place, run the
+    policy tests on it, and only then replace the live file of that name atomically (the
+    service reloads it within MODERATION_POLICY_WATCH_INTERVAL_S)."""
+    from moderation_service.policy.testing import format_results, run_suites
+    from moderation_service.policy_candidate import promote
+
+    settings = _settings()
+    if not settings.policy_path.is_dir():
+        typer.secho(f"MODERATION_POLICY_PATH {settings.policy_path} is one file: copy the candidate over it", err=True)
+        raise typer.Exit(2)
+    folder = cases or settings.policy_path / "tests"
+
+    def passes_tests(policy_set) -> bool:
+        results, problems = run_suites(policy_set, folder, classify=_lazy_real_classify())
+        passed = not problems and all(result.passed for result in results)
+        typer.echo(format_results(results, problems), err=not passed)
+        return passed
+
+    target, problems = promote(policy, settings.policy_path, _policy_schemas(), passes_tests)
+    for problem in sorted(problems):
+        typer.secho(str(problem), fg="red" if problem.severity == "error" else "yellow", err=True)
+    if target is None:
+        typer.secho("not promoted: the live policies are unchanged", fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"promoted {policy} to {target}")
 
 
 @policy_app.command("shadow-report")

@@ -18,11 +18,14 @@ from moderation_service.api.app import create_app
 from moderation_service.auth import ApiKeyStore
 from moderation_service.settings import Settings
 
+# Reviews every image. (`nsfw.probability >= 0` would say the same, and lint refuses
+# it: a comparison every value satisfies is a mistake more often than a wish.)
 CANDIDATE = """\
 name: candidate
 version: "2"
 extends: default
-thresholds: {nsfw_review: 0.0}
+rules:
+  - {id: nsfw-borderline, when: {not: "missing(nsfw)"}, then: review}
 """
 
 
@@ -118,8 +121,7 @@ def test_replay_reports_what_a_candidate_would_change(tmp_path, policy_dir, real
         image_item = client.post("/v1/moderations", json={"image": image_b64(4)}).json()
         client.post("/v1/moderations", json={"prompt": "a calm lake at noon"})
     candidate = tmp_path / "candidate.yaml"
-    candidate.write_text(CANDIDATE.replace("extends: default\n", "") +
-                         "rules:\n  - {id: all-images, when: 'nsfw.probability >= thresholds.nsfw_review', then: review}\n")
+    candidate.write_text(CANDIDATE.replace("extends: default\n", ""))
     out = tmp_path / "replay.csv"
     env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path / "data")}
     result = subprocess.run([str(Path(sys.executable).with_name("moderation")), "policy", "replay",

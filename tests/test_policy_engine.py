@@ -91,7 +91,7 @@ def test_a_missing_signal_never_fires_a_rule():
     compiled = policy("""
 name: missing
 rules:
-  - {id: nsfw, when: "nsfw.probability >= 0.0", then: block}
+  - {id: nsfw, when: "nsfw.probability >= 0.05", then: block}
   - {id: not-nsfw, when: {not: "nsfw.probability >= 0.5"}, then: review}
 """)
     assert evaluate(compiled, {"toxicity": {"scores": {}}}).action == "review"
@@ -103,7 +103,7 @@ def test_a_failed_classifier_applies_on_error_and_says_so():
 name: errors
 on_error: {action: block}
 rules:
-  - {id: never, when: "nsfw.probability > 2", then: review}
+  - {id: high, when: "nsfw.probability > 0.9", then: review}
 """)
     decision = evaluate(compiled, {}, failed={"nsfw": "TimeoutError"})
     assert decision.action == "block"
