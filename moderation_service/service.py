@@ -152,13 +152,13 @@ class ModerationService:
             if fingerprint and (earlier := await self._run(self._earlier_result, request, fingerprint)):
                 return earlier
             raise
-        timings["store"] = _elapsed_ms(started)
-        # The stored copy keeps the timings known before the commit; the response adds "store".
-        item.timings_ms = timings
+        # The response shows the stored timings, so an idempotent replay returns the same
+        # body; the commit's own time goes to the metrics only.
+        stored_ms = {**timings, "store": _elapsed_ms(started)}
         if item.phash:
             self.index.add(item.id, item.phash, item.decision)
         if self.metrics is not None:
-            self.metrics.record_moderation(item.decision, item.surface, timings, list(failed))
+            self.metrics.record_moderation(item.decision, item.surface, stored_ms, list(failed))
             for match in (bank_matches or {}).get("matches", []):
                 self.metrics.bank_matches.labels(bank=match["bank"]).inc()
         return Moderated(item, review)

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from classifiers.base import Classifier
 from moderation_service.api.request_parsing import parse_moderation_request, validation_error
+from moderation_service.review.config import APPEALS_QUEUE
 from moderation_service.api.schemas import (AUTH_ERRORS, ModerationRequest, ModerationResponse, ReviewRef,
                                              error_responses)
 from moderation_service.auth import ApiKeyStore, Principal, require_scope
@@ -149,7 +150,9 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
         moderation_input = replace(moderation_input, client=principal.name,
                                    idempotency_key=_idempotency_key(request))
         moderated = await service.moderate(moderation_input)
-        body = ModerationResponse.from_item(moderated.item, _review_ref(moderated.review))
+        review_ref = (_first_review_ref(moderated.item, moderated.review) if moderated.replayed
+                      else _review_ref(moderated.review))
+        body = ModerationResponse.from_item(moderated.item, review_ref)
         headers = {"Idempotent-Replayed": "true"} if moderated.replayed else {}
         return JSONResponse(body.model_dump(mode="json"), headers=headers)
 
@@ -206,6 +209,18 @@ def _review_ref(entry: ReviewQueueEntry | None) -> ReviewRef | None:
         return None
     return ReviewRef(queue=entry.queue, priority=entry.priority, status=entry.status, verdict=entry.verdict,
                      reason_code=entry.reason_code, final_decision=entry.final_decision, decided_at=entry.decided_at)
+
+
+def _first_review_ref(item, entry: ReviewQueueEntry | None) -> ReviewRef | None:
+    """The review part of the first response, for an idempotent replay: the body is the
+    first one exactly, even after a reviewer or an appeal changed the entry since."""
+    if entry is None or item.decision != "review":
+        return None
+    queue, priority = entry.queue, entry.priority
+    if queue == APPEALS_QUEUE:  # an appeal moved it: the policy's queue is in the reasons
+        first = next((reason for reason in item.reasons if reason.get("action") == "review"), {})
+        queue, priority = first.get("queue") or "default", first.get("priority") or 0
+    return ReviewRef(queue=queue, priority=priority, status="pending")
 
 
 def _prompt_unsealer(settings: Settings):

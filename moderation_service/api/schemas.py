@@ -1,14 +1,29 @@
 """Request and response bodies of the HTTP API."""
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_serializer
 
 from moderation_service.db.tables import ModerationItem
 
 SURFACE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # A naive time is UTC by the project's convention (db/utc.py); any other zone is converted.
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def rfc3339(moment: datetime) -> str:
+    """``2026-11-29T23:01:32.308701Z``: RFC 3339, UTC, explicit offset."""
+    return _as_utc(moment).isoformat().replace("+00:00", "Z")
+
+
+# Every timestamp in a response model: RFC 3339 in UTC with an explicit offset
+# (tests/test_timestamps.py walks every route's response model for it).
+UtcTimestamp = Annotated[datetime, AfterValidator(_as_utc), PlainSerializer(rfc3339, return_type=str)]
 
 
 class ModerationRequest(BaseModel):
@@ -48,7 +63,7 @@ class ReviewRef(BaseModel):
     verdict: Literal["approve", "reject"] | None = None
     reason_code: str | None = None
     final_decision: Literal["allow", "block", "redact"] | None = None
-    decided_at: datetime | None = None
+    decided_at: UtcTimestamp | None = None
 
     @model_serializer(mode="wrap")
     def _omit_until_decided(self, handler):
@@ -64,7 +79,7 @@ class ModerationResponse(BaseModel):
     id: str
     external_id: str | None
     surface: str
-    created_at: datetime
+    created_at: UtcTimestamp
     decision: Literal["allow", "block", "review", "redact"]
     reasons: list[RuleReason]
     signals: dict[str, dict[str, Any]] = Field(

@@ -7,9 +7,15 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from moderation_service.db import utc
+
 
 class Base(DeclarativeBase):
     pass
+
+
+# Timestamps read back aware UTC on every database (db/utc.py).
+utc.apply_to(Base)
 
 
 class ModerationItem(Base):
