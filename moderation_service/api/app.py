@@ -24,6 +24,7 @@ from moderation_service.db.tables import ReviewQueueEntry
 from moderation_service.errors import ApiError
 from moderation_service.metrics import ServiceMetrics
 from moderation_service.api.body_limit import BodySizeLimit
+from moderation_service.api.docs import add_offline_docs
 from moderation_service.api.request_ids import RequestIds
 from moderation_service.api.policy_routes import policy_router
 from moderation_service.api.bank_routes import bank_router
@@ -108,7 +109,9 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
         version="0.1.0",
         description="Moderates AI-generated prompts and images before they are published.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served offline by add_offline_docs
     )
+    add_offline_docs(app)
     app.state.moderation = state
     app.state.settings = settings
     app.state.storage = storage
