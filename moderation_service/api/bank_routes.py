@@ -144,15 +144,21 @@ def bank_router(banks: Banks, state, settings) -> APIRouter:
         return Response(status_code=204)
 
     @router.post("/{name}/import", summary="Import entries, all or nothing: CSV signal_type,hash,label or HMA JSON lines",
-                 responses=error_responses(404, 413, *AUTH_ERRORS),
+                 responses=error_responses(404, 413, 422, *AUTH_ERRORS),
                  openapi_extra={"requestBody": {"required": True, "content": {
                      "text/csv": {"schema": {"type": "string"}},
                      "application/x-ndjson": {"schema": {"type": "string"}}}}})
     async def import_bank(name: str, request: Request, format: Literal["csv", "hma"] = Query("csv"),
                           _principal: Principal = admin) -> JSONResponse:
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spooled:
+            blank = True
             async for chunk in request.stream():
                 spooled.write(chunk)
+                blank = blank and not chunk.strip()
+            if blank:
+                # curl sends an empty body when `@file` does not exist: say so rather than import nothing.
+                raise ApiError(422, "import_empty", "the body is empty: send CSV lines signal_type,hash,label "
+                               "(or HMA JSON lines with format=hma); with curl, check the @file path")
             spooled.seek(0)
             result = await run_in_threadpool(_import_spooled, banks, name, spooled, format)
         banks.sync.sync_once()
