@@ -454,14 +454,30 @@ def _user_store():
     return UserStore(make_session_factory(make_engine(settings.database_url)))
 
 
+def _password_long_enough(value: str | None) -> str | None:
+    # Runs on the first entry, before the confirmation prompt: a short password is not typed twice.
+    from moderation_service.users import MIN_PASSWORD
+
+    if value is not None and len(value) < MIN_PASSWORD:
+        raise typer.BadParameter(f"the password needs at least {MIN_PASSWORD} characters")
+    return value
+
+
 @users_app.command("create")
 def users_create(
     username: str = typer.Option(..., help="Lower-case login name."),
     role: str = typer.Option("reviewer", help="reviewer, senior (may decide appeals) or admin."),
-    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
-                                 envvar="MODERATION_NEW_USER_PASSWORD", help="At least 10 characters."),
+    # click hides a hidden prompt's error message, so the prompt itself states the rule.
+    password: str = typer.Option(..., prompt="Password (at least 10 characters)", hide_input=True,
+                                 confirmation_prompt=True,
+                                 envvar="MODERATION_NEW_USER_PASSWORD", callback=_password_long_enough,
+                                 help="At least 10 characters. Asked for (twice) when neither this nor "
+                                      "MODERATION_NEW_USER_PASSWORD is given."),
 ) -> None:
-    """Create a console user; the password is stored only as an argon2id hash."""
+    """Create a console user; the password is stored only as an argon2id hash.
+
+    Scripts pass --password or MODERATION_NEW_USER_PASSWORD (the environment keeps it
+    out of the process list); a short password is refused before it is asked again."""
     try:
         _user_store().create(username, password, role)
     except ValueError as exc:
