@@ -268,8 +268,12 @@ def policy_replay(
     from moderation_service.db.engine import make_engine, make_session_factory
     from moderation_service.policy_replay import format_summary, replay
 
+    from moderation_service.db.engine import upgrade_to_head
+
     settings = _settings()
     _, candidate = _candidate_or_exit(policy, settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_to_head(settings.database_url)
     sessions = make_session_factory(make_engine(settings.database_url))
     since = since.replace(tzinfo=timezone.utc) if since and since.tzinfo is None else since
     unseal = None
@@ -328,7 +332,11 @@ def policy_shadow_report(since: datetime = typer.Option(None, help="Only items c
     from moderation_service.db.engine import make_engine, make_session_factory
     from moderation_service.shadow_report import shadow_report
 
+    from moderation_service.db.engine import upgrade_to_head
+
     settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_to_head(settings.database_url)
     since = since.replace(tzinfo=timezone.utc) if since and since.tzinfo is None else since
     typer.echo(_as_json(shadow_report(make_session_factory(make_engine(settings.database_url)), since)))
 
