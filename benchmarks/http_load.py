@@ -142,6 +142,9 @@ async def drive(server: "Server", bodies: list[dict], concurrency: int, requests
                 continue
             for stage, value in response.json()["timings_ms"].items():
                 stages.setdefault(stage, []).append(value)
+            # The commit's time is a Server-Timing header, not in the (replayable) body.
+            if (timing := response.headers.get("server-timing", "")).startswith("store;dur="):
+                stages.setdefault("store", []).append(float(timing.removeprefix("store;dur=")))
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits, headers=server.headers) as client:

@@ -60,6 +60,7 @@ class Moderated:
     item: ModerationItem
     review: ReviewQueueEntry | None
     replayed: bool = False  # an earlier request with the same Idempotency-Key decided this
+    store_ms: float | None = None  # the commit's own time: not in the stored body, sent as Server-Timing
 
 
 class ModerationService:
@@ -161,7 +162,7 @@ class ModerationService:
             self.metrics.record_moderation(item.decision, item.surface, stored_ms, list(failed))
             for match in (bank_matches or {}).get("matches", []):
                 self.metrics.bank_matches.labels(bank=match["bank"]).inc()
-        return Moderated(item, review)
+        return Moderated(item, review, store_ms=stored_ms["store"])
 
     def _earlier_result(self, request: ModerationInput, fingerprint: str) -> Moderated | None:
         earlier = self.repository.find_by_idempotency_key(request.client, request.idempotency_key)

@@ -157,6 +157,8 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
                       else _review_ref(moderated.review))
         body = ModerationResponse.from_item(moderated.item, review_ref)
         headers = {"Idempotent-Replayed": "true"} if moderated.replayed else {}
+        if moderated.store_ms is not None:
+            headers["Server-Timing"] = f"store;dur={moderated.store_ms}"
         return JSONResponse(body.model_dump(mode="json"), headers=headers)
 
     @app.get("/v1/moderations/{item_id}", response_model=ModerationResponse, responses=error_responses(404, *AUTH_ERRORS),

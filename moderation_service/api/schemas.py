@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_serializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_serializer
 
 from moderation_service.db.tables import ModerationItem
 
@@ -23,7 +23,9 @@ def rfc3339(moment: datetime) -> str:
 
 # Every timestamp in a response model: RFC 3339 in UTC with an explicit offset
 # (tests/test_timestamps.py walks every route's response model for it).
-UtcTimestamp = Annotated[datetime, AfterValidator(_as_utc), PlainSerializer(rfc3339, return_type=str)]
+UtcTimestamp = Annotated[datetime, AfterValidator(_as_utc), PlainSerializer(rfc3339, return_type=str),
+                         WithJsonSchema({"type": "string", "format": "date-time",
+                                         "description": "RFC 3339, UTC, with an explicit offset (Z)"})]
 
 
 class ModerationRequest(BaseModel):
