@@ -141,8 +141,8 @@ def test_resized_reencoded_copy_is_found_as_near_duplicate_of_a_blocked_item(tmp
 
 def test_review_decisions_enter_the_review_queue(tmp_path, real_classifiers):
     policy = tmp_path / "policy.yaml"
-    policy.write_text("name: review-all\nrules:\n  - {id: all-images, when: 'nsfw.probability >= 0', "
-                      "then: {action: review, queue: images, priority: 4}}\n")
+    policy.write_text("name: review-all\nrules:\n  - {id: all-images, when: {not: 'missing(nsfw)'}, "
+                      "then: {action: review, queue: images, queue_priority: 4}}\n")
     settings = make_settings(tmp_path / "data", policy_path=policy)
     with TestClient(create_app(settings, real_classifiers)) as client:
         with_key(client)

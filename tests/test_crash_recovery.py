@@ -97,7 +97,7 @@ def test_kill_minus_nine_mid_load_loses_and_duplicates_nothing(tmp_path: Path, p
 
 def test_verdicts_sent_across_a_kill_are_recorded_or_refused_never_lost(tmp_path: Path, postgres_url: str):
     policy = tmp_path / "review-all.yaml"
-    policy.write_text("name: review-all\nrules:\n  - {id: everything, when: 'prompt.length >= 0', then: review}\n")
+    policy.write_text("name: review-all\nrules:\n  - {id: everything, when: {not: 'missing(prompt)'}, then: review}\n")
     env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path), "MODERATION_DATABASE_URL": postgres_url,
            "MODERATION_POLICY_PATH": str(policy), "MODERATION_RATE_LIMIT_PER_MINUTE": "0",
            "MODERATION_POLICY_WATCH_INTERVAL_S": "0", "MODERATION_NEW_USER_PASSWORD": "correct horse battery"}

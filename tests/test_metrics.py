@@ -18,7 +18,7 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
 
 def test_metrics_count_decisions_stages_rejections_and_queues(tmp_path, real_classifiers):
     policy = tmp_path / "review.yaml"
-    policy.write_text("name: review-images\nrules:\n  - {id: all, when: 'nsfw.probability >= 0', "
+    policy.write_text("name: review-images\nrules:\n  - {id: all, when: {not: 'missing(nsfw)'}, "
                       "then: {action: review, queue: images}}\n")
     settings = Settings(data_dir=tmp_path / "data", policy_path=policy)
     with TestClient(create_app(settings, real_classifiers)) as client:

@@ -17,8 +17,9 @@ def test_a_rejected_image_blocks_its_near_duplicates(tmp_path, real_classifiers)
     policies = tmp_path / "policies"
     policies.mkdir()
     default = (PROJECT_ROOT / "policies" / "default.yaml").read_text()
-    # Every image goes to review first, so a person sees it.
-    (policies / "default.yaml").write_text(default.replace("nsfw_review: 0.40", "nsfw_review: 0.0"))
+    # Every image goes to review first, so a person sees it (`>= 0` would be refused: it always holds).
+    (policies / "default.yaml").write_text(default.replace("when: nsfw.probability >= thresholds.nsfw_review",
+                                                           'when: {not: "missing(nsfw)"}'))
     shutil.copy(PROJECT_ROOT / "policies" / "avatar.yaml", policies / "avatar.yaml")
     settings = Settings(data_dir=tmp_path / "data", policy_path=policies, policy_watch_interval_s=0,
                         index_sync_interval_s=0)
