@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy.orm import sessionmaker
 
@@ -17,6 +18,9 @@ from moderation_service.near_duplicates import NearDuplicateIndex
 from moderation_service.active_policies import ActivePolicies
 from moderation_service.policy import load_policy_set
 from moderation_service.policy.schema import signal_schemas
+from moderation_service.quality.config import QualitySettings
+from moderation_service.quality.sampling import QualitySampler
+from moderation_service.quality.store import count_since
 from moderation_service.repository import ModerationRepository
 from moderation_service.service import ModerationService
 from moderation_service.settings import Settings
@@ -70,4 +74,12 @@ def load_classifiers(settings: Settings) -> dict[str, Classifier]:
 def build_service(settings: Settings, policies: ActivePolicies, storage: Storage,
                   classifiers: dict[str, Classifier]) -> ModerationService:
     return ModerationService(settings, classifiers, policies, storage.repository, storage.image_store, storage.index,
-                             banks=storage.banks)
+                             banks=storage.banks, quality=quality_sampler(storage))
+
+
+def quality_sampler(storage: Storage) -> QualitySampler | None:
+    """The blind-review sampler of live traffic, when MODERATION_QUALITY_* turns it on."""
+    settings = QualitySettings()
+    if not settings.enabled:
+        return None
+    return QualitySampler(settings, partial(count_since, storage.session_factory))

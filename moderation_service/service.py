@@ -31,6 +31,7 @@ from moderation_service.settings import Settings
 
 if TYPE_CHECKING:
     from moderation_service.banks.runtime import Banks
+    from moderation_service.quality.sampling import QualitySampler
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class ModerationService:
         image_store: ImageStore,
         index: NearDuplicateIndex,
         banks: "Banks | None" = None,
+        quality: "QualitySampler | None" = None,
     ) -> None:
         self.settings = settings
         self.classifiers = classifiers
@@ -80,6 +82,7 @@ class ModerationService:
         self.image_store = image_store
         self.index = index
         self.banks = banks
+        self.quality = quality
         self.metrics: ServiceMetrics | None = None
         self._executor = ThreadPoolExecutor(settings.classifier_workers, thread_name_prefix="classifier")
         self.batchers = {
@@ -141,12 +144,13 @@ class ModerationService:
             review = ReviewQueueEntry(item_id=item.id, queue=decision.review_queue or "default",
                                       priority=decision.review_priority or 0, status="pending",
                                       enqueued_at=item.created_at)
+        queued = review or await self._quality_sample(decision.action, live.spec, facts, item)
         item.client = request.client
         item.idempotency_key = request.idempotency_key
         item.request_sha256 = fingerprint
         started = time.perf_counter()
         try:
-            await self._run(self._store, item, review, request.image, image)
+            await self._run(self._store, item, queued, request.image, image)
         except IntegrityError:
             # A concurrent retry with the same key committed first: answer with its result.
             if fingerprint and (earlier := await self._run(self._earlier_result, request, fingerprint)):
@@ -162,6 +166,15 @@ class ModerationService:
             for match in (bank_matches or {}).get("matches", []):
                 self.metrics.bank_matches.labels(bank=match["bank"]).inc()
         return Moderated(item, review)
+
+    async def _quality_sample(self, action: str, policy, facts, item: ModerationItem) -> ReviewQueueEntry | None:
+        """A blind-review entry when the item is drawn for the quality sample (never shown to the client)."""
+        sample = self.quality.draw(action, policy, facts) if self.quality is not None else None
+        if sample is None or not await self._run(self.quality.within_budget, sample):
+            return None
+        return ReviewQueueEntry(item_id=item.id, queue=sample.queue, priority=0, status="pending",
+                                enqueued_at=item.created_at, sampling=sample.kind,
+                                sampling_probability=sample.probability)
 
     def _earlier_result(self, request: ModerationInput, fingerprint: str) -> Moderated | None:
         earlier = self.repository.find_by_idempotency_key(request.client, request.idempotency_key)

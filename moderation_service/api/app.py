@@ -26,7 +26,9 @@ from moderation_service.api.body_limit import BodySizeLimit
 from moderation_service.api.request_ids import RequestIds
 from moderation_service.api.policy_routes import policy_router
 from moderation_service.api.bank_routes import bank_router
+from moderation_service.api.quality_routes import quality_router
 from moderation_service.api.review_routes import review_router
+from moderation_service.quality.blind import is_blind
 from moderation_service.review.runtime import build_review
 from moderation_service.banks.feedback import verdict_listener
 from moderation_service.runtime import build_service, load_classifiers, load_service_policies, open_storage
@@ -167,6 +169,7 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     if storage.banks is not None:
         app.include_router(bank_router(storage.banks, state, settings))
     app.include_router(review_router(review, storage.repository, storage.image_store, _prompt_unsealer(settings)))
+    app.include_router(quality_router(storage.session_factory))
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
              responses=error_responses(*AUTH_ERRORS))
@@ -202,7 +205,7 @@ def _idempotency_key(request: Request) -> str | None:
 
 
 def _review_ref(entry: ReviewQueueEntry | None) -> ReviewRef | None:
-    if entry is None:
+    if entry is None or is_blind(entry):  # a pending quality sample is internal until its verdict
         return None
     return ReviewRef(queue=entry.queue, priority=entry.priority, status=entry.status, verdict=entry.verdict,
                      reason_code=entry.reason_code, final_decision=entry.final_decision, decided_at=entry.decided_at)

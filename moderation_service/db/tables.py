@@ -72,6 +72,10 @@ class ReviewQueueEntry(Base):
     final_decision: Mapped[str | None] = mapped_column(String(16))
     decided_by: Mapped[str | None] = mapped_column(String(160))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Quality sampling (moderation_service/quality): how the item was drawn for blind review
+    # ("uniform" or "uncertainty") and its inclusion probability; None for policy-sent reviews.
+    sampling: Mapped[str | None] = mapped_column(String(16))
+    sampling_probability: Mapped[float | None] = mapped_column(Float)
 
 
 class ApiKey(Base):

@@ -47,6 +47,9 @@ def export_dataset(sessions: sessionmaker, image_store: ImageStore, out_dir: Pat
                            "rules": [reason.get("rule_id") for reason in item.reasons or []]},
                 "label": {"verdict": entry.verdict, "final_decision": entry.final_decision,
                           "reason_code": entry.reason_code, "queue": entry.queue,
+                          # How the item was drawn for review: a quality sample's inclusion probability
+                          # lets training and estimates weight by 1/p; policy-sent reviews have none.
+                          "sampling": entry.sampling, "sampling_probability": entry.sampling_probability,
                           "decided_at": aware(entry.decided_at).isoformat()},
             }
             line = json.dumps(record, sort_keys=True) + "\n"
