@@ -21,7 +21,9 @@ convert_app = typer.Typer(help="Convert bundled weights between runtimes.", no_a
 policy_app = typer.Typer(help="Work with policy files.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys for upstream clients and admins.", no_args_is_help=True)
-for sub_app, name in ((train_app, "train"), (evaluate_app, "evaluate"), (convert_app, "convert"),
+from moderation_service.cli_models import models_app  # noqa: E402
+
+for sub_app, name in ((models_app, "models"), (train_app, "train"), (evaluate_app, "evaluate"), (convert_app, "convert"),
                       (policy_app, "policy"), (db_app, "db"), (keys_app, "keys")):
     app.add_typer(sub_app, name=name)
 

@@ -9,7 +9,10 @@ from functools import partial
 from sqlalchemy.orm import sessionmaker
 
 from classifiers.base import Classifier
-from classifiers.registry import build_classifiers, load_config
+from classifiers.registry import build_candidates, build_classifiers, load_config
+from moderation_service.candidates.config import CandidateSettings
+from moderation_service.candidates.roster import Roster
+from moderation_service.candidates.shadow import ShadowScorer
 from moderation_service.banks.runtime import Banks, open_banks
 from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
 from moderation_service.image_store import ImageStore
@@ -71,10 +74,32 @@ def load_classifiers(settings: Settings) -> dict[str, Classifier]:
     return classifiers
 
 
+def load_candidates(settings: Settings) -> dict[str, tuple[str, Classifier]]:
+    """Candidate models of the configuration (``shadow: true``): {entry: (signal it would replace, model)}."""
+    candidates = build_candidates(classifier_config(settings))
+    if candidates:
+        log.info("loaded candidate models %s (scored in shadow)", sorted(candidates))
+    return candidates
+
+
 def build_service(settings: Settings, policies: ActivePolicies, storage: Storage,
-                  classifiers: dict[str, Classifier]) -> ModerationService:
-    return ModerationService(settings, classifiers, policies, storage.repository, storage.image_store, storage.index,
-                             banks=storage.banks, quality=quality_sampler(storage))
+                  classifiers: dict[str, Classifier],
+                  candidates: dict[str, tuple[str, Classifier]] | None = None) -> ModerationService:
+    """The service with the models in force (promotions read from the database first), candidates
+    scoring in shadow, and a watcher that applies later promotions without a restart."""
+    models = CandidateSettings()
+    roster = Roster(classifiers, candidates or {}, storage.session_factory)
+    roster.sync(None)
+    live = {signal: roster.pools[signal][roster.entry_of(signal)] for signal in classifiers}
+    service = ModerationService(settings, live, policies, storage.repository, storage.image_store, storage.index,
+                                banks=storage.banks, quality=quality_sampler(storage))
+    service.roster = roster
+    service.shadow = ShadowScorer(roster, storage.session_factory, models.shadow_queue_size, models.shadow_batch_size)
+    if candidates:
+        service.shadow.start()
+    if models.watch_interval_s > 0:
+        roster.watch(lambda: service, models.watch_interval_s)
+    return service
 
 
 def quality_sampler(storage: Storage) -> QualitySampler | None:

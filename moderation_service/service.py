@@ -31,6 +31,8 @@ from moderation_service.settings import Settings
 
 if TYPE_CHECKING:
     from moderation_service.banks.runtime import Banks
+    from moderation_service.candidates.roster import Roster
+    from moderation_service.candidates.shadow import ShadowScorer
     from moderation_service.quality.sampling import QualitySampler
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,8 @@ class ModerationService:
         self.index = index
         self.banks = banks
         self.quality = quality
+        self.roster: "Roster | None" = None  # candidate models (moderation_service/candidates)
+        self.shadow: "ShadowScorer | None" = None
         self.metrics: ServiceMetrics | None = None
         self._executor = ThreadPoolExecutor(settings.classifier_workers, thread_name_prefix="classifier")
         self.batchers = {
@@ -90,9 +94,24 @@ class ModerationService:
             for name, classifier in classifiers.items()
             if classifier.batchable
         } if settings.batching else {}
+        self._retired: list[DynamicBatcher] = []
+
+    def swap_classifier(self, name: str, classifier: Classifier) -> None:
+        """Serve signal ``name`` with ``classifier`` from the next request on (a promoted model).
+        Requests already running finish on the old one; its batcher is closed with the service."""
+        if name in self.batchers:
+            batcher = DynamicBatcher(classifier, self.settings.batch_max_size, self.settings.batch_max_wait_ms,
+                                     self._executor)
+            self._retired.append(self.batchers[name])
+            self.batchers = {**self.batchers, name: batcher}
+        self.classifiers = {**self.classifiers, name: classifier}
 
     def close(self) -> None:
-        for batcher in self.batchers.values():
+        if self.roster is not None:
+            self.roster.stop()
+        if self.shadow is not None:
+            self.shadow.stop()
+        for batcher in [*self.batchers.values(), *self._retired]:
             batcher.close()
         self._executor.shutdown(wait=True)
 
@@ -161,6 +180,8 @@ class ModerationService:
         item.timings_ms = timings
         if item.phash:
             self.index.add(item.id, item.phash, item.decision)
+        if self.shadow is not None and self.shadow.active:  # after the commit: off the response's path
+            self.shadow.submit(item.id, prompt, image)
         if self.metrics is not None:
             self.metrics.record_moderation(item.decision, item.surface, timings, list(failed))
             for match in (bank_matches or {}).get("matches", []):
