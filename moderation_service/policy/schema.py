@@ -103,10 +103,12 @@ def signal_schemas(classifier_config: Mapping[str, Mapping[str, Any]]) -> dict[s
 
     schemas = {name: service_knowledge(name, schema_of(model)) for name, model in SERVICE_SIGNALS.items()}
     for name, entry in classifier_config.items():
+        if entry.get("shadow"):
+            continue  # a candidate model is never read by a policy; it shares its live entry's signal
         classifier_class = resolve_class(entry["class"]) if entry.get("class") else None
         model = signal_model_of(classifier_class) if classifier_class else None
         schema = schema_of(model) if model else FieldSchema("map", item=FieldSchema("scalar", ANY))
-        options = {key: value for key, value in entry.items() if key not in ("class", "enabled")}
+        options = {key: value for key, value in entry.items() if key not in ("class", "enabled", "shadow")}
         schemas[name] = classifier_knowledge(classifier_class, options, schema) if classifier_class else schema
     return schemas
 
