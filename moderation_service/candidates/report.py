@@ -95,7 +95,7 @@ def _labels_by_field(reason_codes: ReasonCodeMap, review: ReviewQueueEntry, scor
 
 def _decisions(policies: PolicySet, item: ModerationItem, shadow: ShadowScore) -> tuple[str, str]:
     policy = policies.for_surface(item.surface)
-    facts, failed = stored_facts(item)
+    facts, failed, _exact = stored_facts(item)
     facts.pop("prompt", None)  # the redacted text would change prompt.text rules for both sides alike
     live = evaluate(policy, facts, failed).action
     candidate_facts = {**facts, shadow.signal: {k: v for k, v in shadow.fields.items() if k != "model"}}
