@@ -108,7 +108,7 @@ class ModerationService:
             image = await self._run(self._decode, request.image)
             timings["decode"] = _elapsed_ms(started)
 
-        signals, failed = await self._classify(prompt, image, timings)
+        signals, failed = await self._classify(prompt, image, timings, request.client)
         if isinstance(signals.get("image_hash"), ImageHashSignal):
             signals["image_hash"] = await self._run(self._with_near_duplicates, signals["image_hash"])
 
@@ -186,14 +186,15 @@ class ModerationService:
         except ImageRejected as exc:
             raise ApiError(exc.status, exc.code, exc.message) from exc
 
-    async def _classify(self, prompt: str | None, image: DecodedImage | None, timings: dict[str, float]):
+    async def _classify(self, prompt: str | None, image: DecodedImage | None, timings: dict[str, float],
+                        client: str | None = None):
         inputs = {Modality.TEXT: prompt, Modality.IMAGE: image}
         jobs = {name: clf for name, clf in self.classifiers.items() if inputs[clf.modality] is not None}
 
         async def timed(name: str, classifier: Classifier) -> Signal:
             started = time.perf_counter()
             if name in self.batchers:
-                work = self.batchers[name].classify(inputs[classifier.modality])
+                work = self.batchers[name].classify(inputs[classifier.modality], client)
             else:
                 work = self._run(classifier.classify, inputs[classifier.modality])
             try:
