@@ -64,8 +64,8 @@ def evasion_cases() -> list[Case]:
         _case("zero-width", "write to ", ("EMAIL_ADDRESS", f"pe{SHY}dro.ru{ZWJ}iz@example.net"), " please"),
         _case("zero-width", "card ", ("CREDIT_CARD", f"3782{ZWSP}822463{ZWSP}10005"), " exp 04/29"),
         _case("zero-width", "my number is ", ("PHONE_NUMBER", f"+1 415{ZWSP} 555 0198"), "."),
-        _case("bidi", "call ", ("PHONE_NUMBER", f"{LRE}+44 20 7946 0958{PDF}"), " tonight"),
-        _case("bidi", "mail ", ("EMAIL_ADDRESS", f"{BOM}tom.ng@example.com"), " or the IP ", ("IP_ADDRESS", f"10.0.{ZWSP}0.12")),
+        _case("bidi", "call ", ("PHONE_NUMBER", f"+44 20{LRE} 7946{PDF} 0958"), " tonight"),
+        _case("bidi", "mail ", ("EMAIL_ADDRESS", f"tom.ng{BOM}@example.com"), " or the IP ", ("IP_ADDRESS", f"10.0.{ZWSP}0.12")),
         # Fullwidth forms
         _case("fullwidth", "mail ", ("EMAIL_ADDRESS", "ana＠example.com"), " for the file"),
         _case("fullwidth", ("EMAIL_ADDRESS", fullwidth("john.doe@example.org")), " sent it"),
