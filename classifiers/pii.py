@@ -7,6 +7,7 @@ unsalted hash is reversible by enumeration.
 """
 from __future__ import annotations
 
+import logging
 import os
 
 # tldextract (used by presidio's e-mail check) reads this when it is first
@@ -89,6 +90,9 @@ class PresidioPiiClassifier(Classifier[str, PiiSignal]):
         self.score_threshold = score_threshold
         self.language = language
         _require_installed_spacy_model(spacy_model)
+        # presidio's DEBUG lines quote the analysed text ("Context list is: <value> ..."):
+        # never let a debug log level put personal data in the logs.
+        logging.getLogger("presidio-analyzer").setLevel(logging.INFO)
 
         nlp_engine = NlpEngineProvider(
             nlp_configuration={

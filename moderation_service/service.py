@@ -25,6 +25,7 @@ from moderation_service.metrics import ServiceMetrics
 from moderation_service.near_duplicates import NearDuplicateIndex
 from moderation_service.active_policies import ActivePolicies
 from moderation_service.policy import evaluate
+from moderation_service import pii_scrubbing
 from classifiers.text_normalization import normalize_for_classification
 from moderation_service.repository import ModerationRepository
 from moderation_service.settings import Settings
@@ -82,6 +83,7 @@ class ModerationService:
         self.banks = banks
         self.metrics: ServiceMetrics | None = None
         self._executor = ThreadPoolExecutor(settings.classifier_workers, thread_name_prefix="classifier")
+        pii_scrubbing.use(classifiers.get("pii"))  # redacts what else is stored (reasons, metadata, notes)
         self.batchers = {
             name: DynamicBatcher(classifier, settings.batch_max_size, settings.batch_max_wait_ms, self._executor)
             for name, classifier in classifiers.items()
@@ -98,6 +100,8 @@ class ModerationService:
         prompt = self._checked_prompt(request.prompt)
         if prompt is None and request.image is None:
             raise ApiError(422, "empty_request", "send a non-empty prompt, an image, or both")
+        if request.external_id:
+            await self._run(pii_scrubbing.check_external_id, request.external_id)
         fingerprint = request.fingerprint() if request.idempotency_key else None
         if fingerprint and (earlier := await self._run(self._earlier_result, request, fingerprint)):
             return earlier
@@ -146,7 +150,7 @@ class ModerationService:
         item.request_sha256 = fingerprint
         started = time.perf_counter()
         try:
-            await self._run(self._store, item, review, request.image, image)
+            await self._run(self._store, item, review, request.image, image, prompt)
         except IntegrityError:
             # A concurrent retry with the same key committed first: answer with its result.
             if fingerprint and (earlier := await self._run(self._earlier_result, request, fingerprint)):
@@ -276,7 +280,14 @@ class ModerationService:
         return Fernet(self.settings.raw_prompt_key.get_secret_value()).encrypt(prompt.encode()).decode()
 
     def _store(self, item: ModerationItem, review: ReviewQueueEntry | None,
-               image_bytes: bytes | None, image: DecodedImage | None) -> None:
+               image_bytes: bytes | None, image: DecodedImage | None, prompt: str | None = None) -> None:
+        entities = (item.signals.get("pii") or {}).get("entities") or []
+        detected = [(e["type"], prompt[e["start"]:e["end"]]) for e in entities] if prompt else []
+        # Nothing raw at rest, nor in the response built from this item.
+        item.reasons = _redacted_reasons(item.reasons, detected)
+        if item.shadow_reasons:
+            item.shadow_reasons = _redacted_reasons(item.shadow_reasons, detected)
+        item.request_metadata = pii_scrubbing.redact_json(item.request_metadata)
         # The image file first: a crash before the commit leaves only an unreferenced file.
         if image is not None and image_bytes is not None:
             self.image_store.put(image.sha256, image.format, image_bytes)
@@ -292,6 +303,13 @@ def prompt_facts(prompt: str | None) -> dict[str, dict[str, object]]:
     if prompt is None:
         return {}
     return {"prompt": {"text": normalize_for_classification(prompt), "length": len(prompt)}}
+
+
+def _redacted_reasons(reasons: list[dict], detected: list[tuple[str, str]]) -> list[dict]:
+    """Reasons with personal data in their ``values`` (a ``matches`` rule's matched text) redacted;
+    ``detected``: (type, value) the PII signal found in the prompt."""
+    return [{**reason, "values": pii_scrubbing.redact_json(reason["values"], detected)} if reason.get("values")
+            else reason for reason in reasons]
 
 
 def _elapsed_ms(started: float) -> float:
