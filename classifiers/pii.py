@@ -58,8 +58,9 @@ class PresidioPiiClassifier(Classifier[str, PiiSignal]):
     Every entity found is reported, contained ones too (a card number inside a
     URL); the redacted text replaces the union of their spans once. spaCy's
     English NER is trusted on English text; on text that is confidently in
-    another language (``language_detection``) a PERSON or LOCATION is kept only
-    when it is name-shaped (two or more capitalised words).
+    another language (``language_detection``) a PERSON is kept only when it is
+    name-shaped (two or more capitalised words, particles allowed), which drops
+    "ein Idiot" and "Rappelez-moi" and keeps "Hans Müller".
     """
 
     name = "pii"
@@ -173,15 +174,21 @@ def _kept(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
                 continue
             if english is None:
                 english = is_english(text)
-            if not english and not _name_shaped(text[r.start : r.end]):
+            if r.entity_type == "PERSON" and not english and not _name_shaped(text[r.start : r.end]):
                 continue
         kept.append(r)
     return kept
 
 
+_NAME_PARTICLES = frozenset({"van", "von", "der", "den", "de", "da", "das", "do", "dos", "del", "della", "di",
+                             "du", "la", "le", "bin", "ibn", "al", "y", "zu", "ter", "ten"})
+
+
 def _name_shaped(span: str) -> bool:
+    """Two or more words, capitalised but for particles ("Dyan van Gijn")."""
     words = span.split()
-    return len(words) >= 2 and all(word[:1].isupper() for word in words)
+    return (len(words) >= 2 and words[0][:1].isupper() and words[-1][:1].isupper()
+            and all(word[:1].isupper() or word.lower() in _NAME_PARTICLES for word in words))
 
 
 def _original_spans(normalized: NormalizedText, results: list[RecognizerResult]) -> list[tuple[str, int, int, float]]:
