@@ -155,7 +155,7 @@ def test_lookalikes_are_not_personal_data(classifier, text):
 def test_non_names_in_other_languages_and_fullwidth_text_are_not_persons(classifier, text):
     signal = classifier.classify(text)
     assert "PERSON" not in {e.type for e in signal.entities}, found(signal, text)
-    assert signal.redacted_text == text
+    assert "<PERSON>" not in signal.redacted_text
 
 
 @pytest.mark.parametrize("text, name", [
