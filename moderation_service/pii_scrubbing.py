@@ -17,6 +17,7 @@ address or a run of seven or more digits.
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from typing import Any
@@ -29,6 +30,7 @@ _FALLBACK = re.compile(r"\S+@\S+|\+?\d(?:[\d\s().\-/]{5,}\d)")
 _LONG_NUMBER = 1_000_000  # integers with 7+ digits may be phone or card numbers
 # Enum-like strings (entity types, rule ids, queue names) hold no personal data: no call for them.
 _PLAIN_TOKEN = re.compile(r"[A-Z_]{1,64}|[a-z_.\-]{1,64}")
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _classifier: Any = None
 
@@ -45,9 +47,13 @@ def redact_texts(texts: list[str]) -> list[str]:
     classifier = _classifier
     if not texts:
         return []
-    if classifier is None:
-        return [_FALLBACK.sub("<PII>", text) for text in texts]
-    return [signal.redacted_text for signal in classifier.classify_batch(texts)]
+    if classifier is not None:
+        try:
+            return [signal.redacted_text for signal in classifier.classify_batch(texts)]
+        except Exception as exc:  # a broken classifier must not fail the request, nor store raw text
+            log.warning("PII classifier failed while redacting stored text (%s); using the fallback",
+                        type(exc).__name__)
+    return [_FALLBACK.sub("<PII>", text) for text in texts]
 
 
 def redact_text(text: str | None) -> str | None:
@@ -114,10 +120,14 @@ def check_external_id(external_id: str | None) -> None:
     if not external_id:
         return
     classifier = _classifier
+    try:
+        found = classifier is not None and any(
+            e.type in EXTERNAL_ID_REFUSED for e in classifier.classify_batch([external_id])[0].entities)
+    except Exception as exc:
+        log.warning("PII classifier failed on an external_id (%s); using the fallback", type(exc).__name__)
+        classifier = None
     if classifier is None:
         found = bool(_FALLBACK.search(external_id))
-    else:
-        found = any(e.type in EXTERNAL_ID_REFUSED for e in classifier.classify_batch([external_id])[0].entities)
     if found:
         raise ApiError(422, "external_id_personal_data",
                        "external_id looks like personal data (an e-mail, phone, card, IBAN, SSN or IP address); "

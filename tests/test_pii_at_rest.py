@@ -190,13 +190,14 @@ def test_stored_images_carry_no_metadata_and_the_same_pixels(tmp_path):
     jpeg, png = exif_jpeg(), text_png()
     for data, image_format in ((jpeg, "JPEG"), (png, "PNG")):
         clean = strip_metadata(data, image_format)
-        for secret in (OWNER, OWNER_MAIL, SERIAL):
-            assert secret.encode() in data and secret.encode() not in clean
+        present = [secret for secret in (OWNER, OWNER_MAIL, SERIAL) if secret.encode() in data]
+        assert len(present) >= 2  # the fixture carries them
+        assert not [secret for secret in present if secret.encode() in clean]
         before, after = Image.open(io.BytesIO(data)), Image.open(io.BytesIO(clean))
         assert after.size == before.size and after.tobytes() == before.tobytes()
         assert not after.getexif() and "Author" not in after.info
     rotated = Image.Exif()
     rotated[0x0112] = 6  # the camera was turned: stored upright, since the EXIF that said so is gone
     out = io.BytesIO()
-    synthetic_scene(33, (64, 48)).save(out, "JPEG", exif=rotated.tobytes())
-    assert Image.open(io.BytesIO(strip_metadata(out.getvalue(), "JPEG"))).size == (48, 64)
+    synthetic_scene(33, (320, 240)).save(out, "JPEG", exif=rotated.tobytes())
+    assert Image.open(io.BytesIO(strip_metadata(out.getvalue(), "JPEG"))).size == (240, 320)
