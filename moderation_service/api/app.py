@@ -83,8 +83,6 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
             threading.Thread(target=load, name="model-loader", daemon=True).start()
         if settings.policy_watch_interval_s > 0:
             policies.watch(settings.policy_watch_interval_s)
-        if settings.index_sync_interval_s > 0:
-            storage.index_sync.start(settings.index_sync_interval_s)
         if storage.banks is not None:
             storage.banks.sync.start()
         review.webhooks.start()
@@ -95,7 +93,6 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
         yield
         stop_purging.set()
         review.webhooks.stop()
-        storage.index_sync.stop()
         if storage.banks is not None:
             storage.banks.sync.stop()
         policies.stop()
