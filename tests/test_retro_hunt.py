@@ -248,7 +248,9 @@ def test_on_postgres_a_banked_pdq_takes_down_exactly_its_near_duplicates(postgre
             assert {published[n]["id"] for n in range(4)} <= expected and len(expected) < 10
 
             # A second worker on the same database, hunting at the same moment.
-            other_worker = RetroHunter(sessions, open_banks(sessions), settle_s=0)
+            # (Its takedowns count in the same metrics here; in production each worker counts its own.)
+            other_worker = RetroHunter(sessions, open_banks(sessions), settle_s=0,
+                                       on_taken_down=client.app.state.retro_hunt.on_taken_down)
             admin = TestClient(client.app)
             with_key(admin, scopes=("admin",))
             assert admin.post("/v1/banks", json={"name": "known-bad", "purpose": "block"}).status_code == 201
