@@ -1,8 +1,6 @@
 """Persistence of moderation records; the one place that writes them."""
 from __future__ import annotations
 
-from typing import Iterator
-
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select, text
