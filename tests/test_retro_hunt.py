@@ -16,6 +16,8 @@ from conftest import encode, synthetic_scene, with_key
 from moderation_service.api.app import create_app
 from moderation_service.banks.runtime import open_banks
 from moderation_service.banks.store import NewEntry
+from moderation_service.image_store import ImageStore
+from moderation_service.review.export import export_dataset
 from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
 from moderation_service.db.tables import (HashBankEntry, ModerationItem, ReviewAuditEntry, ReviewQueueEntry,
                                           WebhookDelivery)
@@ -67,7 +69,7 @@ def retro_rows(sessions, model, **where):
         return list(session.scalars(query))
 
 
-def test_published_matches_are_taken_down_once_each_with_audit_and_webhook(sessions):
+def test_published_matches_are_taken_down_once_each_with_audit_and_webhook(sessions, tmp_path):
     webhooks.register_endpoint(sessions, "acme", "http://127.0.0.1:9/hook")
     hunter = hunter_for(sessions)
     allowed = store_item(sessions, "00000000000000ff")
@@ -94,6 +96,9 @@ def test_published_matches_are_taken_down_once_each_with_audit_and_webhook(sessi
     assert sorted(d.item_id for d in deliveries) == sorted([allowed, redacted, approved])
     body = json.loads(deliveries[0].body)
     assert body["bank"] == "known-bad" and body["entry_id"] == entry["id"] and body["final_decision"] == "block"
+
+    # A takedown is a bank's decision, not a reviewer's label: the training export leaves it out.
+    assert export_dataset(sessions, ImageStore(tmp_path / "images"), tmp_path / "export")["count"] == 0
 
     # A second entry matching the same items, and a replayed round: nothing is taken down twice.
     hunter.banks.store.add_entries("known-bad", [NewEntry("phash", "00000000000000fe")], "api")
