@@ -103,3 +103,11 @@ def test_hash_rows_follow_the_signals():
     rows = item_hash_rows("a", now, {"image_hash": {"phash": "00ff"}, "pdq": {"quality": 10}})
     assert [(r.signal_type, r.hash) for r in rows] == [("phash", "00ff")]  # an untrusted PDQ has no hash
     assert isinstance(rows[0], ItemHash)
+
+
+def test_the_built_in_bank_name_is_reserved(sessions):
+    from moderation_service.errors import ApiError
+
+    with pytest.raises(ApiError) as refused:
+        BankStore(sessions).create_bank("earlier-items", "block")
+    assert refused.value.code == "bank_name_invalid"
