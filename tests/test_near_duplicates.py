@@ -95,6 +95,10 @@ def test_each_item_once_nearest_first_within_limit_with_the_decision_in_force(se
         (same, 0, "allow", "allow"), (near, 1, "block", "block")]
     assert earlier.search("phash", "ffffffffffffffff", limit=5, radius=3) == []
     assert [m.item_id for m in earlier.search("phash", "0000000000000000", limit=5, radius=8, exclude=same)] == [near, far]
+    # Ties go to the oldest: later identical copies never push the original out of the limit.
+    copies = [store_item(sessions, phash="0000000000000000")[0] for _ in range(3)]
+    BankSync(BankStore(sessions), matcher).sync_once()
+    assert [m.item_id for m in earlier.search("phash", "0000000000000000", limit=2, radius=0)] == [same, copies[0]]
 
 
 def test_hash_rows_follow_the_signals():

@@ -131,7 +131,9 @@ class BankMatcher:
         if radius is None:
             radius = self.earlier_items.thresholds[signal_type]
         found = self.indexes[signal_type].search(SIGNAL_TYPES[signal_type].to_words(hash_hex), radius)
-        return [(-entry_id, distance) for entry_id, distance in found if entry_id < 0]
+        # Nearest first, then oldest first (the index orders by its own ids, which are negated here).
+        return sorted(((-entry_id, distance) for entry_id, distance in found if entry_id < 0),
+                      key=lambda hit: (hit[1], hit[0]))
 
     def set_earlier_items_thresholds(self, thresholds: dict[str, int]) -> None:
         self.earlier_items = BankInfo(0, EARLIER_ITEMS, "history", dict(thresholds))
