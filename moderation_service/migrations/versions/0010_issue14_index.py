@@ -1,13 +1,13 @@
 """Earlier items' image hashes on the banks' index; retro-hunt cursor
 
-Revision ID: 0008_issue14_index
-Revises: 0007
+Revision ID: 0010_i14
+Revises: 0009_i17
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_issue14_index"
-down_revision = "0007"
+revision = "0010_i14"
+down_revision = "0009_i17"
 branch_labels = None
 depends_on = None
 
