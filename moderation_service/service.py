@@ -22,7 +22,8 @@ from moderation_service.errors import ApiError
 from moderation_service.image_store import ImageStore
 from moderation_service.images import ImageRejected, decode_image
 from moderation_service.metrics import ServiceMetrics
-from moderation_service.near_duplicates import NearDuplicateIndex
+from moderation_service.decision_cause import annotate
+from moderation_service.near_duplicates import EarlierItems, item_hash_rows
 from moderation_service.active_policies import ActivePolicies
 from moderation_service.policy import evaluate
 from moderation_service import pii_scrubbing
@@ -74,7 +75,7 @@ class ModerationService:
         policies: ActivePolicies,
         repository: ModerationRepository,
         image_store: ImageStore,
-        index: NearDuplicateIndex,
+        earlier: EarlierItems,
         banks: "Banks | None" = None,
         quality: "QualitySampler | None" = None,
     ) -> None:
@@ -83,8 +84,9 @@ class ModerationService:
         self.policies = policies
         self.repository = repository
         self.image_store = image_store
-        self.index = index
+        self.earlier = earlier
         self.banks = banks
+        self.modalities = {name: clf.modality.value for name, clf in classifiers.items()}
         self.quality = quality
         self.roster: "Roster | None" = None  # candidate models (moderation_service/candidates)
         self.shadow: "ShadowScorer | None" = None
@@ -136,7 +138,8 @@ class ModerationService:
 
         signals, failed = await self._classify(prompt, image, timings, request.client)
         if isinstance(signals.get("image_hash"), ImageHashSignal):
-            signals["image_hash"] = await self._run(self._with_near_duplicates, signals["image_hash"])
+            signals["image_hash"] = await self._run(self._with_near_duplicates, signals["image_hash"],
+                                                    signals.get("pdq"))
 
         plain_signals = {name: signal.model_dump(mode="json") for name, signal in signals.items()}
         started = time.perf_counter()
@@ -155,6 +158,8 @@ class ModerationService:
         timings["policy"] = _elapsed_ms(started)
 
         item = self._record(request, prompt, image, plain_signals, failed, decision, timings)
+        # Which signals, and so which modality, each fired rule read: near-duplicates inherit only the image's part.
+        item.reasons = annotate(item.reasons, facts, self.modalities)
         if bank_matches and (bank_matches["matches"] or bank_matches["quarantined"]):
             item.signals = {**item.signals, "banks": bank_matches}  # only when a bank matched
         if shadow is not None:
@@ -171,9 +176,10 @@ class ModerationService:
         item.client = request.client
         item.idempotency_key = request.idempotency_key
         item.request_sha256 = fingerprint
+        hash_rows = item_hash_rows(item.id, item.created_at, plain_signals)
         started = time.perf_counter()
         try:
-            await self._run(self._store, item, queued, request.image, image, prompt)
+            await self._run(self._store, item, queued, request.image, image, hash_rows, prompt)
         except IntegrityError:
             # A concurrent retry with the same key committed first: answer with its result.
             if fingerprint and (earlier := await self._run(self._earlier_result, request, fingerprint)):
@@ -182,8 +188,7 @@ class ModerationService:
         timings["store"] = _elapsed_ms(started)
         # The stored copy keeps the timings known before the commit; the response adds "store".
         item.timings_ms = timings
-        if item.phash:
-            self.index.add(item.id, item.phash, item.decision)
+        self.earlier.add(hash_rows)
         if self.shadow is not None and self.shadow.active:  # after the commit: off the response's path
             self.shadow.submit(item.id, prompt, image)
         if self.metrics is not None:
@@ -255,14 +260,18 @@ class ModerationService:
                 signals[name] = result
         return signals, failed
 
-    def _with_near_duplicates(self, signal: ImageHashSignal) -> ImageHashSignal:
-        matches = self.index.search(signal.phash, self.settings.near_duplicate_max_distance,
-                                    self.settings.near_duplicate_limit)
-        # The decision in force: a reviewer's verdict replaces the policy's, so a policy can act on
-        # "near-duplicate of something reviewers rejected".
-        final = self.repository.final_decisions([m.item_id for m in matches]) if matches else {}
-        duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=final.get(m.item_id, m.decision))
-                      for m in matches]
+    def _with_near_duplicates(self, signal: ImageHashSignal, pdq: Signal | None) -> ImageHashSignal:
+        """Earlier items near the image's pHash, then (for items not found so) its PDQ hash. Each carries
+        the decision in force and the decision its image alone carries (``image_decision``)."""
+        limit = self.settings.near_duplicate_limit
+        matches = self.earlier.search("phash", signal.phash, limit)
+        pdq_hash = getattr(pdq, "hash", None)
+        if pdq_hash and len(matches) < limit:
+            known = {m.item_id for m in matches}
+            matches += [m for m in self.earlier.search("pdq", pdq_hash, limit) if m.item_id not in known]
+        duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=m.decision,
+                                    image_decision=m.image_decision, signal_type=m.signal_type)
+                      for m in matches[:limit]]
         return signal.model_copy(update={"near_duplicates": duplicates})
 
     def _bank_matches(self, plain_signals: dict, image: DecodedImage | None, prompt: str | None) -> dict | None:
@@ -314,7 +323,8 @@ class ModerationService:
         return Fernet(self.settings.raw_prompt_key.get_secret_value()).encrypt(prompt.encode()).decode()
 
     def _store(self, item: ModerationItem, review: ReviewQueueEntry | None,
-               image_bytes: bytes | None, image: DecodedImage | None, prompt: str | None = None) -> None:
+               image_bytes: bytes | None, image: DecodedImage | None, hash_rows: list,
+               prompt: str | None = None) -> None:
         entities = (item.signals.get("pii") or {}).get("entities") or []
         detected = [(e["type"], prompt[e["start"]:e["end"]]) for e in entities] if prompt else []
         # Nothing raw at rest, nor in the response built from this item.
@@ -325,7 +335,7 @@ class ModerationService:
         # The image file first: a crash before the commit leaves only an unreferenced file.
         if image is not None and image_bytes is not None:
             self.image_store.put(image.sha256, image.format, image_bytes)
-        self.repository.save(item, review)
+        self.repository.save(item, review, hash_rows)
 
     async def _run(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
