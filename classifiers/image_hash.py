@@ -15,9 +15,14 @@ from classifiers.base import Classifier, DecodedImage, Modality, ModelIdentity, 
 
 
 class NearDuplicate(Signal):
+    """An earlier item whose image hash is within the built-in ``earlier-items`` bank's threshold."""
+
     item_id: str
-    distance: int = Field(ge=0)  # bits of pHash; at most hash_size², see field_ranges
-    decision: str  # the earlier item's action
+    distance: int = Field(ge=0)  # bits, in ``signal_type``'s hash; at most its length (field_ranges)
+    decision: str  # the earlier item's decision in force
+    # What its image alone carries: "block" only if image signals or a reviewer's reject of the image blocked it.
+    image_decision: str = "allow"
+    signal_type: str = "phash"
 
 
 class ImageHashSignal(Signal):
@@ -32,13 +37,19 @@ class ImageHashClassifier(Classifier[DecodedImage, ImageHashSignal]):
     modality = Modality.IMAGE
     batchable = False  # per-image work: a batch would only queue it behind one thread
 
+    # The earlier items' hashes the service matches (moderation_service/near_duplicates.py).
+    NEAR_DUPLICATE_BITS = {"phash": 64, "pdq": 256}
+
     @classmethod
     def field_vocabulary(cls, options: dict) -> dict[str, tuple[str, ...]]:
-        return {"near_duplicates.decision": ("allow", "redact", "review", "block")}
+        actions = ("allow", "redact", "review", "block")
+        return {"near_duplicates.decision": actions, "near_duplicates.image_decision": actions,
+                "near_duplicates.signal_type": tuple(cls.NEAR_DUPLICATE_BITS)}
 
     @classmethod
     def field_ranges(cls, options: dict) -> dict[str, tuple[float | None, float | None]]:
-        return {"near_duplicates.distance": (0, int(options.get("hash_size", 8)) ** 2)}
+        # A distance is at most the longest hash's bit length (PDQ's 256 when PDQ hashes are matched).
+        return {"near_duplicates.distance": (0, max(cls.NEAR_DUPLICATE_BITS.values()))}
 
     def __init__(self, hash_size: int = 8) -> None:
         self.hash_size = hash_size

@@ -41,7 +41,8 @@ NEVER_OR_ALWAYS = [
     ("banks.matches.signal_type == md5", "never holds"),
     ("banks.matches.purpose == deny", "never holds"),
     ("banks.matches.distance > 256", "never holds"),
-    ("image_hash.near_duplicates.distance <= 64", "always holds"),
+    ("image_hash.near_duplicates.distance <= 256", "always holds"),
+    ("image_hash.near_duplicates.signal_type == dhash", "never holds"),
     ("image_hash.near_duplicates.decision == blocked", "never holds"),
 ]
 
