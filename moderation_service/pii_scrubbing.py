@@ -30,6 +30,9 @@ _FALLBACK = re.compile(r"\S+@\S+|\+?\d(?:[\d\s().\-/]{5,}\d)")
 _LONG_NUMBER = 1_000_000  # integers with 7+ digits may be phone or card numbers
 # Enum-like strings (entity types, rule ids, queue names) hold no personal data: no call for them.
 _PLAIN_TOKEN = re.compile(r"[A-Z_]{1,64}|[a-z_.\-]{1,64}")
+# A timestamp the service wrote (a lease's expiry in audit details) is no one's data, and the
+# digit-run fallback would mangle it into "<PII>T23:56:<PII>+00:00".
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _classifier: Any = None
@@ -80,7 +83,7 @@ def redact_json(value: Any, known: list[tuple[str, str]] = ()) -> Any:
                 collect(child)
 
     collect(value)
-    to_redact = sorted({leaf for leaf in leaves if not _PLAIN_TOKEN.fullmatch(leaf)})
+    to_redact = sorted({leaf for leaf in leaves if not (_PLAIN_TOKEN.fullmatch(leaf) or _TIMESTAMP.fullmatch(leaf))})
     redacted = dict(zip(to_redact, redact_texts(to_redact)))
     for leaf in to_redact:
         if kind := _shares_a_run(leaf, known):
