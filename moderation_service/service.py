@@ -25,6 +25,7 @@ from moderation_service.metrics import ServiceMetrics
 from moderation_service.near_duplicates import NearDuplicateIndex
 from moderation_service.active_policies import ActivePolicies
 from moderation_service.policy import evaluate
+from moderation_service.api.strict_json import check_text
 from classifiers.text_normalization import normalize_for_classification
 from moderation_service.repository import ModerationRepository
 from moderation_service.settings import Settings
@@ -175,6 +176,7 @@ class ModerationService:
     def _checked_prompt(self, prompt: str | None) -> str | None:
         if prompt is None or not prompt.strip():
             return None
+        check_text(prompt, "the prompt")  # a lone surrogate breaks tokenizers and spaCy: 422 invalid_text
         if len(prompt) > self.settings.max_prompt_chars:
             raise ApiError(422, "prompt_too_long",
                            f"the prompt has {len(prompt)} characters; the limit is {self.settings.max_prompt_chars}")

@@ -49,6 +49,19 @@ class Settings(BaseSettings):
                                        "signal counts as failed and the policy's on_error decides.")
     rate_limit_per_minute: int = Field(default=6000, ge=0, description="Requests per minute per API key; 0 is no limit.")
     rate_limit_burst: int = Field(default=200, ge=1, description="Requests a key may send at once above the rate.")
+    max_request_bytes: int = Field(default=1024 * 1024, gt=0, description="Body cap of every route but "
+                                   "moderations and bank uploads (those take an image: max_image_bytes * 4/3 + 1 MiB).")
+    header_read_timeout_s: float = Field(default=10.0, gt=0, description="A connection whose request line and "
+                                         "headers have not all arrived in this time is closed.")
+    body_read_timeout_s: float = Field(default=60.0, gt=0, description="A body that has not all arrived in this "
+                                       "time is refused (408 request_timeout) and its connection closed.")
+    login_hash_concurrency: int = Field(default=2, ge=1, description="Password checks (argon2id, 64 MiB each) "
+                                        "that run at once; further logins wait their turn.")
+    login_free_failures: int = Field(default=5, ge=1, description="Failed logins per user or address before "
+                                     "each further attempt must wait (exponential back-off).")
+    login_backoff_s: float = Field(default=1.0, gt=0, description="The first wait after the free failures; "
+                                   "doubles with each further failure.")
+    login_backoff_max_s: float = Field(default=900.0, gt=0, description="The longest wait between attempts.")
     # Measured side by side on 2 cores: 1 thread lets the text model, spaCy and
     # onnxruntime run at once (prompt p50 26.4 -> 22.8 ms, prompt+image 47.9 -> 39.4 ms).
     torch_threads: int = Field(default=1, ge=0, description="Intra-op threads for torch models; 0 keeps torch's "

@@ -16,13 +16,13 @@ from classifiers.base import Classifier
 from moderation_service.api.request_parsing import parse_moderation_request, validation_error
 from moderation_service.api.schemas import (AUTH_ERRORS, ModerationRequest, ModerationResponse, ReviewRef,
                                              error_responses)
-from moderation_service.auth import ApiKeyStore, Principal, require_scope
+from moderation_service.auth import ApiKeyStore, Principal, authenticate_any, require_scope
 from moderation_service.rate_limit import RateLimiter
 from moderation_service.retention import start_purging
 from moderation_service.db.tables import ReviewQueueEntry
 from moderation_service.errors import ApiError
 from moderation_service.metrics import ServiceMetrics
-from moderation_service.api.body_limit import BodySizeLimit
+from moderation_service.api.edge_guard import EdgeGuard, EdgeLimits
 from moderation_service.api.request_ids import RequestIds
 from moderation_service.api.policy_routes import policy_router
 from moderation_service.api.bank_routes import bank_router
@@ -125,9 +125,12 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     app.state.review = review
     app.state.authenticators.append(review.users.authenticate)
     _install_error_handlers(app)
-    app.add_middleware(RequestIds)
-    max_body = settings.max_image_bytes * 4 // 3 + 1024 * 1024
-    app.add_middleware(BodySizeLimit, max_bytes=max_body)
+    limits = EdgeLimits(large_body_bytes=settings.max_image_bytes * 4 // 3 + 1024 * 1024,
+                        small_body_bytes=settings.max_request_bytes, body_read_timeout_s=settings.body_read_timeout_s)
+    app.add_middleware(EdgeGuard, limits=limits, rate_limiter=rate_limiter,
+                       authenticate=lambda secret: authenticate_any(app.state.authenticators, secret),
+                       on_refused=lambda error: metrics.rejected.labels(code=error.code).inc())
+    app.add_middleware(RequestIds)  # outermost: refusals at the edge get a request id and an access line
 
     @app.post(
         "/v1/moderations",
@@ -143,8 +146,7 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
         }}},
     )
     async def moderate(request: Request, principal: Principal = require_scope("moderate")) -> ModerationResponse:
-        service = state.require()
-        rate_limiter.check(principal)
+        service = state.require()  # the per-key rate limit is checked at the edge, for every route
         moderation_input = await parse_moderation_request(request, settings.max_image_bytes)
         moderation_input = replace(moderation_input, client=principal.name,
                                    idempotency_key=_idempotency_key(request))
