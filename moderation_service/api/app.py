@@ -21,6 +21,7 @@ from moderation_service.rate_limit import RateLimiter
 from moderation_service.retention import start_purging
 from moderation_service.db.tables import ReviewQueueEntry
 from moderation_service.errors import ApiError
+from moderation_service.login_throttle import LoginGuard
 from moderation_service.metrics import ServiceMetrics
 from moderation_service.api.edge_guard import EdgeGuard, EdgeLimits
 from moderation_service.api.request_ids import RequestIds
@@ -168,7 +169,8 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     app.include_router(policy_router(policies, storage))
     if storage.banks is not None:
         app.include_router(bank_router(storage.banks, state, settings))
-    app.include_router(review_router(review, storage.repository, storage.image_store, _prompt_unsealer(settings)))
+    app.include_router(review_router(review, storage.repository, storage.image_store, _prompt_unsealer(settings),
+                                     login_guard=LoginGuard.from_settings(settings)))
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
              responses=error_responses(*AUTH_ERRORS))
@@ -226,7 +228,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         if 400 <= exc.status < 500 and hasattr(request.app.state, "metrics"):
             request.app.state.metrics.rejected.labels(code=exc.code).inc()
         headers = {}
-        if exc.status == 429 and isinstance(exc.details, dict):
+        if exc.status in (429, 503) and isinstance(exc.details, dict) and "retry_after_s" in exc.details:
             headers["Retry-After"] = str(exc.details.get("retry_after_s", 1))
         if exc.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
