@@ -33,6 +33,7 @@ from moderation_service.review.config import APPEALS_QUEUE
 from moderation_service.review.queue import lease_seconds_left
 from moderation_service.review.runtime import ReviewRuntime
 from moderation_service.review.verdicts import VerdictRequest
+from moderation_service.review.webhook_targets import TargetRefused, check_url
 from moderation_service.review.webhooks import delivery_as_dict, register_endpoint
 
 log = logging.getLogger(__name__)
@@ -233,6 +234,10 @@ def review_router(review: ReviewRuntime, repository: ModerationRepository, image
 
     @router.put("/v1/webhooks/endpoint", summary="Set your webhook URL; returns the signing secret once")
     def set_webhook(body: WebhookBody, principal: Principal = require_scope("moderate")) -> dict:
+        try:  # checked again, with DNS, when each delivery connects
+            check_url(str(body.url), review.webhooks.allowed)
+        except TargetRefused as exc:
+            raise ApiError(422, "invalid_webhook_url", str(exc)) from None
         secret = register_endpoint(sessions, principal.name, str(body.url))
         return {"client": principal.name, "url": str(body.url), "secret": secret,
                 "signature_header": "X-Moderation-Signature", "algorithm": "HMAC-SHA256 of the raw body"}
