@@ -64,8 +64,9 @@ def serve(
     except PolicyError as exc:
         typer.secho(f"refusing to start: invalid policy: {exc}", fg="red", err=True)
         raise typer.Exit(2) from None
-    # Our access lines carry the request id and no query strings; uvicorn's own are off.
-    options = dict(host=host, port=port, log_level=log_level, access_log=False, log_config=None)
+    from moderation_service.api.slow_clients import server_options
+
+    options = server_options(settings, host, port, log_level)  # header deadline, keep-alive, no access log
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return
