@@ -28,6 +28,8 @@ class ReviewSettings(BaseSettings):
     webhook_backoff_max_s: float = Field(default=600, gt=0)
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     webhook_poll_s: float = Field(default=1.0, gt=0, description="How often due deliveries are sent; 0 disables.")
+    max_open_appeals_per_client: int = Field(default=50, ge=1, description="Open appeals one client may have; "
+                                             "more are refused (429 too_many_open_appeals) until some are decided.")
     webhook_max_response_bytes: int = Field(default=4096, ge=1, le=1 << 20, description="Most bytes of a "
                                             "receiver's reply that are read; the connection is closed after.")
     webhook_allowed_networks: list[str] = Field(default_factory=list, description="Non-public networks that may "
