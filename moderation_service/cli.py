@@ -9,6 +9,7 @@ import typer
 from pydantic import ValidationError
 
 from moderation_service.settings import PROJECT_ROOT
+from moderation_service.private_files import prepare_data_dir
 
 # Nothing may reach a model hub at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -71,7 +72,7 @@ def serve(
         uvicorn.run(create_app(settings), **options)
         return
     # Migrate once here, so N workers do not race to; each worker builds its own app.
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # 0700, the database 0600
     upgrade_to_head(settings.database_url)
     os.environ["MODERATION_LOG_LEVEL"], os.environ["MODERATION_LOG_FORMAT"] = log_level, log_format
     uvicorn.run("moderation_service.api.worker:create_worker_app", factory=True, workers=workers, **options)
@@ -293,7 +294,7 @@ def db_upgrade() -> None:
     from moderation_service.db.engine import upgrade_to_head
 
     settings = _settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # 0700, the database 0600
     upgrade_to_head(settings.database_url)
     typer.echo("database is at the latest revision")
 
@@ -303,7 +304,7 @@ def _key_store():
     from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
 
     settings = _settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # 0700, the database 0600
     upgrade_to_head(settings.database_url)
     return ApiKeyStore(make_session_factory(make_engine(settings.database_url)))
 
@@ -374,7 +375,7 @@ def _user_store():
     settings = _settings()
     from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # 0700, the database 0600
     upgrade_to_head(settings.database_url)
     return UserStore(make_session_factory(make_engine(settings.database_url)))
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from classifiers.base import Classifier
 from moderation_service.api.request_parsing import parse_moderation_request, validation_error
@@ -244,6 +245,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         codes = {404: "not_found", 405: "method_not_allowed"}
         error = ApiError(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
         return JSONResponse(error.body(), status_code=exc.status_code)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_left(_request: Request, _exc: ClientDisconnect) -> JSONResponse:
+        # Not a server error: no traceback. Nobody reads this answer.
+        log.info("the client disconnected before its request was read")
+        return JSONResponse(ApiError(400, "client_disconnected", "the client disconnected").body(), status_code=400)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
