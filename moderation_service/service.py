@@ -20,6 +20,7 @@ from moderation_service.batching import DynamicBatcher
 from moderation_service.db.tables import ModerationItem, ReviewQueueEntry
 from moderation_service.errors import ApiError
 from moderation_service.image_store import ImageStore
+from moderation_service.image_views import bank_matches, view_hashes
 from moderation_service.images import ImageRejected, decode_image
 from moderation_service.metrics import ServiceMetrics
 from moderation_service.near_duplicates import NearDuplicateIndex
@@ -82,6 +83,9 @@ class ModerationService:
         self.banks = banks
         self.metrics: ServiceMetrics | None = None
         self._executor = ThreadPoolExecutor(settings.classifier_workers, thread_name_prefix="classifier")
+        # Decoding has threads of its own, so costly uploads queue behind each other,
+        # never in front of other requests' storing, hashing and lookups.
+        self._decoder = ThreadPoolExecutor(settings.decode_workers, thread_name_prefix="decode")
         self.batchers = {
             name: DynamicBatcher(classifier, settings.batch_max_size, settings.batch_max_wait_ms, self._executor)
             for name, classifier in classifiers.items()
@@ -92,6 +96,7 @@ class ModerationService:
         for batcher in self.batchers.values():
             batcher.close()
         self._executor.shutdown(wait=True)
+        self._decoder.shutdown(wait=True)
 
     async def moderate(self, request: ModerationInput) -> Moderated:
         """Decides and stores one item; with an Idempotency-Key, a retry gets the first result."""
@@ -105,7 +110,7 @@ class ModerationService:
         image = None
         if request.image is not None:
             started = time.perf_counter()
-            image = await self._run(self._decode, request.image)
+            image = await self._decoded(request.image)
             timings["decode"] = _elapsed_ms(started)
 
         signals, failed = await self._classify(prompt, image, timings)
@@ -180,6 +185,16 @@ class ModerationService:
                            f"the prompt has {len(prompt)} characters; the limit is {self.settings.max_prompt_chars}")
         return prompt
 
+    async def _decoded(self, data: bytes) -> DecodedImage:
+        """Past ``decode_timeout_ms`` (queueing included) the answer is 422 image_too_costly. A decode
+        not yet started is cancelled; one running finishes its work, which the limits bound."""
+        work = asyncio.get_running_loop().run_in_executor(self._decoder, self._decode, data)
+        try:
+            return await asyncio.wait_for(work, self.settings.decode_timeout_ms / 1000)
+        except TimeoutError:
+            raise ApiError(422, "image_too_costly",
+                           f"the image was not decoded within {self.settings.decode_timeout_ms} ms") from None
+
     def _decode(self, data: bytes) -> DecodedImage:
         try:
             return decode_image(data, self.settings.image_limits)
@@ -217,25 +232,28 @@ class ModerationService:
         return signals, failed
 
     def _with_near_duplicates(self, signal: ImageHashSignal) -> ImageHashSignal:
-        matches = self.index.search(signal.phash, self.settings.near_duplicate_max_distance,
-                                    self.settings.near_duplicate_limit)
+        """Earlier items near any view's pHash (none below the quality floor), each at its nearest view."""
+        views = [view for view in signal.views or [signal] if view.phash is not None]
+        nearest: dict[str, tuple[object, object]] = {}
+        for view in views:
+            for match in self.index.search(view.phash, self.settings.near_duplicate_max_distance,
+                                           self.settings.near_duplicate_limit):
+                if match.item_id not in nearest or match.distance < nearest[match.item_id][0].distance:
+                    nearest[match.item_id] = (match, view)
+        ranked = sorted(nearest.values(), key=lambda pair: pair[0].distance)[:self.settings.near_duplicate_limit]
         # The decision in force: a reviewer's verdict replaces the policy's, so a policy can act on
         # "near-duplicate of something reviewers rejected".
-        final = self.repository.final_decisions([m.item_id for m in matches]) if matches else {}
-        duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=final.get(m.item_id, m.decision))
-                      for m in matches]
+        final = self.repository.final_decisions([m.item_id for m, _ in ranked]) if ranked else {}
+        duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=final.get(m.item_id, m.decision),
+                                    frame=getattr(view, "frame", 0), background=getattr(view, "background", None))
+                      for m, view in ranked]
         return signal.model_copy(update={"near_duplicates": duplicates})
 
     def _bank_matches(self, plain_signals: dict, image: DecodedImage | None, prompt: str | None) -> dict | None:
         """Hash-bank matches of the image's hashes and the normalised prompt, for policies as ``banks``."""
         if self.banks is None:
             return None
-        pdq = plain_signals.get("pdq") or {}
-        signal = self.banks.lookup_item(
-            phash=(plain_signals.get("image_hash") or {}).get("phash"),
-            pdq=[pdq["hash"], *pdq.get("dihedral", [])] if pdq.get("hash") else None,
-            image_sha256=image.sha256 if image else None, prompt=prompt)
-        return signal.model_dump(mode="json")
+        return bank_matches(self.banks, view_hashes(plain_signals), image.sha256 if image else None, prompt)
 
     def _record(self, request, prompt, image, plain_signals, failed, decision, timings) -> ModerationItem:
         pii = plain_signals.get("pii")

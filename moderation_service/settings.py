@@ -31,6 +31,19 @@ class Settings(BaseSettings):
     )
     max_image_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_image_pixels: int = Field(default=40_000_000, gt=0)
+    max_image_side: int = Field(default=32_768, gt=0, description="Longest image side, in pixels.")
+    max_image_aspect_ratio: float = Field(default=100.0, ge=1, description="Long side / short side, at most.")
+    max_jpeg_scans: int = Field(default=100, ge=1, description="Scans of a progressive JPEG, at most.")
+    max_jpeg_scan_pixels: int = Field(default=1_000_000_000, gt=0, description="Scans x pixels of a progressive "
+                                      "JPEG, at most (each scan walks the whole image: about 1.7 ns a pixel).")
+    image_sample_frames: int = Field(default=8, ge=1, le=64, description="Evenly spaced frames of an animation "
+                                     "to moderate, besides the first and the longest-shown.")
+    max_animation_frames: int = Field(default=10_000, ge=1)
+    max_animation_pixels: int = Field(default=100_000_000, gt=0, description="Frames x canvas pixels of an "
+                                      "animation, at most: every frame is decoded once.")
+    decode_workers: int = Field(default=2, ge=1, description="Threads that decode images, apart from the others.")
+    decode_timeout_ms: int = Field(default=10_000, ge=1, description="Per image, queueing included; past it the "
+                                   "answer is 422 image_too_costly.")
     max_prompt_chars: int = Field(default=8_000, gt=0)
     near_duplicate_max_distance: int = Field(default=6, ge=0, le=64)
     near_duplicate_limit: int = Field(default=5, ge=0)
@@ -105,7 +118,11 @@ class Settings(BaseSettings):
 
     @property
     def image_limits(self) -> ImageLimits:
-        return ImageLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels)
+        return ImageLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels,
+                           max_side=self.max_image_side, max_aspect_ratio=self.max_image_aspect_ratio,
+                           max_jpeg_scans=self.max_jpeg_scans, max_jpeg_scan_pixels=self.max_jpeg_scan_pixels,
+                           sample_frames=self.image_sample_frames, max_animation_frames=self.max_animation_frames,
+                           max_animation_pixels=self.max_animation_pixels)
 
     @property
     def image_dir(self) -> Path:
