@@ -197,6 +197,7 @@ def decode_image(data: bytes, limits: ImageLimits = ImageLimits()) -> DecodedIma
         image.close()
         raise _too_costly(f"the progressive JPEG has {scans} scans of {image.size[0]}x{image.size[1]} pixels; "
                           f"the limit is {limits.max_jpeg_scan_pixels} scan pixels")
+    size = image.size  # before draft() scales a JPEG down
     try:
         if getattr(image, "n_frames", 1) > 1 and image.format != "MPO":
             views, frame_count, orientation = _decode_animation(image, limits)
@@ -205,7 +206,7 @@ def decode_image(data: bytes, limits: ImageLimits = ImageLimits()) -> DecodedIma
     finally:
         image.close()
     first = views[0].rgb
-    width, height = image.size[::-1] if orientation in _SWAPS_SIDES else image.size
+    width, height = size[::-1] if orientation in _SWAPS_SIDES else size
     return DecodedImage(
         rgb=first,
         format=_REPORTED_FORMAT[image.format or ""],
