@@ -36,7 +36,8 @@ image_bad_shape            422     a side over ``max_side`` or a side ratio over
 image_too_costly           422     more decode work than allowed: a progressive
                                    JPEG with more than ``max_jpeg_scans`` scans or
                                    ``max_jpeg_scan_pixels`` scans x pixels, an
-                                   animation over ``max_animation_frames`` frames or
+                                   animation over ``max_animation_frames`` frames,
+                                   ``max_animation_canvas_pixels`` pixels a frame or
                                    ``max_animation_pixels`` frame pixels in all, or
                                    (in the service) a decode past its deadline
 image_truncated            422     the data ends before the image does
@@ -86,6 +87,8 @@ class ImageLimits:
     max_jpeg_scan_pixels: int = 1_000_000_000
     sample_frames: int = 8            # evenly spaced frames, besides the first and the longest-shown
     max_animation_frames: int = 10_000
+    # Decoders keep two or three canvases per animation (libwebp: about 16 bytes a pixel, measured).
+    max_animation_canvas_pixels: int = 10_000_000
     max_animation_pixels: int = 100_000_000  # frames x canvas pixels, all decoded once in a pass (2-14 ns each, measured)
     work_side: int = 2048             # a still image's long side after decoding (models need <= 512)
     frame_side: int = 512             # a sampled frame's long side (PDQ's own working size)
@@ -347,6 +350,9 @@ def _decode_animation(image: Image.Image, limits: ImageLimits) -> tuple[tuple[Im
         width, height = image.size
         if count > limits.max_animation_frames:
             raise _too_costly(f"the animation has {count} frames; the limit is {limits.max_animation_frames}")
+        if width * height > limits.max_animation_canvas_pixels:
+            raise _too_costly(f"the animation is {width}x{height}; an animation may have at most "
+                              f"{limits.max_animation_canvas_pixels} pixels")
         if count * width * height > limits.max_animation_pixels:
             raise _too_costly(f"the animation has {count} frames of {width}x{height} pixels; the limit is "
                               f"{limits.max_animation_pixels} frame pixels in all")

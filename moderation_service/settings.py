@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     image_sample_frames: int = Field(default=8, ge=1, le=64, description="Evenly spaced frames of an animation "
                                      "to moderate, besides the first and the longest-shown.")
     max_animation_frames: int = Field(default=10_000, ge=1)
+    max_animation_canvas_pixels: int = Field(default=10_000_000, gt=0, description="Pixels of an animation's "
+                                             "canvas, at most (decoders keep two or three canvases).")
     max_animation_pixels: int = Field(default=100_000_000, gt=0, description="Frames x canvas pixels of an "
                                       "animation, at most: every frame is decoded once.")
     decode_workers: int = Field(default=2, ge=1, description="Threads that decode images, apart from the others.")
@@ -122,6 +124,7 @@ class Settings(BaseSettings):
                            max_side=self.max_image_side, max_aspect_ratio=self.max_image_aspect_ratio,
                            max_jpeg_scans=self.max_jpeg_scans, max_jpeg_scan_pixels=self.max_jpeg_scan_pixels,
                            sample_frames=self.image_sample_frames, max_animation_frames=self.max_animation_frames,
+                           max_animation_canvas_pixels=self.max_animation_canvas_pixels,
                            max_animation_pixels=self.max_animation_pixels)
 
     @property

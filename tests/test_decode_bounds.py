@@ -72,8 +72,17 @@ print(high_water_mb() - before, len(decoded.all_views()))
 """
 
 
+def webp_at_the_canvas_limit() -> bytes:
+    """Two frames of 4000x2500 (the canvas limit): libwebp keeps about 16 bytes a canvas pixel."""
+    frames = [gradient((4000, 2500)).convert("RGB"), gradient((4000, 2500)).rotate(180).convert("RGB")]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "WEBP", save_all=True, append_images=frames[1:], duration=40)
+    return buffer.getvalue()
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc for VmHWM")
-@pytest.mark.parametrize("make", [worst_rgba_png, worst_progressive_jpeg, animation_at_the_budget])
+@pytest.mark.parametrize("make", [worst_rgba_png, worst_progressive_jpeg, animation_at_the_budget,
+                                  webp_at_the_canvas_limit])
 def test_no_decode_adds_more_than_300_mb_resident(tmp_path, make):
     path = tmp_path / "input"
     path.write_bytes(make())

@@ -94,6 +94,7 @@ def corpus() -> dict[str, tuple[bytes, int, str | None]]:
         "10,000-frame GIF": (many_frame_gif(), 200, None),
         "10,001-frame GIF": (many_frame_gif(10_001), 422, "image_too_costly"),
         "GIF of 2000 frames of 300x300": (many_frame_gif(2000, screen=(300, 300)), 422, "image_too_costly"),
+        "2-frame GIF on a 5000x4000 canvas": (many_frame_gif(2, screen=(5000, 4000)), 422, "image_too_costly"),
         "scan-heavy progressive JPEG 6000x6000": (scan_heavy_progressive_jpeg(), 422, "image_too_costly"),
         "scan-heavy progressive JPEG 500x500": (scan_heavy_progressive_jpeg(500, 200), 422, "image_too_costly"),
         # Under the scan count, over scans x pixels: 40 scans of 36 Mpx.
