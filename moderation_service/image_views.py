@@ -11,8 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from moderation_service.banks.matcher import BankMatch, BanksSignal
+
 if TYPE_CHECKING:
     from moderation_service.banks.runtime import Banks
+
+
+class ViewBankMatch(BankMatch):
+    """A bank match naming the view of the image that matched (None for sha256 and prompt matches)."""
+
+    frame: int | None = None
+    background: str | None = None
+
+
+class ViewBanksSignal(BanksSignal):
+    """``banks`` as policies see it (the schema policy lint checks paths against)."""
+
+    matches: list[ViewBankMatch] = []
+    quarantined: list[ViewBankMatch] = []
 
 
 @dataclass(frozen=True)

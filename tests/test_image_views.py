@@ -216,3 +216,23 @@ def test_the_hash_signal_reports_quality_and_withholds_low_quality_hashes():
     detailed = synthetic_scene(3).resize((64, 64))
     signal = classifier.classify(DecodedImage(detailed, "PNG", 64, 64, "0" * 64))
     assert signal.phash == str(imagehash.phash(detailed)) and signal.quality >= 2.0
+
+
+def test_policies_can_name_the_view_and_the_hash_quality(tmp_path):
+    from test_policy_lint import lint
+
+    rule = """\
+name: default
+rules:
+  - id: banked-later-frame
+    when: {all: ["banks.matches.frame >= 1", "banks.matches.background == dark"]}
+    then: review
+  - id: low-quality-hash
+    when: {all: ["image_hash.quality < 2", "nsfw.views.background == dark", "nsfw.frame > 0"]}
+    then: review
+"""
+    (tmp_path / "default.yaml").write_text(rule)
+    result = lint(tmp_path)
+    assert result.returncode == 0, result.stderr
+    (tmp_path / "default.yaml").write_text(rule.replace("banks.matches.frame", "banks.matches.frames"))
+    assert lint(tmp_path).returncode != 0
