@@ -6,7 +6,9 @@ Cases: a still opaque picture (one view), the same picture with transparency
 first, the longest-shown and 8 evenly spaced frames; every frame decoded),
 opaque and transparent. A baseline runs the classifiers the way they ran
 before views existed (one ``rgb``, imagehash's pHash without quality) on the
-still picture, so the single-view path's overhead is measured too.
+still picture, so the single-view path's overhead is measured too. Last,
+decoding in a child process (``MODERATION_DECODE_ISOLATION=process``) against
+in this one.
 Run: ``python benchmarks/image_views.py``.
 """
 from __future__ import annotations
@@ -96,6 +98,29 @@ def main() -> None:
         print(f"{name:32s} {views:5d} {seconds * 1000:8.1f} {seconds / still_cost:8.2f} {seconds * 1000 / views:8.1f}")
     decode_only = {name: cpu_seconds(lambda: decode_image(data)) for name, data in cases.items()}
     print("\ndecode alone (CPU ms): " + ", ".join(f"{name} {s * 1000:.1f}" for name, s in decode_only.items()))
+
+    # MODERATION_DECODE_ISOLATION=process: wall time per decode, in this process against a child's.
+    from moderation_service.decode_pool import DecodePool
+    from moderation_service.images import ImageLimits
+
+    pool = DecodePool(1, ImageLimits(), timeout_s=60)
+    try:
+        print("\ndecode wall ms, in process / in a child process (the views copied back):")
+        for name, data in cases.items():
+            here, child = wall_seconds(lambda: decode_image(data)), wall_seconds(lambda: pool.decode(data))
+            print(f"  {name:32s} {here * 1000:7.1f} / {child * 1000:7.1f}  (+{(child - here) * 1000:.1f} ms)")
+    finally:
+        pool.close()
+
+
+def wall_seconds(run, repetitions: int = REPETITIONS) -> float:
+    run()
+    timings = []
+    for _ in range(repetitions):
+        start = time.perf_counter()
+        run()
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from moderation_service.batching import DynamicBatcher
 from moderation_service.db.tables import ModerationItem, ReviewQueueEntry
 from moderation_service.errors import ApiError
 from moderation_service.image_store import ImageStore
+from moderation_service.decode_pool import DecodePool
 from moderation_service.image_views import bank_matches, view_hashes
 from moderation_service.images import ImageRejected, decode_image
 from moderation_service.metrics import ServiceMetrics
@@ -93,6 +94,8 @@ class ModerationService:
         # Decoding has threads of its own, so costly uploads queue behind each other,
         # never in front of other requests' storing, hashing and lookups.
         self._decoder = ThreadPoolExecutor(settings.decode_workers, thread_name_prefix="decode")
+        self._decode_pool = DecodePool(settings.decode_workers, settings.image_limits,
+                                       settings.decode_timeout_ms / 1000) if settings.decode_isolation == "process" else None
         self.batchers = {
             name: DynamicBatcher(classifier, settings.batch_max_size, settings.batch_max_wait_ms, self._executor)
             for name, classifier in classifiers.items()
@@ -119,6 +122,8 @@ class ModerationService:
             batcher.close()
         self._executor.shutdown(wait=True)
         self._decoder.shutdown(wait=True)
+        if self._decode_pool is not None:
+            self._decode_pool.close()
 
     async def moderate(self, request: ModerationInput) -> Moderated:
         """Decides and stores one item; with an Idempotency-Key, a retry gets the first result."""
@@ -231,6 +236,8 @@ class ModerationService:
 
     def _decode(self, data: bytes) -> DecodedImage:
         try:
+            if self._decode_pool is not None:
+                return self._decode_pool.decode(data)
             return decode_image(data, self.settings.image_limits)
         except ImageRejected as exc:
             raise ApiError(exc.status, exc.code, exc.message) from exc

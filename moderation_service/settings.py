@@ -3,6 +3,7 @@ and validated at start-up so a bad value stops the service with a clear message.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     max_animation_pixels: int = Field(default=100_000_000, gt=0, description="Frames x canvas pixels of an "
                                       "animation, at most: every frame is decoded once.")
     decode_workers: int = Field(default=2, ge=1, description="Threads that decode images, apart from the others.")
+    decode_isolation: Literal["thread", "process"] = Field(
+        default="thread", description="`process` decodes in child processes, killed at the deadline: a hard bound "
+        "whatever the decoder does, at the cost of a copy of the decoded views (measured in the README).")
     decode_timeout_ms: int = Field(default=10_000, ge=1, description="Per image, queueing included; past it the "
                                    "answer is 422 image_too_costly.")
     max_prompt_chars: int = Field(default=8_000, gt=0)

@@ -191,3 +191,41 @@ def test_a_decode_past_its_deadline_is_image_too_costly(tmp_path, real_classifie
         response = client.post("/v1/moderations", json={"image": image})
         assert response.status_code == 422 and response.json()["error"]["code"] == "image_too_costly"
         release.set()
+
+
+# --- a hard deadline: decoding in child processes ------------------------------------------
+
+
+def test_a_decode_past_its_deadline_is_killed_with_its_process_and_the_next_one_decodes():
+    from hostile_images import scan_heavy_progressive_jpeg
+    from moderation_service.decode_pool import DecodePool
+
+    # Limits raised so the scan-heavy JPEG is decoded (for minutes) rather than refused.
+    limits = ImageLimits(max_jpeg_scans=10**9, max_jpeg_scan_pixels=10**15)
+    pool = DecodePool(workers=1, limits=limits, timeout_s=2.0)
+    try:
+        assert pool.decode(encode(synthetic_scene(1), "PNG")).rgb.size == (512, 512)
+        first_worker = pool.pids()
+        with pytest.raises(ImageRejected) as info:
+            pool.decode(scan_heavy_progressive_jpeg(6000, 3000))
+        assert (info.value.code, info.value.status) == ("image_too_costly", 422)
+        assert pool.killed == 1 and pool.pids() == set()  # the stalled worker is gone, not left running
+        with pytest.raises(ImageRejected) as info:  # the decoder's own refusals still come through
+            pool.decode(b"not an image at all")
+        assert info.value.code == "image_invalid"
+        decoded = pool.decode(encode(synthetic_scene(2).convert("RGBA"), "PNG"))
+        assert decoded.sha256 and pool.pids() and pool.pids() != first_worker
+    finally:
+        pool.close()
+
+
+def test_the_service_decodes_in_processes_when_asked(tmp_path, real_classifiers):
+    settings = Settings(data_dir=tmp_path / "data", policy_watch_interval_s=0, rate_limit_per_minute=0,
+                        decode_isolation="process")
+    image = base64.b64encode(encode(synthetic_scene(1))).decode()
+    with TestClient(create_app(settings, real_classifiers)) as client:
+        with_key(client)
+        body = client.post("/v1/moderations", json={"image": image}).json()
+        assert body["decision"] == "allow" and body["signals"]["image_hash"]["phash"]
+        refused = client.post("/v1/moderations", json={"image": base64.b64encode(png_declaring(1, 39_999_999)).decode()})
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "image_bad_shape"
