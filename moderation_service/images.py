@@ -343,7 +343,8 @@ def _decode_animation(image: Image.Image, limits: ImageLimits) -> tuple[tuple[Im
 
     Every frame is decoded (each is drawn over the ones before it), so the work
     is ``frames x canvas pixels``, refused past ``max_animation_pixels`` before
-    any frame is decoded.
+    any frame is decoded. A later frame that is truncated or corrupt rejects
+    the whole image (what it hides cannot be moderated).
     """
     try:
         count = image.n_frames
@@ -391,6 +392,7 @@ _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
               5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
               8: Image.Transpose.ROTATE_90}
 _SWAPS_SIDES = (5, 6, 7, 8)
+_OPAQUE_ENOUGH = 250  # alpha above this everywhere: transparency hides nothing worth a second view
 _HIGH_BIT_DEPTH = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 _BAND_BYTES = 8 << 20  # source rows converted at once while shrinking
 _LANCZOS_SUPPORT = 3
@@ -418,8 +420,6 @@ def _views(image: Image.Image, side: int, orientation: int, frame: int) -> tuple
                            frame, background)
                  for background, colour in (("light", (255, 255, 255, 255)), ("dark", (0, 0, 0, 255))))
 
-
-_OPAQUE_ENOUGH = 250  # alpha above this everywhere: transparency hides nothing worth a second view
 
 
 def _shrunk(image: Image.Image, side: int) -> Image.Image:
