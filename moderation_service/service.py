@@ -24,7 +24,8 @@ from moderation_service.decode_pool import DecodePool
 from moderation_service.image_views import bank_matches, view_hashes
 from moderation_service.images import ImageRejected, decode_image
 from moderation_service.metrics import ServiceMetrics
-from moderation_service.near_duplicates import NearDuplicateIndex
+from moderation_service.decision_cause import annotate
+from moderation_service.near_duplicates import EarlierItems, item_hash_rows
 from moderation_service.active_policies import ActivePolicies
 from moderation_service.policy import evaluate
 from classifiers.text_normalization import normalize_for_classification
@@ -75,7 +76,7 @@ class ModerationService:
         policies: ActivePolicies,
         repository: ModerationRepository,
         image_store: ImageStore,
-        index: NearDuplicateIndex,
+        earlier: EarlierItems,
         banks: "Banks | None" = None,
         quality: "QualitySampler | None" = None,
     ) -> None:
@@ -84,8 +85,9 @@ class ModerationService:
         self.policies = policies
         self.repository = repository
         self.image_store = image_store
-        self.index = index
+        self.earlier = earlier
         self.banks = banks
+        self.modalities = {name: clf.modality.value for name, clf in classifiers.items()}
         self.quality = quality
         self.roster: "Roster | None" = None  # candidate models (moderation_service/candidates)
         self.shadow: "ShadowScorer | None" = None
@@ -142,7 +144,8 @@ class ModerationService:
 
         signals, failed = await self._classify(prompt, image, timings)
         if isinstance(signals.get("image_hash"), ImageHashSignal):
-            signals["image_hash"] = await self._run(self._with_near_duplicates, signals["image_hash"])
+            signals["image_hash"] = await self._run(self._with_near_duplicates, signals["image_hash"],
+                                                    signals.get("pdq"))
 
         plain_signals = {name: signal.model_dump(mode="json") for name, signal in signals.items()}
         started = time.perf_counter()
@@ -161,6 +164,8 @@ class ModerationService:
         timings["policy"] = _elapsed_ms(started)
 
         item = self._record(request, prompt, image, plain_signals, failed, decision, timings)
+        # Which signals, and so which modality, each fired rule read: near-duplicates inherit only the image's part.
+        item.reasons = annotate(item.reasons, facts, self.modalities)
         if bank_matches and (bank_matches["matches"] or bank_matches["quarantined"]):
             item.signals = {**item.signals, "banks": bank_matches}  # only when a bank matched
         if shadow is not None:
@@ -177,9 +182,10 @@ class ModerationService:
         item.client = request.client
         item.idempotency_key = request.idempotency_key
         item.request_sha256 = fingerprint
+        hash_rows = item_hash_rows(item.id, item.created_at, plain_signals)
         started = time.perf_counter()
         try:
-            await self._run(self._store, item, queued, request.image, image)
+            await self._run(self._store, item, queued, request.image, image, hash_rows)
         except IntegrityError:
             # A concurrent retry with the same key committed first: answer with its result.
             if fingerprint and (earlier := await self._run(self._earlier_result, request, fingerprint)):
@@ -188,8 +194,7 @@ class ModerationService:
         timings["store"] = _elapsed_ms(started)
         # The stored copy keeps the timings known before the commit; the response adds "store".
         item.timings_ms = timings
-        if item.phash:
-            self.index.add(item.id, item.phash, item.decision)
+        self.earlier.add(hash_rows)
         if self.shadow is not None and self.shadow.active:  # after the commit: off the response's path
             self.shadow.submit(item.id, prompt, image)
         if self.metrics is not None:
@@ -272,22 +277,32 @@ class ModerationService:
                 signals[name] = result
         return signals, failed
 
-    def _with_near_duplicates(self, signal: ImageHashSignal) -> ImageHashSignal:
-        """Earlier items near any view's pHash (none below the quality floor), each at its nearest view."""
-        views = [view for view in signal.views or [signal] if view.phash is not None]
-        nearest: dict[str, tuple[object, object]] = {}
-        for view in views:
-            for match in self.index.search(view.phash, self.settings.near_duplicate_max_distance,
-                                           self.settings.near_duplicate_limit):
-                if match.item_id not in nearest or match.distance < nearest[match.item_id][0].distance:
-                    nearest[match.item_id] = (match, view)
-        ranked = sorted(nearest.values(), key=lambda pair: pair[0].distance)[:self.settings.near_duplicate_limit]
-        # The decision in force: a reviewer's verdict replaces the policy's, so a policy can act on
-        # "near-duplicate of something reviewers rejected".
-        final = self.repository.final_decisions([m.item_id for m, _ in ranked]) if ranked else {}
-        duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=final.get(m.item_id, m.decision),
-                                    frame=getattr(view, "frame", 0), background=getattr(view, "background", None))
-                      for m, view in ranked]
+    def _with_near_duplicates(self, signal: ImageHashSignal, pdq: Signal | None) -> ImageHashSignal:
+        """Earlier items near any view's pHash (none below the quality floor), then (for items not found
+        so) any view's PDQ hash; each at its nearest view, with the decision in force and the decision
+        its image alone carries (``image_decision``). The index takes one hash at a time."""
+        limit = self.settings.near_duplicate_limit
+        phashes = [(v.frame, v.background, v.phash) for v in signal.views] or [(0, None, signal.phash)]
+        pdq_views = getattr(pdq, "views", None) or [(0, None, getattr(pdq, "hash", None))]
+        pdqs = [(v.frame, v.background, v.hash) if not isinstance(v, tuple) else v for v in pdq_views]
+        ranked: list[tuple] = []
+        for signal_type, views in (("phash", phashes), ("pdq", pdqs)):
+            if len(ranked) >= limit:
+                break
+            known = {match.item_id for match, *_ in ranked}
+            nearest: dict[str, tuple] = {}
+            for frame, background, hash_hex in views:
+                if not hash_hex:
+                    continue
+                for match in self.earlier.search(signal_type, hash_hex, limit):
+                    if match.item_id not in known and (match.item_id not in nearest
+                                                       or match.distance < nearest[match.item_id][0].distance):
+                        nearest[match.item_id] = (match, frame, background)
+            ranked += sorted(nearest.values(), key=lambda found: found[0].distance)  # stable: oldest first on ties
+        duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=m.decision,
+                                    image_decision=m.image_decision, signal_type=m.signal_type,
+                                    frame=frame, background=background)
+                      for m, frame, background in ranked[:limit]]
         return signal.model_copy(update={"near_duplicates": duplicates})
 
     def _bank_matches(self, plain_signals: dict, image: DecodedImage | None, prompt: str | None) -> dict | None:
@@ -334,11 +349,11 @@ class ModerationService:
         return Fernet(self.settings.raw_prompt_key.get_secret_value()).encrypt(prompt.encode()).decode()
 
     def _store(self, item: ModerationItem, review: ReviewQueueEntry | None,
-               image_bytes: bytes | None, image: DecodedImage | None) -> None:
+               image_bytes: bytes | None, image: DecodedImage | None, hash_rows: list) -> None:
         # The image file first: a crash before the commit leaves only an unreferenced file.
         if image is not None and image_bytes is not None:
             self.image_store.put(image.sha256, image.format, image_bytes)
-        self.repository.save(item, review)
+        self.repository.save(item, review, hash_rows)
 
     async def _run(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)

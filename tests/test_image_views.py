@@ -62,9 +62,9 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def benign_frame(index: int) -> Image.Image:
+def benign_frame(index: int, seed: int = BENIGN_SEED) -> Image.Image:
     # A marker that moves, so no two frames are equal (encoders merge equal neighbours).
-    frame = synthetic_scene(BENIGN_SEED, (320, 320))
+    frame = synthetic_scene(seed, (320, 320))
     ImageDraw.Draw(frame).rectangle((4 * index, 300, 4 * index + 12, 312), fill=(250, 250, 250))
     return frame
 
@@ -236,3 +236,17 @@ rules:
     assert result.returncode == 0, result.stderr
     (tmp_path / "default.yaml").write_text(rule.replace("banks.matches.frame", "banks.matches.frames"))
     assert lint(tmp_path).returncode != 0
+
+
+def test_near_duplicates_are_found_through_every_frame_both_ways(moderator):
+    hidden_later = synthetic_scene(7, (320, 320))
+    frames = [benign_frame(i, seed=11) for i in range(12)]  # frames no earlier test sent
+    frames[4:8] = [hidden_later] * 4
+    animated = moderate(moderator, animation("GIF", frames, [50] * 12))
+    # A still copy finds the earlier animation through the row of one of its later frames.
+    still = moderate(moderator, encode(hidden_later.resize((300, 300)), "JPEG", quality=70))
+    assert animated["id"] in {d["item_id"] for d in still["signals"]["image_hash"]["near_duplicates"]}
+    # And an animation finds the earlier still through one of its later frames, naming it.
+    again = moderate(moderator, animation("WEBP", frames, [50] * 12))
+    found = {d["item_id"]: d for d in again["signals"]["image_hash"]["near_duplicates"]}
+    assert still["id"] in found and found[still["id"]]["frame"] in {4, 5, 6, 7}
