@@ -38,6 +38,8 @@ from moderation_service.rate_limit import RateLimiter
 # schema describes the API, not its data; README "Authentication" says so).
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/v1/auth/login", "/docs", "/docs/oauth2-redirect", "/redoc",
                           "/openapi.json"})
+# The documentation pages' own scripts and styles, served offline (api/docs.py): public files.
+PUBLIC_PREFIXES = ("/docs-assets/",)
 # Routes that carry an image or a bulk file; every other route gets the small cap.
 _LARGE_BODY = re.compile(r"^/v1/(moderations|banks/lookup|banks/[^/]+/import)$")
 _STREAMED = re.compile(r"^/v1/banks/[^/]+/import$")
@@ -74,7 +76,7 @@ class EdgeGuard:
         path = scope["path"]
         headers = _headers(scope)
         try:
-            if path not in PUBLIC_PATHS:
+            if path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES):
                 principal = await self._principal(headers)
                 scope.setdefault("state", {})["principal"] = principal
                 self.rate_limiter.check(principal)
