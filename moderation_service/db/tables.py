@@ -67,11 +67,22 @@ class ReviewQueueEntry(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     skipped_by: Mapped[str | None] = mapped_column(String(160))
+    skipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # migration 0008
     verdict: Mapped[str | None] = mapped_column(String(16))
     reason_code: Mapped[str | None] = mapped_column(String(64))
     final_decision: Mapped[str | None] = mapped_column(String(16))
     decided_by: Mapped[str | None] = mapped_column(String(160))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewerPreference(Base):
+    """A reviewer's console settings (migration 0008); unset fields fall back to the organisation's."""
+
+    __tablename__ = "reviewer_preferences"
+
+    actor: Mapped[str] = mapped_column(String(160), primary_key=True)
+    blur_radius: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ApiKey(Base):
