@@ -189,3 +189,13 @@ def test_stats_throughput_reviewer_agreement_and_appeal_overturns(client, storag
     assert stats["throughput"]["user:alice"]["median_handling_s"] >= 0
     assert stats["reviewer_agreement"] == {"items_decided_twice": 1, "agree": 0, "rate": 0.0}
     assert stats["appeals"]["decided"] == 1 and stats["appeals"]["overturn_rate"] == 1.0
+
+
+def test_item_view_carries_the_policy_thresholds_and_whether_a_raw_prompt_exists(client, storage):
+    item_id = queued_item(storage.repository)
+    alice = login(client, "alice")
+    view = client.get(f"/v1/review/{item_id}", headers=alice).json()
+    nsfw = view["thresholds"]["nsfw.probability"]
+    assert [(t["action"], t["value"]) for t in nsfw] == [("review", 0.4), ("block", 0.85)]
+    assert view["raw_prompt_stored"] is False and view["client"] == "tests"
+    assert view["review"]["enqueued_at"]

@@ -30,6 +30,7 @@ from moderation_service.review.clock import aware
 from moderation_service.review.config import APPEALS_QUEUE, ESCALATIONS_QUEUE, SENIOR_QUEUES
 from moderation_service.review.queue import lease_seconds_left
 from moderation_service.review.runtime import ReviewRuntime
+from moderation_service.review.thresholds import policy_thresholds
 from moderation_service.review.verdicts import VerdictRequest
 from moderation_service.review.webhooks import delivery_as_dict, register_endpoint
 
@@ -194,10 +195,13 @@ def review_router(review: ReviewRuntime, repository: ModerationRepository, image
         return reports.decision_stats(sessions, since)
 
     @router.get("/v1/review/{item_id}", summary="One item with its signals, near-duplicates and audit trail")
-    def item(item_id: str, _principal: Principal = require_scope("review")) -> dict:
+    def item(item_id: str, request: Request, _principal: Principal = require_scope("review")) -> dict:
         view = item_view(item_id)
         view["audit"] = audit.search(sessions, item_ids=[item_id])
         view["appeals"] = appeals_for(sessions, item_id)
+        active = getattr(request.app.state, "policies", None)
+        policy = active.current.policies.get(view["policy"]["name"]) if active is not None else None
+        view["thresholds"] = policy_thresholds(policy) if policy is not None else {}
         return view
 
     @router.get("/v1/review/{item_id}/image", summary="The image, blurred unless original=true (audited)",
