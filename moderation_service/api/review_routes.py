@@ -187,8 +187,10 @@ def review_router(review: ReviewRuntime, repository: ModerationRepository, image
         except ValueError:
             raise ApiError(422, "invalid_request", f"day {day!r} is not a date") from None
         actor = reviewer if reviewer is None or ":" in reviewer else f"user:{reviewer}"
-        return {"entries": audit.search(sessions, item_ids=item_ids, actor=actor, action=action, verdict=verdict,
-                                        since=since, until=until)}
+        entries = audit.search(sessions, item_ids=item_ids, actor=actor, action=action, verdict=verdict,
+                               since=since, until=until)
+        external = reports.external_ids(sessions, {e["item_id"] for e in entries})
+        return {"entries": [{**e, "external_id": external.get(e["item_id"])} for e in entries]}
 
     @router.get("/v1/review/stats", summary="Verdicts per reviewer and queue, policy agreement, time to decision")
     def stats(since: datetime | None = None, _principal: Principal = require_scope("review")) -> dict:

@@ -11,6 +11,9 @@ ESCALATIONS_QUEUE = "escalations"  # "escalate to seniors": like appeals, only s
 SENIOR_QUEUES = (APPEALS_QUEUE, ESCALATIONS_QUEUE)
 # A reject must give a violation: these say the content is fine, so they only fit an approve.
 APPROVE_ONLY_REASONS = ("policy_ok", "false_positive")
+# These name a violation: the console offers them for rejects only (the API still takes them on an
+# approve, as older clients send them there).
+REJECT_ONLY_REASONS = ("nudity", "violence", "hate", "harassment", "self_harm", "spam")
 
 
 class ReviewSettings(BaseSettings):
@@ -37,10 +40,11 @@ class ReviewSettings(BaseSettings):
     webhook_poll_s: float = Field(default=1.0, gt=0, description="How often due deliveries are sent; 0 disables.")
 
     def reasons_for(self, verdict: str) -> list[str]:
-        """The reason codes that fit a verdict: a reject never takes a 'content is fine' code."""
+        """The reason codes that fit a verdict: a reject never takes a 'content is fine' code, an
+        approve is offered no violation."""
         if verdict == "reject":
             return [code for code in self.reason_codes if code not in APPROVE_ONLY_REASONS]
-        return list(self.reason_codes)
+        return [code for code in self.reason_codes if code not in REJECT_ONLY_REASONS]
 
     def queue_priority(self, queue: str) -> int:
         return self.queue_priorities.get(queue, 0)

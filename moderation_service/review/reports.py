@@ -133,6 +133,16 @@ def _reviewer_agreement(decisions) -> dict[str, Any]:
     return {"items_decided_twice": pairs, "agree": agree, "rate": agree / pairs if pairs else None}
 
 
+def external_ids(sessions: sessionmaker, item_ids: set[str]) -> dict[str, str | None]:
+    ids = sorted(item_ids)
+    found: dict[str, str | None] = {}
+    with sessions() as session:
+        for start in range(0, len(ids), 500):
+            found.update(session.execute(select(ModerationItem.id, ModerationItem.external_id)
+                                         .where(ModerationItem.id.in_(ids[start:start + 500]))).all())
+    return found
+
+
 def find_items(sessions: sessionmaker, query: str) -> list[str]:
     """Item ids matching an item id or an external id."""
     with sessions() as session:

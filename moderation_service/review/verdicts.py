@@ -61,7 +61,7 @@ class Verdicts:
         if request.reason_code not in self.settings.reason_codes:
             raise ApiError(422, "invalid_reason_code", f"reason_code must be one of "
                            f"{', '.join(self.settings.reason_codes)}")
-        if request.reason_code not in self.settings.reasons_for(request.verdict):
+        if request.verdict == "reject" and request.reason_code not in self.settings.reasons_for("reject"):
             raise ApiError(422, "reason_code_mismatch", f"reason_code {request.reason_code!r} says the content is "
                            f"fine; a {request.verdict} needs one of "
                            f"{', '.join(self.settings.reasons_for(request.verdict))}")
