@@ -429,14 +429,18 @@ def dataset_export(
 def review_ui(
     api_url: str = typer.Option("http://127.0.0.1:8000", envvar="MODERATION_API_URL", help="The running API."),
     port: int = typer.Option(8501, help="Port of the console."),
+    host: str = typer.Option("127.0.0.1", help="Address to serve on; 0.0.0.0 serves beyond loopback "
+                             "(put TLS in front: the login token travels in a cookie)."),
 ) -> None:
     """Start the Streamlit review console; it talks only to the API at --api-url."""
     import subprocess
     import sys
 
     env = {**os.environ, "MODERATION_API_URL": api_url}
+    # toolbarMode viewer: no Deploy button or developer menu for reviewers.
     command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "review_ui" / "app.py"),
-               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+               "--server.port", str(port), "--server.address", host, "--server.headless", "true",
+               "--client.toolbarMode", "viewer", "--browser.gatherUsageStats", "false"]
     raise typer.Exit(subprocess.call(command, env=env))
 
 
