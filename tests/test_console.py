@@ -271,3 +271,22 @@ def test_prompt_renders_as_escaped_plain_text_with_visible_controls():
 
 def test_ages_are_never_negative():
     assert render.age(-5) == "0m 0s" and render.age(7200) == "2h 0m" and render.age(None) == "n/a"
+
+
+def test_blur_strength_is_saved_per_reviewer_and_hover_unblur_is_an_audited_reveal(served):
+    storage = served.state.storage
+    item_id = queued_item(storage.repository, image=encode(synthetic_scene(2)), image_store=storage.image_store)
+    at = logged_in(served)
+    at.slider(key="blur").set_value(6).run()
+    assert not at.exception, at.exception
+    me = served.state.storage.session_factory
+    from moderation_service.review.actions import preferences
+
+    assert preferences(me, "user:alice", 18)["own_blur_radius"] == 6
+    press(at, "claim")
+    assert "blur 6" in texts(at)
+    assert "reveal_image" not in {row["action"] for row in audit_rows(served, item_id)}
+    at.toggle(key="hover_unblur").set_value(True).run()
+    assert not at.exception, at.exception
+    assert 'class="hover-unblur"' in texts(at) and "filter: blur(6px)" in texts(at)
+    assert "reveal_image" in {row["action"] for row in audit_rows(served, item_id)}

@@ -284,8 +284,10 @@ def test_reload_keeps_the_login_and_the_queue(stack):
     devtools.call("Page.reload")
     wait_for(lambda: "Keyboard" in devtools.text(), "the console after a reload")
     assert not devtools.evaluate("!!document.querySelector('.st-key-username input')"), "logged out by a reload"
-    wait_for(lambda: devtools.query().get("queue") == "notes" and "notes" in devtools.evaluate(
-        "document.querySelector('.st-key-queue').innerText"), "the chosen queue after a reload")
+    chosen = """(() => { const box = document.querySelector('.st-key-queue');
+        return box ? box.textContent + ' ' + [...box.querySelectorAll('input')].map(i => i.value).join(' ') : ''; })()"""
+    wait_for(lambda: devtools.query().get("queue") == "notes" and "notes" in devtools.evaluate(chosen),
+             "the chosen queue after a reload")
     # Reviewers get neither the Deploy button nor the developer menu.
     assert not devtools.evaluate("!!document.querySelector('[data-testid=\"stAppDeployButton\"]')")
     no_traceback(devtools)
