@@ -54,7 +54,7 @@ KEY_SCRIPT = """<script>
 </script>"""
 
 STYLE = """<style>
-.block-container { padding-top: 2.6rem !important; padding-bottom: 0.5rem !important; }
+.block-container { padding-top: 3.9rem !important; padding-bottom: 0.5rem !important; }
 [data-testid="stVerticalBlock"] { gap: 0.45rem; }
 .stButton button { min-height: 2.1rem; padding: 0.15rem 0.6rem; }
 [data-testid="stSidebarHeader"] { padding-bottom: 0; }

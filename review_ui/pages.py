@@ -63,21 +63,20 @@ def stats_page(client: ReviewApi) -> None:
     agreement, between = stats["agreement"], stats.get("reviewer_agreement") or {}
     appeals, waits = stats.get("appeals") or {}, stats["time_to_decision_s"]
     decided = waits["count"]
-    metrics = st.columns(5)
-    metrics[0].metric("Decisions", decided)
-    metrics[1].metric("Median time to decision", render.age(waits["median"]) if waits["median"] is not None else "none yet",
-                      help="From the item's creation to the verdict.")
-    metrics[2].metric("Reviewers agree (items decided twice)",
-                      _rate(between.get("rate"), between.get("items_decided_twice", 0), "no item decided twice"),
-                      help="Items decided by two reviewers (a re-review or an appeal): how often the later verdict "
-                           "repeats the earlier one.")
+    first, second = st.columns(3), st.columns(3)
+    first[0].metric("Decisions", decided)
+    first[1].metric("Median time to decision", render.age(waits["median"]) if waits["median"] is not None else "none yet",
+                    help="From the item's creation to the verdict.")
+    first[2].metric("Appeals overturned", _rate(appeals.get("overturn_rate"), appeals.get("decided", 0), "none decided"))
+    second[0].metric("Reviewers agree (items decided twice)",
+                     _rate(between.get("rate"), between.get("items_decided_twice", 0), "none decided twice"),
+                     help="Items decided by two reviewers (a re-review or an appeal): how often the later verdict "
+                          "repeats the earlier one.")
     sure = agreement.get("agree", 0) + agreement.get("disagree", 0)
-    metrics[3].metric("Reviewers agree with the policy",
-                      _rate(agreement.get("rate"), sure, f"policy sent all {decided} to review" if decided
-                            else "no verdict yet"),
-                      help="Only items where the policy itself decided (allow/block) before a person looked.")
-    metrics[4].metric("Appeals overturned",
-                      _rate(appeals.get("overturn_rate"), appeals.get("decided", 0), "no appeal decided"))
+    second[1].metric("Reviewers agree with the policy",
+                     _rate(agreement.get("rate"), sure, "all sent to review" if decided else "no verdict yet"),
+                     help="Only items where the policy itself decided (allow/block) before a person looked; the "
+                          "others it sent to review without a verdict of its own.")
     throughput = stats.get("throughput") or {}
     rows = []
     for reviewer, counts in stats["per_reviewer"].items():

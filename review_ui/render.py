@@ -46,14 +46,17 @@ def visible_char(char: str) -> str:
     return html.escape(char)
 
 
-def visible_text(text: str) -> str:
-    """Escaped text with every control/invisible character shown, and trailing spaces marked."""
+def visible_text(text: str, at_end: bool = True) -> str:
+    """Escaped text with every control/invisible character shown, and spaces at a line's end marked
+    (``at_end`` False: the text continues after its last line, so those spaces are not trailing)."""
     out = []
-    for line in re.split(r"(\n)", text):
+    lines = re.split(r"(\n)", text)
+    for index, line in enumerate(lines):
         if line == "\n":
             out.append(visible_char("\n"))
             continue
-        stripped = line.rstrip(" ")
+        last = index == len(lines) - 1
+        stripped = line.rstrip(" ") if (at_end or not last) else line
         out.extend(visible_char(c) for c in stripped)
         if len(stripped) < len(line):
             out.append(_mark("·" * (len(line) - len(stripped)), "trailing spaces"))
@@ -69,12 +72,12 @@ def prompt_html(text: str | None, matched: Iterable[str] = ()) -> str:
     pattern = re.compile("|".join(f"({p})" if i else p for i, p in enumerate(parts)), re.IGNORECASE)
     out, position = [], 0
     for found in pattern.finditer(text):
-        out.append(visible_text(text[position:found.start()]))
+        out.append(visible_text(text[position:found.start()], at_end=False))
         token = found.group(0)
         if PLACEHOLDER.fullmatch(token):
             out.append(f'<span style="{PII_STYLE}" title="removed personal data">{html.escape(token[1:-1])}</span>')
         else:
-            out.append(f'<span style="{MATCH_STYLE}" title="matched by a rule">{visible_text(token)}</span>')
+            out.append(f'<span style="{MATCH_STYLE}" title="matched by a rule">{visible_text(token, at_end=False)}</span>')
         position = found.end()
     out.append(visible_text(text[position:]))
     return f'<div style="{BOX_STYLE}" data-testid="prompt-text">{"".join(out)}</div>'

@@ -202,7 +202,7 @@ def reveal_prompt(client: ReviewApi, item_id: str) -> None:
 
 
 def set_reason(code: str) -> None:
-    state.reason = None if state.get("reason") == code else code
+    state.reason = code
 
 
 # -- the page --------------------------------------------------------------------------------------------
@@ -285,7 +285,7 @@ def item_view(client: ReviewApi, config: dict, item: dict, read_only: bool = Fal
         f'<b>{render.esc(view.get("surface"))}</b> · client <b>{render.esc(view.get("client"))}</b> · in queue '
         f'{render.esc(render.age(waited))} · policy says <b>{render.esc(view["policy"]["decision"])}</b>'
         f'{" · <b style=color:#b71c1c>APPEAL</b>" if appeal else ""}</div>')
-    left, middle, right = st.columns([5, 4, 3.2], gap="small")
+    left, middle, right = st.columns([4.6, 3.8, 3.6], gap="small")
     with left:
         prompt_panel(client, view, read_only)
         rules_panel(view)
@@ -436,10 +436,13 @@ def verdict_panel(client: ReviewApi, view: dict, config: dict, appeal: dict | No
     st.caption(f"reason: **{reason or 'none yet'}**" + ("" if reason else " (a reject needs one)"))
     st.text_input("Note", key=f"note_{view['id']}", label_visibility="collapsed",
                   placeholder="Note (Enter or Esc leaves the field)")
+    note = state.get(f"note_{view['id']}")
+    if note:
+        st.html(f'<div style="font-size:12px;color:#555" data-testid="note-saved">note kept with the verdict: '
+                f'{render.esc(note)}</div>')
     if view.get("has_image"):
-        st.checkbox("Reject adds it to the reviewer-rejected bank", key=f"bank_{view['id']}", value=True,
-                    help="A rejected image's hashes join the reviewer-rejected block bank, so reposts are blocked "
-                         "without review. Untick to keep this one out.")
+        st.checkbox("On reject, add to the reviewer-rejected bank", key=f"bank_{view['id']}", value=True)
+        st.caption("Its hashes then block reposts without review. Untick to keep this image out.")
     if appeal:
         appealed = appealed_decision(view)
         approve_label = ("Uphold: keep allowed (a)" if appealed in ("allow", "redact") else "Overturn: allow (a)")

@@ -95,8 +95,8 @@ def test_stats_page_renders_once_verdicts_exist(served):
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Decisions"] == "2"
-    assert metrics["Reviewers agree (items decided twice)"] == "no item decided twice"
-    assert metrics["Reviewers agree with the policy"] == "policy sent all 2 to review"
+    assert metrics["Reviewers agree (items decided twice)"] == "none decided twice"
+    assert metrics["Reviewers agree with the policy"] == "all sent to review"
     assert "n/a" not in metrics.values()
     [table] = [d.value for d in at.dataframe if "reviewer" in d.value.columns]
     assert table.set_index("reviewer").loc["user:alice", "decisions"] == 2
@@ -266,6 +266,8 @@ def test_prompt_renders_as_escaped_plain_text_with_visible_controls():
     assert "<img" not in shown and "&lt;img src=x&gt;" in shown
     assert ">PERSON</span>" in shown and "U+200B" in shown and "→" in shown and "··" in shown
     assert 'title="matched by a rule">hidden</span>' in shown
+    assert "·" not in render.prompt_html("a <PERSON> b")  # a space before a placeholder is not trailing
+    assert "··" in render.prompt_html("line  \nnext")  # spaces before a line break are trailing
     assert render.short(0.123456) == "0.12" and render.short(0.004) == "0.004"
 
 
