@@ -292,3 +292,26 @@ def test_blur_strength_is_saved_per_reviewer_and_hover_unblur_is_an_audited_reve
     assert not at.exception, at.exception
     assert 'class="hover-unblur"' in texts(at) and "filter: blur(6px)" in texts(at)
     assert "reveal_image" in {row["action"] for row in audit_rows(served, item_id)}
+
+
+def test_banks_page_for_admins_lists_adds_and_removes_entries(served):
+    reviewer = logged_in(served, "rita")
+    assert "Banks" not in reviewer.radio(key="page").options
+    banks = served.state.storage.banks
+    banks.store.create_bank("spam-images", "block", {}, "known spam")
+    at = logged_in(served, "ada", "admin")
+    at.radio(key="page").set_value("Banks").run()
+    assert not at.exception, at.exception
+    listing = at.dataframe[0].value.set_index("bank")
+    assert listing.loc["spam-images", "purpose"] == "block" and listing.loc["spam-images", "entries"] == 0
+    at.selectbox(key="bank_name").set_value("spam-images").run()
+    [signal] = [s for s in at.selectbox if s.label == "Signal"]
+    signal.set_value("phash")
+    [value] = [t for t in at.text_input if t.label == "Hash"]
+    value.input("b6a9c995c94e16ca")
+    [submit] = [b for b in at.button if b.label == "Add entry"]
+    submit.click().run()
+    assert not at.exception, at.exception
+    assert banks.store.get_bank("spam-images")["entries"] == 1
+    press(at, "bank_remove_button")
+    assert banks.store.get_bank("spam-images")["entries"] == 0
