@@ -22,7 +22,8 @@ from moderation_service.errors import ApiError
 from moderation_service.image_store import ImageStore
 from moderation_service.images import ImageRejected, decode_image
 from moderation_service.metrics import ServiceMetrics
-from moderation_service.near_duplicates import NearDuplicateIndex
+from moderation_service.decision_cause import annotate
+from moderation_service.near_duplicates import EarlierItems, item_hash_rows
 from moderation_service.active_policies import ActivePolicies
 from moderation_service.policy import evaluate
 from classifiers.text_normalization import normalize_for_classification
@@ -31,6 +32,9 @@ from moderation_service.settings import Settings
 
 if TYPE_CHECKING:
     from moderation_service.banks.runtime import Banks
+    from moderation_service.candidates.roster import Roster
+    from moderation_service.candidates.shadow import ShadowScorer
+    from moderation_service.quality.sampling import QualitySampler
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +74,21 @@ class ModerationService:
         policies: ActivePolicies,
         repository: ModerationRepository,
         image_store: ImageStore,
-        index: NearDuplicateIndex,
+        earlier: EarlierItems,
         banks: "Banks | None" = None,
+        quality: "QualitySampler | None" = None,
     ) -> None:
         self.settings = settings
         self.classifiers = classifiers
         self.policies = policies
         self.repository = repository
         self.image_store = image_store
-        self.index = index
+        self.earlier = earlier
         self.banks = banks
+        self.modalities = {name: clf.modality.value for name, clf in classifiers.items()}
+        self.quality = quality
+        self.roster: "Roster | None" = None  # candidate models (moderation_service/candidates)
+        self.shadow: "ShadowScorer | None" = None
         self.metrics: ServiceMetrics | None = None
         self._executor = ThreadPoolExecutor(settings.classifier_workers, thread_name_prefix="classifier")
         self.batchers = {
@@ -87,9 +96,24 @@ class ModerationService:
             for name, classifier in classifiers.items()
             if classifier.batchable
         } if settings.batching else {}
+        self._retired: list[DynamicBatcher] = []
+
+    def swap_classifier(self, name: str, classifier: Classifier) -> None:
+        """Serve signal ``name`` with ``classifier`` from the next request on (a promoted model).
+        Requests already running finish on the old one; its batcher is closed with the service."""
+        if name in self.batchers:
+            batcher = DynamicBatcher(classifier, self.settings.batch_max_size, self.settings.batch_max_wait_ms,
+                                     self._executor)
+            self._retired.append(self.batchers[name])
+            self.batchers = {**self.batchers, name: batcher}
+        self.classifiers = {**self.classifiers, name: classifier}
 
     def close(self) -> None:
-        for batcher in self.batchers.values():
+        if self.roster is not None:
+            self.roster.stop()
+        if self.shadow is not None:
+            self.shadow.stop()
+        for batcher in [*self.batchers.values(), *self._retired]:
             batcher.close()
         self._executor.shutdown(wait=True)
 
@@ -110,7 +134,8 @@ class ModerationService:
 
         signals, failed = await self._classify(prompt, image, timings)
         if isinstance(signals.get("image_hash"), ImageHashSignal):
-            signals["image_hash"] = await self._run(self._with_near_duplicates, signals["image_hash"])
+            signals["image_hash"] = await self._run(self._with_near_duplicates, signals["image_hash"],
+                                                    signals.get("pdq"))
 
         plain_signals = {name: signal.model_dump(mode="json") for name, signal in signals.items()}
         started = time.perf_counter()
@@ -129,6 +154,8 @@ class ModerationService:
         timings["policy"] = _elapsed_ms(started)
 
         item = self._record(request, prompt, image, plain_signals, failed, decision, timings)
+        # Which signals, and so which modality, each fired rule read: near-duplicates inherit only the image's part.
+        item.reasons = annotate(item.reasons, facts, self.modalities)
         if bank_matches and (bank_matches["matches"] or bank_matches["quarantined"]):
             item.signals = {**item.signals, "banks": bank_matches}  # only when a bank matched
         if shadow is not None:
@@ -141,12 +168,14 @@ class ModerationService:
             review = ReviewQueueEntry(item_id=item.id, queue=decision.review_queue or "default",
                                       priority=decision.review_priority or 0, status="pending",
                                       enqueued_at=item.created_at)
+        queued = review or await self._quality_sample(decision.action, live.spec, facts, item)
         item.client = request.client
         item.idempotency_key = request.idempotency_key
         item.request_sha256 = fingerprint
+        hash_rows = item_hash_rows(item.id, item.created_at, plain_signals)
         started = time.perf_counter()
         try:
-            await self._run(self._store, item, review, request.image, image)
+            await self._run(self._store, item, queued, request.image, image, hash_rows)
         except IntegrityError:
             # A concurrent retry with the same key committed first: answer with its result.
             if fingerprint and (earlier := await self._run(self._earlier_result, request, fingerprint)):
@@ -155,13 +184,23 @@ class ModerationService:
         timings["store"] = _elapsed_ms(started)
         # The stored copy keeps the timings known before the commit; the response adds "store".
         item.timings_ms = timings
-        if item.phash:
-            self.index.add(item.id, item.phash, item.decision)
+        self.earlier.add(hash_rows)
+        if self.shadow is not None and self.shadow.active:  # after the commit: off the response's path
+            self.shadow.submit(item.id, prompt, image)
         if self.metrics is not None:
             self.metrics.record_moderation(item.decision, item.surface, timings, list(failed))
             for match in (bank_matches or {}).get("matches", []):
                 self.metrics.bank_matches.labels(bank=match["bank"]).inc()
         return Moderated(item, review)
+
+    async def _quality_sample(self, action: str, policy, facts, item: ModerationItem) -> ReviewQueueEntry | None:
+        """A blind-review entry when the item is drawn for the quality sample (never shown to the client)."""
+        sample = self.quality.draw(action, policy, facts) if self.quality is not None else None
+        if sample is None or not await self._run(self.quality.within_budget, sample):
+            return None
+        return ReviewQueueEntry(item_id=item.id, queue=sample.queue, priority=0, status="pending",
+                                enqueued_at=item.created_at, sampling=sample.kind,
+                                sampling_probability=sample.probability)
 
     def _earlier_result(self, request: ModerationInput, fingerprint: str) -> Moderated | None:
         earlier = self.repository.find_by_idempotency_key(request.client, request.idempotency_key)
@@ -216,14 +255,18 @@ class ModerationService:
                 signals[name] = result
         return signals, failed
 
-    def _with_near_duplicates(self, signal: ImageHashSignal) -> ImageHashSignal:
-        matches = self.index.search(signal.phash, self.settings.near_duplicate_max_distance,
-                                    self.settings.near_duplicate_limit)
-        # The decision in force: a reviewer's verdict replaces the policy's, so a policy can act on
-        # "near-duplicate of something reviewers rejected".
-        final = self.repository.final_decisions([m.item_id for m in matches]) if matches else {}
-        duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=final.get(m.item_id, m.decision))
-                      for m in matches]
+    def _with_near_duplicates(self, signal: ImageHashSignal, pdq: Signal | None) -> ImageHashSignal:
+        """Earlier items near the image's pHash, then (for items not found so) its PDQ hash. Each carries
+        the decision in force and the decision its image alone carries (``image_decision``)."""
+        limit = self.settings.near_duplicate_limit
+        matches = self.earlier.search("phash", signal.phash, limit)
+        pdq_hash = getattr(pdq, "hash", None)
+        if pdq_hash and len(matches) < limit:
+            known = {m.item_id for m in matches}
+            matches += [m for m in self.earlier.search("pdq", pdq_hash, limit) if m.item_id not in known]
+        duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=m.decision,
+                                    image_decision=m.image_decision, signal_type=m.signal_type)
+                      for m in matches[:limit]]
         return signal.model_copy(update={"near_duplicates": duplicates})
 
     def _bank_matches(self, plain_signals: dict, image: DecodedImage | None, prompt: str | None) -> dict | None:
@@ -275,11 +318,11 @@ class ModerationService:
         return Fernet(self.settings.raw_prompt_key.get_secret_value()).encrypt(prompt.encode()).decode()
 
     def _store(self, item: ModerationItem, review: ReviewQueueEntry | None,
-               image_bytes: bytes | None, image: DecodedImage | None) -> None:
+               image_bytes: bytes | None, image: DecodedImage | None, hash_rows: list) -> None:
         # The image file first: a crash before the commit leaves only an unreferenced file.
         if image is not None and image_bytes is not None:
             self.image_store.put(image.sha256, image.format, image_bytes)
-        self.repository.save(item, review)
+        self.repository.save(item, review, hash_rows)
 
     async def _run(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)

@@ -32,10 +32,10 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_image_pixels: int = Field(default=40_000_000, gt=0)
     max_prompt_chars: int = Field(default=8_000, gt=0)
-    near_duplicate_max_distance: int = Field(default=6, ge=0, le=64)
+    # The built-in `earlier-items` bank's thresholds (bits); its entries sync with the banks (MODERATION_BANKS_*).
+    near_duplicate_max_distance: int = Field(default=6, ge=0, le=16, description="pHash bits for a near-duplicate.")
+    near_duplicate_pdq_max_distance: int = Field(default=31, ge=0, le=64, description="PDQ bits for a near-duplicate.")
     near_duplicate_limit: int = Field(default=5, ge=0)
-    index_sync_interval_s: float = Field(default=1.0, ge=0, description="How often each process reads other "
-                                         "processes' new items into its near-duplicate index; 0 turns it off.")
     store_raw_prompts: bool = Field(
         default=False, description="Keep the unredacted prompt, encrypted; off keeps only the redacted form."
     )
@@ -119,11 +119,15 @@ _TOOL_VARIABLES = {"MODERATION_NEW_USER_PASSWORD", "MODERATION_API_URL", "MODERA
 
 def known_variables() -> set[str]:
     from moderation_service.banks.config import BankSettings
+    from moderation_service.candidates.config import CandidateSettings
+    from moderation_service.quality.config import QualitySettings
     from moderation_service.review.config import ReviewSettings
 
     names = {f"MODERATION_{name.upper()}" for name in Settings.model_fields}
     names |= {f"MODERATION_REVIEW_{name.upper()}" for name in ReviewSettings.model_fields}
     names |= {f"MODERATION_BANKS_{name.upper()}" for name in BankSettings.model_fields}
+    names |= {f"MODERATION_QUALITY_{name.upper()}" for name in QualitySettings.model_fields}
+    names |= {f"MODERATION_MODELS_{name.upper()}" for name in CandidateSettings.model_fields}
     return names | _TOOL_VARIABLES
 
 

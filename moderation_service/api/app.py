@@ -19,6 +19,7 @@ from moderation_service.api.schemas import (AUTH_ERRORS, ModerationRequest, Mode
 from moderation_service.auth import ApiKeyStore, Principal, require_scope
 from moderation_service.rate_limit import RateLimiter
 from moderation_service.retention import start_purging
+from moderation_service.retro_hunt import RetroHunter
 from moderation_service.db.tables import ReviewQueueEntry
 from moderation_service.errors import ApiError
 from moderation_service.metrics import ServiceMetrics
@@ -26,10 +27,14 @@ from moderation_service.api.body_limit import BodySizeLimit
 from moderation_service.api.request_ids import RequestIds
 from moderation_service.api.policy_routes import policy_router
 from moderation_service.api.bank_routes import bank_router
+from moderation_service.api.model_routes import model_router
+from moderation_service.api.quality_routes import quality_router
 from moderation_service.api.review_routes import review_router
+from moderation_service.quality.blind import is_blind
 from moderation_service.review.runtime import build_review
 from moderation_service.banks.feedback import verdict_listener
-from moderation_service.runtime import build_service, load_classifiers, load_service_policies, open_storage
+from moderation_service.runtime import (build_service, load_candidates, load_classifiers, load_service_policies,
+                                        open_storage)
 from moderation_service.service import ModerationService
 from moderation_service.settings import Settings
 
@@ -53,9 +58,11 @@ class ServiceState:
         return self.service
 
 
-def create_app(settings: Settings | None = None, classifiers: dict[str, Classifier] | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, classifiers: dict[str, Classifier] | None = None,
+               candidates: dict[str, tuple[str, Classifier]] | None = None) -> FastAPI:
     """With ``classifiers`` given (tests share one loaded set), the app is ready at once;
-    otherwise the models load in the background and /readyz reports when they are in."""
+    otherwise the models load in the background and /readyz reports when they are in.
+    ``candidates`` ({entry: (signal, model)}) are scored in shadow; by default the configuration's."""
     settings = settings or Settings()
     policies = load_service_policies(settings)  # an invalid policy stops start-up here
     storage = open_storage(settings)
@@ -67,7 +74,10 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     def load() -> None:
         try:
             loaded = classifiers if classifiers is not None else load_classifiers(settings)
-            service = build_service(settings, policies, storage, loaded)
+            shadow = candidates if candidates is not None else (
+                load_candidates(settings) if classifiers is None else {})
+            service = build_service(settings, policies, storage, loaded, shadow)
+            metrics.registry.register(service.shadow)
             service.metrics = metrics
             state.service = service
             metrics.ready.set(1)
@@ -83,19 +93,18 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
             threading.Thread(target=load, name="model-loader", daemon=True).start()
         if settings.policy_watch_interval_s > 0:
             policies.watch(settings.policy_watch_interval_s)
-        if settings.index_sync_interval_s > 0:
-            storage.index_sync.start(settings.index_sync_interval_s)
         if storage.banks is not None:
             storage.banks.sync.start()
         review.webhooks.start()
+        retro_hunt.start(storage.banks.settings.retro_hunt_interval_s)
         stop_purging = threading.Event()
         if settings.retention_days > 0:
             start_purging(storage.session_factory, storage.image_store, settings.retention_days,
                           settings.purge_interval_s, stop_purging)
         yield
         stop_purging.set()
+        retro_hunt.stop()
         review.webhooks.stop()
-        storage.index_sync.stop()
         if storage.banks is not None:
             storage.banks.sync.stop()
         policies.stop()
@@ -124,6 +133,15 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     review = build_review(storage.session_factory, verdict_listeners=app.state.verdict_listeners)
     app.state.review = review
     app.state.authenticators.append(review.users.authenticate)
+
+    def taken_down(bank: str, count: int) -> None:
+        metrics.retroactive_blocks.labels(bank=bank).inc(count)
+        review.webhooks.wake()
+
+    # Retroactive takedown: new block-bank entries hunted among published items, in the background.
+    retro_hunt = RetroHunter(storage.session_factory, storage.banks, settle_s=storage.banks.settings.retro_hunt_settle_s,
+                             max_items=storage.banks.settings.retro_hunt_max_items, on_taken_down=taken_down)
+    app.state.retro_hunt = retro_hunt
     _install_error_handlers(app)
     app.add_middleware(RequestIds)
     max_body = settings.max_image_bytes * 4 // 3 + 1024 * 1024
@@ -167,6 +185,8 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     if storage.banks is not None:
         app.include_router(bank_router(storage.banks, state, settings))
     app.include_router(review_router(review, storage.repository, storage.image_store, _prompt_unsealer(settings)))
+    app.include_router(quality_router(storage.session_factory))
+    app.include_router(model_router(state, storage.session_factory))
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
              responses=error_responses(*AUTH_ERRORS))
@@ -202,7 +222,7 @@ def _idempotency_key(request: Request) -> str | None:
 
 
 def _review_ref(entry: ReviewQueueEntry | None) -> ReviewRef | None:
-    if entry is None:
+    if entry is None or is_blind(entry):  # a pending quality sample is internal until its verdict
         return None
     return ReviewRef(queue=entry.queue, priority=entry.priority, status=entry.status, verdict=entry.verdict,
                      reason_code=entry.reason_code, final_decision=entry.final_decision, decided_at=entry.decided_at)

@@ -32,6 +32,9 @@ class RuleReason(BaseModel):
     queue: str | None = None
     priority: int | None = None
     entities: list[str] = []
+    # What caused it (moderation_service/decision_cause): the signals its values came from, and their modalities.
+    signals: list[str] = []
+    modalities: list[Literal["text", "image"]] = []
 
 
 class PolicyRef(BaseModel):
