@@ -67,7 +67,7 @@ class ReviewQueueEntry(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     skipped_by: Mapped[str | None] = mapped_column(String(160))
-    skipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # migration 0008
+    skipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # migration 0011_i15
     verdict: Mapped[str | None] = mapped_column(String(16))
     reason_code: Mapped[str | None] = mapped_column(String(64))
     final_decision: Mapped[str | None] = mapped_column(String(16))
@@ -80,7 +80,7 @@ class ReviewQueueEntry(Base):
 
 
 class ReviewerPreference(Base):
-    """A reviewer's console settings (migration 0008); unset fields fall back to the organisation's."""
+    """A reviewer's console settings (migration 0011_i15); unset fields fall back to the organisation's."""
 
     __tablename__ = "reviewer_preferences"
 

@@ -1,14 +1,14 @@
 """Review console: when an item was skipped (skipped items come back oldest skip first) and
 per-reviewer preferences (blur strength)
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0011_i15
+Revises: 0010_i14
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0011_i15"
+down_revision = "0010_i14"
 branch_labels = None
 depends_on = None
 
