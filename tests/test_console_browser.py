@@ -141,6 +141,18 @@ class DevTools:
         for kind in ("mousePressed", "mouseReleased"):
             self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
 
+    def hold(self, key: str, until, at_least_s: float = 1.0) -> None:
+        """Holds a letter key down until ``until()`` holds and it has been held ``at_least_s`` (a hold,
+        as opposed to a tap, is what is being pressed), then releases it."""
+        wait_for(self.idle, f"the page to be idle before holding {key!r}")
+        code, vk = f"Key{key.upper()}", ord(key.upper())
+        self.call("Input.dispatchKeyEvent", type="keyDown", key=key, code=code, windowsVirtualKeyCode=vk, text=key)
+        pressed = time.monotonic()
+        try:
+            wait_for(lambda: until() and time.monotonic() - pressed >= at_least_s, f"the effect of holding {key!r}")
+        finally:
+            self.call("Input.dispatchKeyEvent", type="keyUp", key=key, code=code, windowsVirtualKeyCode=vk)
+
     def type(self, text: str) -> None:
         self.call("Input.insertText", text=text)
 
@@ -148,6 +160,7 @@ class DevTools:
         self.call("Page.navigate", url=url)
 
     def screenshot(self, name: str) -> Path:
+        wait_for(self.idle, f"the page to be idle before {name}")
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / name
         path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"]))
@@ -435,6 +448,10 @@ def test_twenty_items_with_the_keyboard_alone(stack):
             wait_for(lambda: devtools.evaluate("[...document.images].filter(i => i.complete && i.naturalWidth).length")
                      >= 1, "the blurred image")
             shots["item"] = devtools.screenshot("review_item.png")
+            # Hold v to peek at the original (an audited reveal); releasing it blurs the image again.
+            devtools.hold("v", lambda: "original — this view was audited" in devtools.text())
+            wait_for(lambda: "blurred — hold or tap v" in devtools.text(), "the image blurred again after v")
+            assert any(e["action"] == "reveal_image" for e in review_of(stack, item)["audit"])
         if "APPEAL" in text:
             assert "This is a cooking photo, not violence." in text and "weapon visible" in text
             assert "Overturn: allow (a)" in text
