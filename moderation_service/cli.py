@@ -443,7 +443,6 @@ def review_ui(
                              "(put TLS in front: the login token travels in a cookie)."),
 ) -> None:
     """Start the Streamlit review console; it talks only to the API at --api-url."""
-    import subprocess
     import sys
 
     env = {**os.environ, "MODERATION_API_URL": api_url}
@@ -451,7 +450,8 @@ def review_ui(
     command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "review_ui" / "app.py"),
                "--server.port", str(port), "--server.address", host, "--server.headless", "true",
                "--client.toolbarMode", "viewer", "--browser.gatherUsageStats", "false"]
-    raise typer.Exit(subprocess.call(command, env=env))
+    # Become the console (exec), so a signal to this process reaches Streamlit: no orphan is left behind.
+    os.execve(sys.executable, command, env)
 
 
 if __name__ == "__main__":
