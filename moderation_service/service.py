@@ -26,6 +26,7 @@ from moderation_service.decision_cause import annotate
 from moderation_service.near_duplicates import EarlierItems, item_hash_rows
 from moderation_service.active_policies import ActivePolicies
 from moderation_service.policy import evaluate
+from moderation_service import pii_scrubbing
 from classifiers.text_normalization import normalize_for_classification
 from moderation_service.repository import ModerationRepository
 from moderation_service.settings import Settings
@@ -91,6 +92,7 @@ class ModerationService:
         self.shadow: "ShadowScorer | None" = None
         self.metrics: ServiceMetrics | None = None
         self._executor = ThreadPoolExecutor(settings.classifier_workers, thread_name_prefix="classifier")
+        pii_scrubbing.use(classifiers.get("pii"))  # redacts what else is stored (reasons, metadata, notes)
         self.batchers = {
             name: DynamicBatcher(classifier, settings.batch_max_size, settings.batch_max_wait_ms, self._executor)
             for name, classifier in classifiers.items()
@@ -122,6 +124,8 @@ class ModerationService:
         prompt = self._checked_prompt(request.prompt)
         if prompt is None and request.image is None:
             raise ApiError(422, "empty_request", "send a non-empty prompt, an image, or both")
+        if request.external_id:
+            await self._run(pii_scrubbing.check_external_id, request.external_id)
         fingerprint = request.fingerprint() if request.idempotency_key else None
         if fingerprint and (earlier := await self._run(self._earlier_result, request, fingerprint)):
             return earlier
@@ -132,7 +136,7 @@ class ModerationService:
             image = await self._run(self._decode, request.image)
             timings["decode"] = _elapsed_ms(started)
 
-        signals, failed = await self._classify(prompt, image, timings)
+        signals, failed = await self._classify(prompt, image, timings, request.client)
         if isinstance(signals.get("image_hash"), ImageHashSignal):
             signals["image_hash"] = await self._run(self._with_near_duplicates, signals["image_hash"],
                                                     signals.get("pdq"))
@@ -175,7 +179,7 @@ class ModerationService:
         hash_rows = item_hash_rows(item.id, item.created_at, plain_signals)
         started = time.perf_counter()
         try:
-            await self._run(self._store, item, queued, request.image, image, hash_rows)
+            await self._run(self._store, item, queued, request.image, image, hash_rows, prompt)
         except IntegrityError:
             # A concurrent retry with the same key committed first: answer with its result.
             if fingerprint and (earlier := await self._run(self._earlier_result, request, fingerprint)):
@@ -225,14 +229,15 @@ class ModerationService:
         except ImageRejected as exc:
             raise ApiError(exc.status, exc.code, exc.message) from exc
 
-    async def _classify(self, prompt: str | None, image: DecodedImage | None, timings: dict[str, float]):
+    async def _classify(self, prompt: str | None, image: DecodedImage | None, timings: dict[str, float],
+                        client: str | None = None):
         inputs = {Modality.TEXT: prompt, Modality.IMAGE: image}
         jobs = {name: clf for name, clf in self.classifiers.items() if inputs[clf.modality] is not None}
 
         async def timed(name: str, classifier: Classifier) -> Signal:
             started = time.perf_counter()
             if name in self.batchers:
-                work = self.batchers[name].classify(inputs[classifier.modality])
+                work = self.batchers[name].classify(inputs[classifier.modality], client)
             else:
                 work = self._run(classifier.classify, inputs[classifier.modality])
             try:
@@ -318,7 +323,15 @@ class ModerationService:
         return Fernet(self.settings.raw_prompt_key.get_secret_value()).encrypt(prompt.encode()).decode()
 
     def _store(self, item: ModerationItem, review: ReviewQueueEntry | None,
-               image_bytes: bytes | None, image: DecodedImage | None, hash_rows: list) -> None:
+               image_bytes: bytes | None, image: DecodedImage | None, hash_rows: list,
+               prompt: str | None = None) -> None:
+        entities = (item.signals.get("pii") or {}).get("entities") or []
+        detected = [(e["type"], prompt[e["start"]:e["end"]]) for e in entities] if prompt else []
+        # Nothing raw at rest, nor in the response built from this item.
+        item.reasons = _redacted_reasons(item.reasons, detected)
+        if item.shadow_reasons:
+            item.shadow_reasons = _redacted_reasons(item.shadow_reasons, detected)
+        item.request_metadata = pii_scrubbing.redact_json(item.request_metadata)
         # The image file first: a crash before the commit leaves only an unreferenced file.
         if image is not None and image_bytes is not None:
             self.image_store.put(image.sha256, image.format, image_bytes)
@@ -334,6 +347,13 @@ def prompt_facts(prompt: str | None) -> dict[str, dict[str, object]]:
     if prompt is None:
         return {}
     return {"prompt": {"text": normalize_for_classification(prompt), "length": len(prompt)}}
+
+
+def _redacted_reasons(reasons: list[dict], detected: list[tuple[str, str]]) -> list[dict]:
+    """Reasons with personal data in their ``values`` (a ``matches`` rule's matched text) redacted;
+    ``detected``: (type, value) the PII signal found in the prompt."""
+    return [{**reason, "values": pii_scrubbing.redact_json(reason["values"], detected)} if reason.get("values")
+            else reason for reason in reasons]
 
 
 def _elapsed_ms(started: float) -> float:
