@@ -242,6 +242,8 @@ class WebhookDelivery(Base):
     attempt_log: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The endpoint URL when the event was created; retries go there (migration 0010_issue12_webhook_url).
+    url: Mapped[str | None] = mapped_column(Text)
 
 
 class ItemHash(Base):
