@@ -439,6 +439,7 @@ def test_twenty_items_with_the_keyboard_alone(stack):
     index = 0
     while item is not None:
         view = review_of(stack, item)
+        wait_for(lambda: devtools.idle() and current_item(devtools) == item, f"item {item} fully shown")
         text = devtools.text()
         if "Near-duplicate group" in text and "group" not in shots:
             wait_for(lambda: devtools.evaluate("[...document.images].filter(i => i.complete && i.naturalWidth).length")
@@ -452,9 +453,11 @@ def test_twenty_items_with_the_keyboard_alone(stack):
             devtools.hold("v", lambda: "original — this view was audited" in devtools.text())
             wait_for(lambda: "blurred — hold or tap v" in devtools.text(), "the image blurred again after v")
             assert any(e["action"] == "reveal_image" for e in review_of(stack, item)["audit"])
-        if "APPEAL" in text:
-            assert "This is a cooking photo, not violence." in text and "weapon visible" in text
-            assert "Overturn: allow (a)" in text
+        if view["review"]["queue"] == "appeals":
+            wait_for(lambda: all(part in devtools.text() for part in (
+                "This is a cooking photo, not violence.", "weapon visible", "Overturn: allow (a)")),
+                "the appeal reason, the earlier verdict's note and the outcome labels")
+            text = devtools.text()
             shots["appeal"] = devtools.screenshot("review_appeal.png")
         keys_pressed, verdict = (("2a", "approve") if "APPEAL" in text else
                                  ("8r", "reject") if index % 2 == 0 else ("a", "approve"))
