@@ -283,7 +283,9 @@ def item_view(client: ReviewApi, config: dict, item: dict, read_only: bool = Fal
         f'<div style="font-size:15px"><b>Item {render.esc(view["id"][:8])}</b> · queue <b>{render.esc(review.get("queue"))}'
         f'</b> · external id <code>{render.esc(view.get("external_id"))}</code> · surface '
         f'<b>{render.esc(view.get("surface"))}</b> · client <b>{render.esc(view.get("client"))}</b> · in queue '
-        f'{render.esc(render.age(waited))} · policy says <b>{render.esc(view["policy"]["decision"])}</b>'
+        f'{render.esc(render.age(waited))} · ' + (
+            '<b>blind review</b>: the policy\'s decision and scores are hidden until your verdict'
+            if view.get("blind") else f'policy says <b>{render.esc(view["policy"]["decision"])}</b>') +
         f'{" · <b style=color:#b71c1c>APPEAL</b>" if appeal else ""}</div>')
     left, middle, right = st.columns([4.6, 3.8, 3.6], gap="small")
     with left:
