@@ -23,8 +23,8 @@ import torch
 from torch import nn
 
 MODEL_DIR = Path(__file__).with_name("models") / "toxicity-v2"
-WINDOW_TOKENS = 128  # model input, [CLS] and [SEP] included
-WINDOW_STRIDE = 64  # consecutive windows share 64 tokens, so any sentence under 64 tokens is whole in one
+WINDOW_TOKENS = 64  # model input, [CLS] and [SEP] included; training read at most 48 tokens
+WINDOW_STRIDE = 32  # consecutive windows share 32 tokens, so any sentence under 32 tokens is whole in one
 
 
 class MeanMaxHead(nn.Module):

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from classifiers.text_model import MODEL_DIR, TextSafetyModel, bundled_encoder
+from classifiers.text_model import MODEL_DIR, WINDOW_STRIDE, WINDOW_TOKENS, TextSafetyModel, bundled_encoder
 from classifiers.text_normalization import normalize_for_classification
 from classifiers.text_training_data import CATEGORIES, SOURCE_CAPS, LabelledText, category_counts, load_all, load_source
 
@@ -278,6 +278,17 @@ def choose_calibration(truth: np.ndarray, raw: np.ndarray, seed: int) -> tuple[d
     return fit_calibration(truth, raw, winner), {name: round(value, 4) for name, value in losses.items()}
 
 
+def best_f1_threshold(truth: np.ndarray, scores: np.ndarray) -> float:
+    """The operating threshold: F1-optimal on calibrated validation scores; 0.5 with nothing to tune on."""
+    from sklearn.metrics import precision_recall_curve
+
+    if truth.size == 0 or truth.sum() in (0, truth.size):
+        return 0.5
+    precision, recall, thresholds = precision_recall_curve(truth, scores)
+    f1 = 2 * precision[:-1] * recall[:-1] / np.clip(precision[:-1] + recall[:-1], 1e-12, None)
+    return round(float(thresholds[int(np.argmax(f1))]), 4)
+
+
 def threshold_for_precision(truth: np.ndarray, scores: np.ndarray, precision: float) -> dict[str, float] | None:
     """Lowest threshold whose validation precision reaches ``precision``, with its recall."""
     from sklearn.metrics import precision_recall_curve
@@ -337,26 +348,29 @@ def train_text_model(shared_datasets: Path, out_dir: Path = MODEL_DIR, seed: int
 
     val_raw = predict_raw(model, states["val"])
     val_labels, val_mask = targets(splits["val"])
-    calibration, calibration_losses, thresholds = {}, {}, {}
+    calibration, calibration_losses, thresholds, operating = {}, {}, {}, {}
     for column, category in enumerate(CATEGORIES):
         rows = val_mask[:, column].numpy() > 0
         truth, raw = val_labels[rows, column].numpy(), val_raw[rows, column]
         calibration[category], calibration_losses[category] = choose_calibration(truth, raw, seed)
         calibrated = calibrate(raw, calibration[category])
         thresholds[category] = {f"p{int(p * 100)}": threshold_for_precision(truth, calibrated, p) for p in TARGET_PRECISIONS}
+        # Too few validation positives to calibrate: too few to tune a threshold on either.
+        operating[category] = best_f1_threshold(truth, calibrated) if calibration[category]["method"] != "none" else 0.5
     model_config = {
         "categories": list(CATEGORIES),
         "encoder": "sentence-transformers/all-MiniLM-L6-v2",
         "top_layers": config.top_layers,
         "head_inner": config.head_inner,
         "pooling": "concat(masked mean, masked max) over tokens",
-        "window_tokens": 128, "window_stride": 64, "window_pooling": "max over windows per category",
+        "window_tokens": WINDOW_TOKENS, "window_stride": WINDOW_STRIDE, "window_pooling": "max over windows per category",
         "normalization": "classifiers.text_normalization.normalize_for_classification",
         "seed": seed,
         "training": {key: value for key, value in asdict(config).items()},
         "calibration": calibration,
         "calibration_log_loss": calibration_losses,
         "thresholds_by_precision": thresholds,
+        "thresholds": operating,
         "best_epoch": history["best_epoch"],
         "counts": {name: category_counts(rows) for name, rows in splits.items()},
     }
