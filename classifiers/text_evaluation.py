@@ -336,3 +336,50 @@ def format_summary(report: dict[str, Any]) -> str:
         test = report["test"].get(name, {})
         lines.append("  test AUPRC " + ", ".join(f"{c} {m['auprc']}" for c, m in test.items()))
     return "\n".join(lines)
+
+
+def format_markdown(report: dict[str, Any]) -> str:
+    """The tables the model card quotes, from a report written by ``evaluate_text``."""
+    names = list(report["scorers"])
+    short = {name: name.split(" (")[0] for name in names}
+    out = []
+
+    def table(title: str, header: list[str], rows: list[list[Any]]) -> None:
+        out.append(f"### {title}\n")
+        out.append("| " + " | ".join(header) + " |")
+        out.append("|" + "---|" * len(header))
+        out.extend("| " + " | ".join("-" if cell is None else str(cell) for cell in row) + " |" for row in rows)
+        out.append("")
+
+    for split in ("test", "validation", "templates_heldout"):
+        rows = []
+        for category in CATEGORIES:
+            for name in names:
+                m = report[split].get(name, {}).get(category)
+                if m:
+                    rows.append([category, short[name], m["n"], m["positives"], m["threshold"], m["precision"], m["recall"], m["f1"], m["auprc"]])
+        table(f"{split} split, per category", ["category", "scorer", "n", "positives", "threshold", "precision", "recall", "F1", "AUPRC"], rows)
+    rows = [[short[n], report["hatecheck"][n]["overall"]["f1"], report["hatecheck"][n]["overall"]["precision"],
+             report["hatecheck"][n]["overall"]["recall"], report["hatecheck"][n]["overall"]["auprc"]] for n in names if n in report["hatecheck"]]
+    table("HateCheck (3,728 cases, score `hate`)", ["scorer", "F1", "precision", "recall", "AUPRC"], rows)
+    functionalities = sorted(report["hatecheck"][names[0]]["per_functionality"])
+    rows = []
+    for functionality in functionalities:
+        row = [functionality, report["hatecheck"][names[0]]["per_functionality"][functionality]["n"]]
+        row += [report["hatecheck"][n]["per_functionality"][functionality]["accuracy"] for n in names if n in report["hatecheck"]]
+        rows.append(row)
+    table("HateCheck per functionality (accuracy: recall on hateful, specificity on non-hateful)",
+          ["functionality", "n"] + [short[n] for n in names if n in report["hatecheck"]], rows)
+    rows = [[language] + [report["multilingual_hatecheck"][language].get(n, {}).get("f1") for n in names]
+            for language in report["multilingual_hatecheck"]]
+    table("Multilingual HateCheck, F1 of `hate` per language", ["language"] + [short[n] for n in names], rows)
+    rows = [[short[n], report["xstest"][n]["fpr_safe"], report["xstest"][n]["recall_unsafe"], report["xstest"][n]["auprc_any"]] for n in names]
+    table("XSTest (flagged: any harm category at its threshold)", ["scorer", "FPR on safe", "recall on unsafe", "AUPRC (max harm score)"], rows)
+    rows = [[short[n], report["text_to_image"]["coco_test_fpr"][n]["fpr"]] for n in names]
+    table("COCO captions (test split), false positive rate", ["scorer", "FPR"], rows)
+    rows = []
+    for n in names:
+        for key, m in report["olid"].get(n, {}).items():
+            rows.append([short[n], key, m["n"], m["precision"], m["recall"], m["f1"], m["auprc"]])
+    table("OLID", ["scorer", "score vs label", "n", "precision", "recall", "F1", "AUPRC"], rows)
+    return "\n".join(out)

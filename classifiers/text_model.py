@@ -24,7 +24,7 @@ from torch import nn
 
 MODEL_DIR = Path(__file__).with_name("models") / "toxicity-v2"
 WINDOW_TOKENS = 64  # model input, [CLS] and [SEP] included; training read at most 48 tokens
-WINDOW_STRIDE = 32  # consecutive windows share 32 tokens, so any sentence under 32 tokens is whole in one
+WINDOW_STRIDE = 32  # windows hold 62 text tokens and share 30, so any sentence of up to 30 tokens is whole in one
 
 
 class MeanMaxHead(nn.Module):

@@ -35,6 +35,24 @@ def classifier() -> ToxicityClassifier:
     return ToxicityClassifier()
 
 
+@pytest.fixture(scope="module")
+def default_policy():
+    from classifiers.registry import load_config
+    from moderation_service.policy import load_policy_set
+    from moderation_service.policy.schema import signal_schemas
+
+    return load_policy_set(Path(__file__).resolve().parent.parent / "policies", signal_schemas(load_config())).policies["default"]
+
+
+def decide(classifier, policy, text: str) -> tuple[str, list[str], dict[str, float]]:
+    """The default policy's action on the text signal alone, the rules that fired, and the scores."""
+    from moderation_service.policy import evaluate
+
+    result = classifier.classify(text).scores
+    decision = evaluate(policy, {"toxicity": {"scores": result}})
+    return decision.action, [reason.rule_id for reason in decision.reasons], result
+
+
 def scores(classifier: ToxicityClassifier, text: str) -> dict[str, float]:
     return classifier.classify(text).scores
 
@@ -87,9 +105,10 @@ def test_windows_cover_every_token_within_the_model_size(length: int) -> None:
     covered = {token for window in windows for token in window[1:-1]}
     assert covered == set(ids)
     assert all(window[0] == 101 and window[-1] == 102 and len(window) <= WINDOW_TOKENS for window in windows)
-    # Overlap: any run of WINDOW_STRIDE consecutive tokens sits whole inside one window.
-    for start in range(0, max(0, length - WINDOW_STRIDE), 37):
-        run = set(ids[start : start + WINDOW_STRIDE])
+    # Overlap: any run of (window body - stride) consecutive tokens sits whole inside one window.
+    overlap = WINDOW_TOKENS - 2 - WINDOW_STRIDE
+    for start in range(0, max(0, length - overlap), 7):
+        run = set(ids[start : start + overlap])
         assert any(run <= set(window) for window in windows)
 
 
@@ -98,20 +117,20 @@ HATEFUL = "Muslims are a disease and have no place in this country."
 
 
 @pytest.mark.parametrize("where", ["before", "after", "middle"])
-def test_benign_padding_neither_dilutes_nor_hides_a_harmful_sentence(classifier, where: str) -> None:
-    alone = scores(classifier, THREAT)
-    assert alone["harassment/threatening"] >= classifier.thresholds["harassment/threatening"]
-    half = len(SCENE) // 2
-    text = {"before": f"{SCENE} {THREAT}", "after": f"{THREAT} {SCENE}", "middle": f"{SCENE[:half]} {THREAT} {SCENE[half:]}"}[where]
-    padded = scores(classifier, text)
-    assert padded["harassment/threatening"] >= classifier.thresholds["harassment/threatening"], padded
+def test_benign_padding_neither_dilutes_nor_hides_a_harmful_sentence(classifier, default_policy, where: str) -> None:
+    assert decide(classifier, default_policy, THREAT)[0] == "block"
+    assert decide(classifier, default_policy, SCENE)[0] == "allow"
+    half = SCENE.index(", a bakery")
+    text = {"before": f"{SCENE} {THREAT}", "after": f"{THREAT} {SCENE}", "middle": f"{SCENE[:half]}. {THREAT} {SCENE[half + 2:]}"}[where]
+    action, rules, result = decide(classifier, default_policy, text)
+    assert action == "block" and "threat" in rules, result
 
 
-def test_text_past_the_first_window_is_read(classifier) -> None:
-    long_text = " ".join([SCENE] * 4 + [HATEFUL] + [SCENE])
-    assert len(classifier._backend.tokenizer(long_text)["input_ids"]) > 3 * WINDOW_TOKENS
-    assert scores(classifier, long_text)["hate"] >= classifier.thresholds["hate"]
-    assert scores(classifier, " ".join([SCENE] * 6))["hate"] < classifier.thresholds["hate"]
+def test_text_past_the_first_window_is_read(classifier, default_policy) -> None:
+    long_text = " ".join([SCENE] * 4 + [THREAT] + [SCENE])
+    assert len(classifier._backend.tokenizer(long_text)["input_ids"]) > 6 * WINDOW_TOKENS
+    assert decide(classifier, default_policy, long_text)[0] == "block"
+    assert decide(classifier, default_policy, " ".join([SCENE] * 6))[0] == "allow"
 
 
 # --- the issue's examples, each with siblings of our own ------------------------
@@ -123,10 +142,9 @@ def test_text_past_the_first_window_is_read(classifier) -> None:
     "I know where you live, and tonight I will burn your house down with you in it.",
     "Next time I see you I will break every bone in your body.",
 ])
-def test_plain_english_threats_score_as_threats(classifier, text: str) -> None:
-    result = scores(classifier, text)
-    assert result["harassment/threatening"] >= classifier.thresholds["harassment/threatening"] or \
-        result["violence"] >= classifier.thresholds["violence"], result
+def test_plain_english_threats_are_blocked(classifier, default_policy, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text)
+    assert action == "block" and "threat" in rules, result
 
 
 @pytest.mark.parametrize("text", [
@@ -135,8 +153,10 @@ def test_plain_english_threats_score_as_threats(classifier, text: str) -> None:
     "Hindus are filthy animals, all of them.",
     "You can never trust a Muslim, they are all terrorists at heart.",
 ])
-def test_hateful_generalisations_about_religious_groups_score_as_hate(classifier, text: str) -> None:
-    assert scores(classifier, text)["hate"] >= classifier.thresholds["hate"]
+def test_hateful_generalisations_about_religious_groups_are_not_allowed(classifier, default_policy, text: str) -> None:
+    action, _rules, result = decide(classifier, default_policy, text)
+    assert result["hate"] >= classifier.thresholds["hate"]
+    assert action in ("block", "review"), result
 
 
 @pytest.mark.parametrize("text", [
@@ -144,15 +164,15 @@ def test_hateful_generalisations_about_religious_groups_score_as_hate(classifier
     "I am a man", "As a Muslim woman I pray five times a day", "I'm a trans woman and a nurse",
     "Gay people deserve the same rights as everyone else",
 ])
-def test_identity_statements_and_negated_hate_are_not_hate(classifier, text: str) -> None:
-    result = scores(classifier, text)
-    for category in ("hate", "harassment", "hate/threatening", "harassment/threatening"):
-        assert result[category] < classifier.thresholds[category], (category, result)
+def test_identity_statements_and_negated_hate_are_allowed(classifier, default_policy, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text)
+    assert action == "allow", (rules, result)
 
 
 @pytest.mark.parametrize("text", ["text me at 4155550132", "call me on +1 (212) 555-0187 after 6", "my number is 020 7946 0958"])
-def test_phone_numbers_are_not_sexual(classifier, text: str) -> None:
-    assert scores(classifier, text)["sexual"] < classifier.thresholds["sexual"]
+def test_phone_numbers_are_not_sexual(classifier, default_policy, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text)
+    assert result["sexual"] < classifier.thresholds["sexual"] and action == "allow", (rules, result)
 
 
 @pytest.mark.parametrize("text", [
@@ -160,10 +180,9 @@ def test_phone_numbers_are_not_sexual(classifier, text: str) -> None:
     "Du dreckiger Idiot, ich werde dich umbringen",  # German
     "Maldito imbécil, te voy a matar esta noche",  # Spanish
 ])
-def test_insults_with_death_threats_in_other_languages_are_flagged(classifier, text: str) -> None:
-    result = scores(classifier, text)
-    flagged = [c for c in ("harassment", "harassment/threatening", "violence", "toxic") if result[c] >= classifier.thresholds[c]]
-    assert flagged, result
+def test_insults_with_death_threats_in_other_languages_are_not_allowed(classifier, default_policy, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text)
+    assert action in ("block", "review"), result
 
 
 # --- training: a small fixed slice against committed scores ---------------------
