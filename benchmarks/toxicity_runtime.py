@@ -1,6 +1,6 @@
 """The text safety model beside the first head (today's baseline), side by side in one run.
 
-    python benchmarks/toxicity_runtime.py
+    python benchmarks/toxicity_runtime.py [PROMPTS]    # default 600
 
 Scores real data-set prompts (../shared/datasets, HateCheck and I2P) on one
 thread: the v1 head (frozen MiniLM + MLP, exported here to onnxruntime as it
@@ -93,7 +93,7 @@ def main() -> None:
     from classifiers.toxicity_onnx import OnnxBundledBackend
 
     torch.set_num_threads(1)
-    texts = prompts()
+    texts = prompts(int(sys.argv[1]) if len(sys.argv) > 1 else 600)
     served = OnnxBundledBackend("cpu", 128, intra_op_threads=1)
     reference = _BundledBackend(None, "cpu")
     with tempfile.TemporaryDirectory() as directory:
