@@ -85,7 +85,7 @@ def train_text(
     datasets: Path = typer.Option(DEFAULT_DATASETS, help="Folder holding the shared labelled data."),
     out: Path = typer.Option(TEXT_MODEL_DIR, help="Where the fine-tuned layer, head and config are written."),
 ) -> None:
-    """Fine-tune the text safety model (MiniLM top layer + head) on every train-use set; about 15 CPU-minutes, well under an hour on 2 cores."""
+    """Fine-tune the text safety model (MiniLM top layer + head) on every train-use set; 13 minutes on the shared 2-core machine."""
     from classifiers.text_model_training import train_text_model
     from classifiers.text_training_data import DatasetMissingError
 
