@@ -9,6 +9,7 @@ import typer
 from pydantic import ValidationError
 
 from moderation_service.settings import PROJECT_ROOT
+from moderation_service.private_files import prepare_data_dir
 
 # Nothing may reach a model hub at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -67,13 +68,14 @@ def serve(
     except PolicyError as exc:
         typer.secho(f"refusing to start: invalid policy: {exc}", fg="red", err=True)
         raise typer.Exit(2) from None
-    # Our access lines carry the request id and no query strings; uvicorn's own are off.
-    options = dict(host=host, port=port, log_level=log_level, access_log=False, log_config=None)
+    from moderation_service.api.slow_clients import server_options
+
+    options = server_options(settings, host, port, log_level)  # header deadline, keep-alive, no access log
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return
     # Migrate once here, so N workers do not race to; each worker builds its own app.
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # 0700, the database 0600
     upgrade_to_head(settings.database_url)
     os.environ["MODERATION_LOG_LEVEL"], os.environ["MODERATION_LOG_FORMAT"] = log_level, log_format
     uvicorn.run("moderation_service.api.worker:create_worker_app", factory=True, workers=workers, **options)
@@ -121,6 +123,23 @@ def evaluate_text(
 
 
 evaluate_app.command("toxicity", hidden=True, help="Alias of `evaluate text`.")(evaluate_text)
+
+
+@evaluate_app.command("pii")
+def evaluate_pii(
+    datasets: Path = typer.Option(DEFAULT_DATASETS, help="Folder holding the shared labelled data."),
+    out: Path = typer.Option(None, help="Also write the report here as JSON."),
+) -> None:
+    """Precision, recall, F2 per entity type, ours against presidio's default analyzer (datasets/pii_evaluation.py)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "datasets"))
+    from pii_evaluation import evaluate_pii as run_evaluation, format_report
+
+    report = run_evaluation(datasets)
+    typer.echo(format_report(report))
+    if out:
+        out.write_text(_as_json(report) + "\n")
 
 
 @evaluate_app.command("reviewed")
@@ -313,7 +332,7 @@ def db_upgrade() -> None:
     from moderation_service.db.engine import upgrade_to_head
 
     settings = _settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # 0700, the database 0600
     upgrade_to_head(settings.database_url)
     typer.echo("database is at the latest revision")
 
@@ -323,7 +342,7 @@ def _key_store():
     from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
 
     settings = _settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # 0700, the database 0600
     upgrade_to_head(settings.database_url)
     return ApiKeyStore(make_session_factory(make_engine(settings.database_url)))
 
@@ -394,7 +413,7 @@ def _user_store():
     settings = _settings()
     from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # 0700, the database 0600
     upgrade_to_head(settings.database_url)
     return UserStore(make_session_factory(make_engine(settings.database_url)))
 

@@ -20,11 +20,16 @@ from moderation_service.batching import DynamicBatcher
 from moderation_service.db.tables import ModerationItem, ReviewQueueEntry
 from moderation_service.errors import ApiError
 from moderation_service.image_store import ImageStore
+from moderation_service.decode_pool import DecodePool
+from moderation_service.image_views import bank_matches, view_hashes
 from moderation_service.images import ImageRejected, decode_image
 from moderation_service.metrics import ServiceMetrics
-from moderation_service.near_duplicates import NearDuplicateIndex
+from moderation_service.decision_cause import annotate
+from moderation_service.near_duplicates import EarlierItems, item_hash_rows
 from moderation_service.active_policies import ActivePolicies
 from moderation_service.policy import evaluate
+from moderation_service.api.strict_json import check_text
+from moderation_service import pii_scrubbing
 from classifiers.text_normalization import normalize_for_classification
 from moderation_service.repository import ModerationRepository
 from moderation_service.settings import Settings
@@ -73,7 +78,7 @@ class ModerationService:
         policies: ActivePolicies,
         repository: ModerationRepository,
         image_store: ImageStore,
-        index: NearDuplicateIndex,
+        earlier: EarlierItems,
         banks: "Banks | None" = None,
         quality: "QualitySampler | None" = None,
     ) -> None:
@@ -82,13 +87,20 @@ class ModerationService:
         self.policies = policies
         self.repository = repository
         self.image_store = image_store
-        self.index = index
+        self.earlier = earlier
         self.banks = banks
+        self.modalities = {name: clf.modality.value for name, clf in classifiers.items()}
         self.quality = quality
         self.roster: "Roster | None" = None  # candidate models (moderation_service/candidates)
         self.shadow: "ShadowScorer | None" = None
         self.metrics: ServiceMetrics | None = None
         self._executor = ThreadPoolExecutor(settings.classifier_workers, thread_name_prefix="classifier")
+        # Decoding has threads of its own, so costly uploads queue behind each other,
+        # never in front of other requests' storing, hashing and lookups.
+        self._decoder = ThreadPoolExecutor(settings.decode_workers, thread_name_prefix="decode")
+        self._decode_pool = DecodePool(settings.decode_workers, settings.image_limits,
+                                       settings.decode_timeout_ms / 1000) if settings.decode_isolation == "process" else None
+        pii_scrubbing.use(classifiers.get("pii"))  # redacts what else is stored (reasons, metadata, notes)
         self.batchers = {
             name: DynamicBatcher(classifier, settings.batch_max_size, settings.batch_max_wait_ms, self._executor)
             for name, classifier in classifiers.items()
@@ -114,12 +126,17 @@ class ModerationService:
         for batcher in [*self.batchers.values(), *self._retired]:
             batcher.close()
         self._executor.shutdown(wait=True)
+        self._decoder.shutdown(wait=True)
+        if self._decode_pool is not None:
+            self._decode_pool.close()
 
     async def moderate(self, request: ModerationInput) -> Moderated:
         """Decides and stores one item; with an Idempotency-Key, a retry gets the first result."""
         prompt = self._checked_prompt(request.prompt)
         if prompt is None and request.image is None:
             raise ApiError(422, "empty_request", "send a non-empty prompt, an image, or both")
+        if request.external_id:
+            await self._run(pii_scrubbing.check_external_id, request.external_id)
         fingerprint = request.fingerprint() if request.idempotency_key else None
         if fingerprint and (earlier := await self._run(self._earlier_result, request, fingerprint)):
             return earlier
@@ -127,12 +144,13 @@ class ModerationService:
         image = None
         if request.image is not None:
             started = time.perf_counter()
-            image = await self._run(self._decode, request.image)
+            image = await self._decoded(request.image)
             timings["decode"] = _elapsed_ms(started)
 
-        signals, failed = await self._classify(prompt, image, timings)
+        signals, failed = await self._classify(prompt, image, timings, request.client)
         if isinstance(signals.get("image_hash"), ImageHashSignal):
-            signals["image_hash"] = await self._run(self._with_near_duplicates, signals["image_hash"])
+            signals["image_hash"] = await self._run(self._with_near_duplicates, signals["image_hash"],
+                                                    signals.get("pdq"))
 
         plain_signals = {name: signal.model_dump(mode="json") for name, signal in signals.items()}
         started = time.perf_counter()
@@ -151,6 +169,8 @@ class ModerationService:
         timings["policy"] = _elapsed_ms(started)
 
         item = self._record(request, prompt, image, plain_signals, failed, decision, timings)
+        # Which signals, and so which modality, each fired rule read: near-duplicates inherit only the image's part.
+        item.reasons = annotate(item.reasons, facts, self.modalities)
         if bank_matches and (bank_matches["matches"] or bank_matches["quarantined"]):
             item.signals = {**item.signals, "banks": bank_matches}  # only when a bank matched
         if shadow is not None:
@@ -167,9 +187,10 @@ class ModerationService:
         item.client = request.client
         item.idempotency_key = request.idempotency_key
         item.request_sha256 = fingerprint
+        hash_rows = item_hash_rows(item.id, item.created_at, plain_signals)
         started = time.perf_counter()
         try:
-            await self._run(self._store, item, queued, request.image, image)
+            await self._run(self._store, item, queued, request.image, image, hash_rows, prompt)
         except IntegrityError:
             # A concurrent retry with the same key committed first: answer with its result.
             if fingerprint and (earlier := await self._run(self._earlier_result, request, fingerprint)):
@@ -178,8 +199,7 @@ class ModerationService:
         timings["store"] = _elapsed_ms(started)
         # The stored copy keeps the timings known before the commit; the response adds "store".
         item.timings_ms = timings
-        if item.phash:
-            self.index.add(item.id, item.phash, item.decision)
+        self.earlier.add(hash_rows)
         if self.shadow is not None and self.shadow.active:  # after the commit: off the response's path
             self.shadow.submit(item.id, prompt, image)
         if self.metrics is not None:
@@ -209,25 +229,39 @@ class ModerationService:
     def _checked_prompt(self, prompt: str | None) -> str | None:
         if prompt is None or not prompt.strip():
             return None
+        check_text(prompt, "the prompt")  # a lone surrogate breaks tokenizers and spaCy: 422 invalid_text
         if len(prompt) > self.settings.max_prompt_chars:
             raise ApiError(422, "prompt_too_long",
                            f"the prompt has {len(prompt)} characters; the limit is {self.settings.max_prompt_chars}")
         return prompt
 
+    async def _decoded(self, data: bytes) -> DecodedImage:
+        """Past ``decode_timeout_ms`` (queueing included) the answer is 422 image_too_costly. A decode
+        not yet started is cancelled; one running finishes its work, which the limits bound."""
+        work = asyncio.get_running_loop().run_in_executor(self._decoder, self._decode, data)
+        try:
+            return await asyncio.wait_for(work, self.settings.decode_timeout_ms / 1000)
+        except TimeoutError:
+            raise ApiError(422, "image_too_costly",
+                           f"the image was not decoded within {self.settings.decode_timeout_ms} ms") from None
+
     def _decode(self, data: bytes) -> DecodedImage:
         try:
+            if self._decode_pool is not None:
+                return self._decode_pool.decode(data)
             return decode_image(data, self.settings.image_limits)
         except ImageRejected as exc:
             raise ApiError(exc.status, exc.code, exc.message) from exc
 
-    async def _classify(self, prompt: str | None, image: DecodedImage | None, timings: dict[str, float]):
+    async def _classify(self, prompt: str | None, image: DecodedImage | None, timings: dict[str, float],
+                        client: str | None = None):
         inputs = {Modality.TEXT: prompt, Modality.IMAGE: image}
         jobs = {name: clf for name, clf in self.classifiers.items() if inputs[clf.modality] is not None}
 
         async def timed(name: str, classifier: Classifier) -> Signal:
             started = time.perf_counter()
             if name in self.batchers:
-                work = self.batchers[name].classify(inputs[classifier.modality])
+                work = self.batchers[name].classify(inputs[classifier.modality], client)
             else:
                 work = self._run(classifier.classify, inputs[classifier.modality])
             try:
@@ -250,26 +284,39 @@ class ModerationService:
                 signals[name] = result
         return signals, failed
 
-    def _with_near_duplicates(self, signal: ImageHashSignal) -> ImageHashSignal:
-        matches = self.index.search(signal.phash, self.settings.near_duplicate_max_distance,
-                                    self.settings.near_duplicate_limit)
-        # The decision in force: a reviewer's verdict replaces the policy's, so a policy can act on
-        # "near-duplicate of something reviewers rejected".
-        final = self.repository.final_decisions([m.item_id for m in matches]) if matches else {}
-        duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=final.get(m.item_id, m.decision))
-                      for m in matches]
+    def _with_near_duplicates(self, signal: ImageHashSignal, pdq: Signal | None) -> ImageHashSignal:
+        """Earlier items near any view's pHash (none below the quality floor), then (for items not found
+        so) any view's PDQ hash; each at its nearest view, with the decision in force and the decision
+        its image alone carries (``image_decision``). The index takes one hash at a time."""
+        limit = self.settings.near_duplicate_limit
+        phashes = [(v.frame, v.background, v.phash) for v in signal.views] or [(0, None, signal.phash)]
+        pdq_views = getattr(pdq, "views", None) or [(0, None, getattr(pdq, "hash", None))]
+        pdqs = [(v.frame, v.background, v.hash) if not isinstance(v, tuple) else v for v in pdq_views]
+        ranked: list[tuple] = []
+        for signal_type, views in (("phash", phashes), ("pdq", pdqs)):
+            if len(ranked) >= limit:
+                break
+            known = {match.item_id for match, *_ in ranked}
+            nearest: dict[str, tuple] = {}
+            for frame, background, hash_hex in views:
+                if not hash_hex:
+                    continue
+                for match in self.earlier.search(signal_type, hash_hex, limit):
+                    if match.item_id not in known and (match.item_id not in nearest
+                                                       or match.distance < nearest[match.item_id][0].distance):
+                        nearest[match.item_id] = (match, frame, background)
+            ranked += sorted(nearest.values(), key=lambda found: found[0].distance)  # stable: oldest first on ties
+        duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=m.decision,
+                                    image_decision=m.image_decision, signal_type=m.signal_type,
+                                    frame=frame, background=background)
+                      for m, frame, background in ranked[:limit]]
         return signal.model_copy(update={"near_duplicates": duplicates})
 
     def _bank_matches(self, plain_signals: dict, image: DecodedImage | None, prompt: str | None) -> dict | None:
         """Hash-bank matches of the image's hashes and the normalised prompt, for policies as ``banks``."""
         if self.banks is None:
             return None
-        pdq = plain_signals.get("pdq") or {}
-        signal = self.banks.lookup_item(
-            phash=(plain_signals.get("image_hash") or {}).get("phash"),
-            pdq=[pdq["hash"], *pdq.get("dihedral", [])] if pdq.get("hash") else None,
-            image_sha256=image.sha256 if image else None, prompt=prompt)
-        return signal.model_dump(mode="json")
+        return bank_matches(self.banks, view_hashes(plain_signals), image.sha256 if image else None, prompt)
 
     def _record(self, request, prompt, image, plain_signals, failed, decision, timings) -> ModerationItem:
         pii = plain_signals.get("pii")
@@ -309,11 +356,19 @@ class ModerationService:
         return Fernet(self.settings.raw_prompt_key.get_secret_value()).encrypt(prompt.encode()).decode()
 
     def _store(self, item: ModerationItem, review: ReviewQueueEntry | None,
-               image_bytes: bytes | None, image: DecodedImage | None) -> None:
+               image_bytes: bytes | None, image: DecodedImage | None, hash_rows: list,
+               prompt: str | None = None) -> None:
+        entities = (item.signals.get("pii") or {}).get("entities") or []
+        detected = [(e["type"], prompt[e["start"]:e["end"]]) for e in entities] if prompt else []
+        # Nothing raw at rest, nor in the response built from this item.
+        item.reasons = _redacted_reasons(item.reasons, detected)
+        if item.shadow_reasons:
+            item.shadow_reasons = _redacted_reasons(item.shadow_reasons, detected)
+        item.request_metadata = pii_scrubbing.redact_json(item.request_metadata)
         # The image file first: a crash before the commit leaves only an unreferenced file.
         if image is not None and image_bytes is not None:
             self.image_store.put(image.sha256, image.format, image_bytes)
-        self.repository.save(item, review)
+        self.repository.save(item, review, hash_rows)
 
     async def _run(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
@@ -325,6 +380,13 @@ def prompt_facts(prompt: str | None) -> dict[str, dict[str, object]]:
     if prompt is None:
         return {}
     return {"prompt": {"text": normalize_for_classification(prompt), "length": len(prompt)}}
+
+
+def _redacted_reasons(reasons: list[dict], detected: list[tuple[str, str]]) -> list[dict]:
+    """Reasons with personal data in their ``values`` (a ``matches`` rule's matched text) redacted;
+    ``detected``: (type, value) the PII signal found in the prompt."""
+    return [{**reason, "values": pii_scrubbing.redact_json(reason["values"], detected)} if reason.get("values")
+            else reason for reason in reasons]
 
 
 def _elapsed_ms(started: float) -> float:

@@ -11,18 +11,21 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from classifiers.base import Classifier
 from moderation_service.api.request_parsing import parse_moderation_request, validation_error
 from moderation_service.api.schemas import (AUTH_ERRORS, ModerationRequest, ModerationResponse, ReviewRef,
                                              error_responses)
-from moderation_service.auth import ApiKeyStore, Principal, require_scope
+from moderation_service.auth import ApiKeyStore, Principal, authenticate_any, require_scope
 from moderation_service.rate_limit import RateLimiter
 from moderation_service.retention import start_purging
+from moderation_service.retro_hunt import RetroHunter
 from moderation_service.db.tables import ReviewQueueEntry
 from moderation_service.errors import ApiError
+from moderation_service.login_throttle import LoginGuard
 from moderation_service.metrics import ServiceMetrics
-from moderation_service.api.body_limit import BodySizeLimit
+from moderation_service.api.edge_guard import EdgeGuard, EdgeLimits
 from moderation_service.api.request_ids import RequestIds
 from moderation_service.api.policy_routes import policy_router
 from moderation_service.api.bank_routes import bank_router
@@ -92,19 +95,18 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
             threading.Thread(target=load, name="model-loader", daemon=True).start()
         if settings.policy_watch_interval_s > 0:
             policies.watch(settings.policy_watch_interval_s)
-        if settings.index_sync_interval_s > 0:
-            storage.index_sync.start(settings.index_sync_interval_s)
         if storage.banks is not None:
             storage.banks.sync.start()
         review.webhooks.start()
+        retro_hunt.start(storage.banks.settings.retro_hunt_interval_s)
         stop_purging = threading.Event()
         if settings.retention_days > 0:
             start_purging(storage.session_factory, storage.image_store, settings.retention_days,
                           settings.purge_interval_s, stop_purging)
         yield
         stop_purging.set()
+        retro_hunt.stop()
         review.webhooks.stop()
-        storage.index_sync.stop()
         if storage.banks is not None:
             storage.banks.sync.stop()
         policies.stop()
@@ -133,10 +135,22 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     review = build_review(storage.session_factory, verdict_listeners=app.state.verdict_listeners)
     app.state.review = review
     app.state.authenticators.append(review.users.authenticate)
+
+    def taken_down(bank: str, count: int) -> None:
+        metrics.retroactive_blocks.labels(bank=bank).inc(count)
+        review.webhooks.wake()
+
+    # Retroactive takedown: new block-bank entries hunted among published items, in the background.
+    retro_hunt = RetroHunter(storage.session_factory, storage.banks, settle_s=storage.banks.settings.retro_hunt_settle_s,
+                             max_items=storage.banks.settings.retro_hunt_max_items, on_taken_down=taken_down)
+    app.state.retro_hunt = retro_hunt
     _install_error_handlers(app)
-    app.add_middleware(RequestIds)
-    max_body = settings.max_image_bytes * 4 // 3 + 1024 * 1024
-    app.add_middleware(BodySizeLimit, max_bytes=max_body)
+    limits = EdgeLimits(large_body_bytes=settings.max_image_bytes * 4 // 3 + 1024 * 1024,
+                        small_body_bytes=settings.max_request_bytes, body_read_timeout_s=settings.body_read_timeout_s)
+    app.add_middleware(EdgeGuard, limits=limits, rate_limiter=rate_limiter,
+                       authenticate=lambda secret: authenticate_any(app.state.authenticators, secret),
+                       on_refused=lambda error: metrics.rejected.labels(code=error.code).inc())
+    app.add_middleware(RequestIds)  # outermost: refusals at the edge get a request id and an access line
 
     @app.post(
         "/v1/moderations",
@@ -152,8 +166,7 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
         }}},
     )
     async def moderate(request: Request, principal: Principal = require_scope("moderate")) -> ModerationResponse:
-        service = state.require()
-        rate_limiter.check(principal)
+        service = state.require()  # the per-key rate limit is checked at the edge, for every route
         moderation_input = await parse_moderation_request(request, settings.max_image_bytes)
         moderation_input = replace(moderation_input, client=principal.name,
                                    idempotency_key=_idempotency_key(request))
@@ -175,7 +188,8 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     app.include_router(policy_router(policies, storage))
     if storage.banks is not None:
         app.include_router(bank_router(storage.banks, state, settings))
-    app.include_router(review_router(review, storage.repository, storage.image_store, _prompt_unsealer(settings)))
+    app.include_router(review_router(review, storage.repository, storage.image_store, _prompt_unsealer(settings),
+                                     login_guard=LoginGuard.from_settings(settings)))
     app.include_router(quality_router(storage.session_factory))
     app.include_router(model_router(state, storage.session_factory))
 
@@ -235,7 +249,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         if 400 <= exc.status < 500 and hasattr(request.app.state, "metrics"):
             request.app.state.metrics.rejected.labels(code=exc.code).inc()
         headers = {}
-        if exc.status == 429 and isinstance(exc.details, dict):
+        if exc.status in (429, 503) and isinstance(exc.details, dict) and "retry_after_s" in exc.details:
             headers["Retry-After"] = str(exc.details.get("retry_after_s", 1))
         if exc.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
@@ -251,6 +265,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         codes = {404: "not_found", 405: "method_not_allowed"}
         error = ApiError(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
         return JSONResponse(error.body(), status_code=exc.status_code)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_left(_request: Request, _exc: ClientDisconnect) -> JSONResponse:
+        # Not a server error: no traceback. Nobody reads this answer.
+        log.info("the client disconnected before its request was read")
+        return JSONResponse(ApiError(400, "client_disconnected", "the client disconnected").body(), status_code=400)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -13,6 +13,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from PIL import Image, ImageFilter
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from moderation_service.auth import Principal, presented_credential, require_sco
 from moderation_service.db.tables import ModerationItem, ReviewQueueEntry, WebhookDelivery
 from moderation_service.errors import ApiError
 from moderation_service.image_store import ImageStore
+from moderation_service.login_throttle import LoginGuard, LoginThrottle
 from moderation_service.quality.blind import blind_view, is_blind
 from moderation_service.repository import ModerationRepository
 from moderation_service.review import audit, reports
@@ -32,6 +34,7 @@ from moderation_service.review.config import APPEALS_QUEUE
 from moderation_service.review.queue import lease_seconds_left
 from moderation_service.review.runtime import ReviewRuntime
 from moderation_service.review.verdicts import VerdictRequest
+from moderation_service.review.webhook_targets import TargetRefused, check_url
 from moderation_service.review.webhooks import delivery_as_dict, register_endpoint
 
 log = logging.getLogger(__name__)
@@ -81,18 +84,25 @@ class NewUserBody(Strict):
 
 
 def review_router(review: ReviewRuntime, repository: ModerationRepository, image_store: ImageStore,
-                  unseal_prompt=None) -> APIRouter:
+                  unseal_prompt=None, login_guard: LoginGuard | None = None) -> APIRouter:
     router = APIRouter(tags=["review"], responses=error_responses(400, 401, 403, 404, 409, 429, 503))
     sessions = review.sessions
 
     # -- logins ------------------------------------------------------------------------------------
 
+    guard = login_guard or LoginGuard(LoginThrottle(), hash_concurrency=2)
+
     @router.post("/v1/auth/login", summary="Log a reviewer in; returns a token for 'Authorization: Bearer'")
-    def login(body: LoginBody) -> dict:
-        found = review.users.login(body.username, body.password)
+    async def login(body: LoginBody, request: Request) -> dict:
+        address = request.client.host if request.client else None
+        guard.throttle.check(body.username, address)  # before the 64 MiB hash, not after
+        async with guard.hashing():
+            found = await run_in_threadpool(review.users.login, body.username, body.password)
         if found is None:
-            log.info("failed login for %r", body.username[:64])
+            guard.throttle.failed(body.username, address)
+            log.info("failed login")  # not the typed name: it is often a password typed in the wrong box
             raise ApiError(401, "invalid_credentials", "unknown user or wrong password")
+        guard.throttle.succeeded(body.username)
         return {"token": found.token, "username": found.username, "role": found.role,
                 "expires_at": found.expires_at.isoformat()}
 
@@ -225,6 +235,10 @@ def review_router(review: ReviewRuntime, repository: ModerationRepository, image
 
     @router.put("/v1/webhooks/endpoint", summary="Set your webhook URL; returns the signing secret once")
     def set_webhook(body: WebhookBody, principal: Principal = require_scope("moderate")) -> dict:
+        try:  # checked again, with DNS, when each delivery connects
+            check_url(str(body.url), review.webhooks.allowed)
+        except TargetRefused as exc:
+            raise ApiError(422, "invalid_webhook_url", str(exc)) from None
         secret = register_endpoint(sessions, principal.name, str(body.url))
         return {"client": principal.name, "url": str(body.url), "secret": secret,
                 "signature_header": "X-Moderation-Signature", "algorithm": "HMAC-SHA256 of the raw body"}

@@ -1,7 +1,7 @@
 """Review settings, read from MODERATION_REVIEW_* environment variables."""
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_REASON_CODES = ["policy_ok", "false_positive", "nudity", "violence", "hate", "harassment", "self_harm",
@@ -28,6 +28,24 @@ class ReviewSettings(BaseSettings):
     webhook_backoff_max_s: float = Field(default=600, gt=0)
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     webhook_poll_s: float = Field(default=1.0, gt=0, description="How often due deliveries are sent; 0 disables.")
+    max_open_appeals_per_client: int = Field(default=50, ge=1, description="Open appeals one client may have; "
+                                             "more are refused (429 too_many_open_appeals) until some are decided.")
+    webhook_max_response_bytes: int = Field(default=4096, ge=1, le=1 << 20, description="Most bytes of a "
+                                            "receiver's reply that are read; the connection is closed after.")
+    webhook_allowed_networks: list[str] = Field(default_factory=list, description="Non-public networks that may "
+                                                "receive webhooks (CIDR, e.g. [\"10.1.2.0/24\"]); empty: public only.")
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks_parse(cls, values: list[str]) -> list[str]:
+        import ipaddress
+
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"webhook_allowed_networks: {value!r} is not a network like 10.0.0.0/8") from None
+        return values
 
     def queue_priority(self, queue: str) -> int:
         return self.queue_priorities.get(queue, 0)
