@@ -2,14 +2,18 @@
 
 Two back ends, chosen by configuration alone:
 
-* ``model_dir: null``: the bundled all-MiniLM-L6-v2 encoder (frozen, mean
-  pooling, L2 normalisation as in sentence-transformers) plus the multi-label
-  head trained by ``classifiers.toxicity_training`` into ``models/toxicity``.
+* ``model_dir: null``: the bundled text safety model (``classifiers.text_model``):
+  all-MiniLM-L6-v2 with its top layer fine-tuned, a mean+max pooled multi-label
+  head over the moderation taxonomy (``classifiers.text_categories``), scores
+  calibrated per category, long texts read whole in overlapping windows (max
+  per category). Trained by ``moderation train text`` into ``models/toxicity-v2``.
+* The first, five-category head (frozen MiniLM + MLP, ``models/toxicity-v1``)
+  stays available as ``LegacyHeadBackend`` for side-by-side evaluation only.
 * ``model_dir: <path>``: any local Hugging Face sequence-classification
   directory (for instance unitary/toxic-bert); its ``id2label`` names the scores.
 
 The bundled model runs on onnxruntime on the CPU (``classifiers.toxicity_onnx``,
-same probabilities within 1e-4, 1.1-2.6x faster) and on torch elsewhere.
+same raw probabilities within 1e-4) and on torch elsewhere.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Sequence
 
+import numpy as np
 import torch
 from pydantic import Field
 from torch import nn
@@ -29,8 +34,10 @@ from classifiers.text_normalization import normalize_for_classification
 if TYPE_CHECKING:
     from classifiers.toxicity_onnx import OnnxBundledBackend
 
-CATEGORIES = ("toxic", "hate", "sexual", "violence", "self_harm")
-BUNDLED_HEAD_DIR = Path(__file__).with_name("models") / "toxicity"
+from classifiers.text_categories import CATEGORIES, RENAMED
+
+LEGACY_CATEGORIES = ("toxic", "hate", "sexual", "violence", "self_harm")
+LEGACY_HEAD_DIR = Path(__file__).with_name("models") / "toxicity-v1"
 ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 SCORE_DECIMALS = 5
 RUNTIMES = ("auto", "onnx", "torch")
@@ -116,21 +123,25 @@ class ToxicityHead(nn.Module):
         return self.layers(embeddings)
 
 
-def bundled_weight_files(head_dir: Path = BUNDLED_HEAD_DIR) -> list[Path]:
-    """The files the bundled model is made of, whichever runtime serves it; their digest is its identity."""
+def legacy_weight_files(head_dir: Path = LEGACY_HEAD_DIR) -> list[Path]:
     return [bundled_encoder_path() / "model.safetensors", Path(head_dir) / "head.safetensors", Path(head_dir) / "head_config.json"]
 
 
+def bundled_weight_files(model_dir: Path | None = None) -> list[Path]:
+    """The files the bundled model is made of, whichever runtime serves it; their digest is its identity."""
+    from classifiers.text_model import MODEL_DIR, weight_files
+
+    return weight_files(model_dir or MODEL_DIR)
+
+
 def bundled_version(config: dict[str, Any]) -> str:
-    return f"all-MiniLM-L6-v2+head-{config.get('version', 'unversioned')}"
+    return f"all-MiniLM-L6-v2+{config.get('version', 'unversioned')}"
 
 
 def head_config(head_dir: Path) -> dict[str, Any]:
     config_path, weights_path = Path(head_dir) / "head_config.json", Path(head_dir) / "head.safetensors"
     if not (config_path.is_file() and weights_path.is_file()):
-        raise FileNotFoundError(
-            f"toxicity head missing in {head_dir}: rebuild it with `moderation train toxicity --seed 13`"
-        )
+        raise FileNotFoundError(f"toxicity head missing in {head_dir}")
     return json.loads(config_path.read_text())
 
 
@@ -143,22 +154,81 @@ def load_head(head_dir: Path) -> tuple[ToxicityHead, dict[str, Any]]:
     return head.eval(), config
 
 
-class _BundledBackend:
-    def __init__(self, head_dir: Path, device: str, max_length: int) -> None:
+class LegacyHeadBackend:
+    """The first head (frozen MiniLM, five categories, 128 tokens): a baseline for evaluation only."""
+
+    def __init__(self, head_dir: Path = LEGACY_HEAD_DIR, device: str = "cpu", max_length: int = 128) -> None:
         self.head, self.head_config = load_head(head_dir)
         self.encoder = SentenceEncoder(bundled_encoder_path(), device=device, max_length=max_length)
         self.head.to(device)
         self.categories = tuple(self.head_config["categories"])
         self.thresholds = dict(self.head_config.get("thresholds", {}))
-        self.weights_sha256 = sha256_of_files(*bundled_weight_files(head_dir))
+        self.weights_sha256 = sha256_of_files(*legacy_weight_files(head_dir))
         self.model_name = f"{ENCODER_NAME}+toxicity-head"
-        self.version = bundled_version(self.head_config)
+        self.version = f"all-MiniLM-L6-v2+head-{self.head_config.get('version')}"
 
     def score(self, texts: Sequence[str], batch_size: int) -> list[dict[str, float]]:
         embeddings = self.encoder.encode(texts, batch_size=batch_size)
         with torch.inference_mode():
             probabilities = torch.sigmoid(self.head(embeddings.to(self.encoder.device))).cpu()
         return [dict(zip(self.categories, row.tolist())) for row in probabilities]
+
+
+class WindowedScorer:
+    """Shared by both runtimes of the bundled model: every text is read whole.
+
+    A text's token sequence is cut into overlapping windows
+    (``classifiers.text_model.token_windows``); windows of similar length are
+    batched; ``raw_scores`` is the per-category max of the sigmoid over a text's
+    windows, and ``score`` calibrates it (calibration is monotone, so the max
+    commutes with it). Subclasses set ``tokenizer``, ``categories``, ``config``
+    and implement ``_run(batch) -> (windows, categories)`` probabilities.
+    """
+
+    tokenizer: Any
+    categories: tuple[str, ...]
+    config: dict[str, Any]
+
+    def _run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+    def raw_scores(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        from classifiers.text_batches import length_buckets
+        from classifiers.text_model import max_per_text, padded_batch, windowed_inputs
+
+        windows, owners = windowed_inputs(self.tokenizer, texts)
+        raw = np.empty((len(windows), len(self.categories)), dtype=np.float32)
+        for bucket in length_buckets([len(window) for window in windows], batch_size):
+            raw[bucket] = self._run(padded_batch([windows[index] for index in bucket]))
+        return max_per_text(raw, owners, len(texts))
+
+    def score(self, texts: Sequence[str], batch_size: int) -> list[dict[str, float]]:
+        from classifiers.text_model import calibrate_all
+
+        calibrated = calibrate_all(self.raw_scores(texts, batch_size), self.categories, self.config)
+        return [dict(zip(self.categories, row.tolist())) for row in calibrated]
+
+
+class _BundledBackend(WindowedScorer):
+    """The bundled text safety model on torch."""
+
+    def __init__(self, model_dir: Path | None, device: str, max_length: int = 128) -> None:
+        from classifiers.text_model import MODEL_DIR, load_model
+
+        model_dir = Path(model_dir or MODEL_DIR)
+        self.model, self.tokenizer, self.config = load_model(model_dir)
+        self.device = device
+        self.model.to(device)
+        self.categories = tuple(self.config["categories"])
+        self.thresholds = dict(self.config.get("thresholds", {}))
+        self.weights_sha256 = sha256_of_files(*bundled_weight_files(model_dir))
+        self.model_name = f"{ENCODER_NAME}+text-safety"
+        self.version = bundled_version(self.config)
+
+    def _run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        tensors = {name: torch.from_numpy(array).to(self.device) for name, array in batch.items()}
+        with torch.inference_mode():
+            return torch.sigmoid(self.model(**tensors)).float().cpu().numpy()
 
 
 class _HuggingFaceBackend:
@@ -216,20 +286,6 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
     name = "toxicity"
     modality = Modality.TEXT
 
-    @classmethod
-    def field_vocabulary(cls, options: dict) -> dict[str, tuple[str, ...]]:
-        """The score keys: the bundled head's categories, or a ``model_dir``'s labels
-        (read from its config.json, with the same aliases as scoring); open if unreadable."""
-        model_dir = options.get("model_dir")
-        if model_dir is None:
-            return {"scores": CATEGORIES}
-        try:
-            labels = json.loads((Path(model_dir) / "config.json").read_text())["id2label"].values()
-        except (OSError, ValueError, KeyError, AttributeError):
-            return {}
-        canonical = [_canonical_label(label) for label in labels]
-        return {"scores": tuple(dict.fromkeys(canonical + [_LABEL_ALIASES[l] for l in canonical if l in _LABEL_ALIASES]))}
-
     def __init__(
         self,
         model_dir: str | None = None,
@@ -259,15 +315,28 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
             self._backend = OnnxBundledBackend(self.device, max_length, cache_dir, intra_op_threads)
             self.device = self._backend.device
         elif model_dir is None:
-            self._backend = _BundledBackend(BUNDLED_HEAD_DIR, self.device, max_length)
+            self._backend = _BundledBackend(None, self.device, max_length)
         else:
             self._backend = _HuggingFaceBackend(Path(model_dir), self.device, max_length)
         self.categories: tuple[str, ...] = self._backend.categories
-        # Operating points tuned on the validation split (bundled head only).
+        # Operating thresholds on calibrated scores (bundled model only; see its model card).
         self.thresholds: dict[str, float] = self._backend.thresholds
         self.identity = ModelIdentity(
             name=self._backend.model_name, version=self._backend.version, weights_sha256=self._backend.weights_sha256
         )
+
+    @classmethod
+    def field_vocabulary(cls, options: dict) -> dict[str, tuple[str, ...]]:
+        """Closed sets policy lint checks: the keys of ``scores`` for the bundled model.
+
+        A ``model_dir`` names its own labels (its ``id2label``), unknown until it loads: no closed set.
+        """
+        return {} if options.get("model_dir") else {"scores": CATEGORIES}
+
+    @classmethod
+    def renamed_fields(cls) -> dict[str, str]:
+        """Score keys of the first head that the taxonomy renamed: old -> new (lint names the new one)."""
+        return dict(RENAMED)
 
     def classify_batch(self, inputs: Sequence[str]) -> list[ToxicitySignal]:
         return self.classify_prepared([self.prepare(text) for text in inputs])

@@ -1,10 +1,12 @@
-"""The bundled toxicity model (MiniLM encoder, pooling, head, sigmoid) as one ONNX graph.
+"""The bundled text safety model (MiniLM with its fine-tuned top layer, mean+max
+pooling, head, sigmoid) as one ONNX graph: token windows in, raw probabilities out.
 
 The graph is built here from the bundled torch weights, offline and in a
-second or two, and cached under a name derived from those weights, so a
-changed head never meets a stale graph. onnxruntime then serves it: about
-2.6x faster than torch for one short prompt on this project's CPUs, with
-probabilities equal to torch's within ``SCORE_TOLERANCE`` (tests check it).
+few seconds, and cached under a name derived from those weights, so a
+changed model never meets a stale graph. onnxruntime then serves it, with raw
+probabilities equal to torch's within ``SCORE_TOLERANCE`` (tests check it);
+windowing, the max over windows and calibration are shared with the torch
+runtime (``classifiers.toxicity.WindowedScorer``).
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import numpy as np
 
 from classifiers.base import sha256_of_files
 from classifiers.onnx_session import open_session, session_device
-from classifiers.text_batches import tokenized_buckets
+from classifiers.toxicity import WindowedScorer, bundled_weight_files
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,7 @@ log = logging.getLogger(__name__)
 # tests accept (measured: under 1e-6 on 2,000 dataset prompts).
 SCORE_TOLERANCE = 1e-4
 # Bump when the export below changes, so cached graphs are rebuilt.
-_GRAPH_RECIPE = "1"
+_GRAPH_RECIPE = "2-text-safety"
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _OPSET = 17
 
@@ -46,8 +48,6 @@ def graph_path(cache_dir: Path, weights_sha256: str) -> Path:
 
 def default_graph_path() -> Path:
     """Where the service looks for the bundled model's graph by default."""
-    from classifiers.toxicity import bundled_weight_files
-
     return graph_path(default_cache_dir(), sha256_of_files(*bundled_weight_files()))
 
 
@@ -55,22 +55,19 @@ def export_graph(destination: Path, max_length: int = 128) -> Path:
     """Export the bundled torch model to ``destination`` (atomically: workers may race)."""
     import torch
 
-    from classifiers.toxicity import BUNDLED_HEAD_DIR, _BundledBackend, mean_pool_and_normalize
+    from classifiers.text_model import load_model
 
-    backend = _BundledBackend(BUNDLED_HEAD_DIR, "cpu", max_length)
+    model, tokenizer, _config = load_model()
 
-    class EncoderWithHead(torch.nn.Module):
+    class WithSigmoid(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.encoder, self.head = backend.encoder.model, backend.head
+            self.model = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            states = self.encoder(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-            return torch.sigmoid(self.head(mean_pool_and_normalize(states, attention_mask)))
+            return torch.sigmoid(self.model(input_ids, attention_mask, token_type_ids))
 
-    example = backend.encoder.tokenizer(["an example", "a longer example prompt"], padding=True, return_tensors="pt")
+    example = tokenizer(["an example", "a longer example prompt"], padding=True, return_tensors="pt")
     dynamic = {name: {0: "batch", 1: "tokens"} for name in _INPUTS}
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +77,7 @@ def export_graph(destination: Path, max_length: int = 128) -> Path:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")  # tracer chatter about Python control flow in transformers
             torch.onnx.export(
-                EncoderWithHead().eval(),
+                WithSigmoid().eval(),
                 tuple(example[name] for name in _INPUTS),
                 partial,
                 input_names=list(_INPUTS),
@@ -96,8 +93,8 @@ def export_graph(destination: Path, max_length: int = 128) -> Path:
     return destination
 
 
-class OnnxBundledBackend:
-    """Same contract as the torch backend in ``classifiers.toxicity``: ``score`` returns named probabilities."""
+class OnnxBundledBackend(WindowedScorer):
+    """Same contract as the torch backend in ``classifiers.toxicity``: ``score`` returns named, calibrated probabilities."""
 
     def __init__(
         self,
@@ -107,34 +104,29 @@ class OnnxBundledBackend:
         intra_op_threads: int | None = None,
         graph: Path | None = None,
     ) -> None:
-        """``graph`` serves that file instead of the cached export (a benchmark's quantised variant)."""
+        """``graph`` serves that file instead of the cached export (a benchmark's variant)."""
         from transformers import AutoTokenizer
 
-        from classifiers.toxicity import (
-            BUNDLED_HEAD_DIR, ENCODER_NAME, bundled_encoder_path, bundled_version, bundled_weight_files, head_config
-        )
+        from classifiers.text_model import read_config
+        from classifiers.toxicity import ENCODER_NAME, bundled_encoder_path, bundled_version
 
-        encoder_dir = bundled_encoder_path()
-        self.head_config = head_config(BUNDLED_HEAD_DIR)
+        self.config = read_config()
         # Read once: it is both the identity decisions record and the graph's cache key.
         self.weights_sha256 = sha256_of_files(*bundled_weight_files())
         path = graph or graph_path(cache_dir or default_cache_dir(), self.weights_sha256)
         if graph is None and not path.is_file():
             log.info("building the toxicity ONNX graph at %s (once per weights version)", path)
             export_graph(path, max_length)
-        self.max_length = max_length
-        self.tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir), local_files_only=True)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(bundled_encoder_path()), local_files_only=True)
         self._session = open_session(path, device, intra_op_threads)
         self.device = session_device(self._session)
         self._input_names = [model_input.name for model_input in self._session.get_inputs()]
         self.graph_file = path
-        self.categories = tuple(self.head_config["categories"])
-        self.thresholds = dict(self.head_config.get("thresholds", {}))
-        self.model_name = f"{ENCODER_NAME}+toxicity-head"
-        self.version = f"{bundled_version(self.head_config)}+onnxruntime"
+        self.categories = tuple(self.config["categories"])
+        self.thresholds = dict(self.config.get("thresholds", {}))
+        self.model_name = f"{ENCODER_NAME}+text-safety"
+        self.version = f"{bundled_version(self.config)}+onnxruntime"
 
-    def score(self, texts: Sequence[str], batch_size: int) -> list[dict[str, float]]:
-        probabilities = np.empty((len(texts), len(self.categories)), dtype=np.float32)
-        for indices, arrays in tokenized_buckets(self.tokenizer, texts, self.max_length, batch_size):
-            (probabilities[indices],) = self._session.run(None, {name: arrays[name] for name in self._input_names})
-        return [dict(zip(self.categories, row.tolist())) for row in probabilities]
+    def _run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        (probabilities,) = self._session.run(None, {name: batch[name] for name in self._input_names})
+        return probabilities

@@ -29,7 +29,8 @@ for sub_app, name in ((models_app, "models"), (train_app, "train"), (evaluate_ap
     app.add_typer(sub_app, name=name)
 
 DEFAULT_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
-TOXICITY_MODEL_DIR = PROJECT_ROOT / "classifiers" / "models" / "toxicity"
+TEXT_MODEL_DIR = PROJECT_ROOT / "classifiers" / "models" / "toxicity-v2"
+TEXT_RESULTS_DIR = PROJECT_ROOT / "datasets" / "results"
 
 
 def _settings():
@@ -80,30 +81,48 @@ def serve(
     uvicorn.run("moderation_service.api.worker:create_worker_app", factory=True, workers=workers, **options)
 
 
-@train_app.command("toxicity")
-def train_toxicity(
-    seed: int = typer.Option(13, help="Seed for the split and the head's initialisation."),
+@train_app.command("text")
+def train_text(
+    seed: int = typer.Option(13, help="Seed for the head's initialisation and the batch order (the split is fixed)."),
     datasets: Path = typer.Option(DEFAULT_DATASETS, help="Folder holding the shared labelled data."),
-    out: Path = typer.Option(TOXICITY_MODEL_DIR, help="Where the head and its config are written."),
+    out: Path = typer.Option(TEXT_MODEL_DIR, help="Where the fine-tuned layer, head and config are written."),
 ) -> None:
-    """Train the toxicity head on the frozen MiniLM encoder."""
-    from classifiers.toxicity_training import train_toxicity_head
+    """Fine-tune the text safety model (MiniLM top layer + head) on every train-use set; 13 minutes on the shared 2-core machine."""
+    from classifiers.text_model_training import train_text_model
+    from classifiers.text_training_data import DatasetMissingError
 
-    metrics = train_toxicity_head(shared_datasets=datasets, out_dir=out, seed=seed)
+    try:
+        metrics = train_text_model(shared_datasets=datasets, out_dir=out, seed=seed, log=lambda line: typer.echo(line, err=True))
+    except DatasetMissingError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
     typer.echo(_as_json(metrics))
 
 
-@evaluate_app.command("toxicity")
-def evaluate_toxicity(
-    datasets: Path = typer.Option(DEFAULT_DATASETS, help="Folder holding the shared labelled data."),
-    model_dir: str = typer.Option(None, help="A Hugging Face sequence-classification directory instead of the bundled model."),
-) -> None:
-    """Precision, recall, F1 and AUPRC on the held-out split and on HateCheck."""
-    from classifiers.toxicity import ToxicityClassifier
-    from classifiers.toxicity_evaluation import evaluate_toxicity as run_evaluation, format_report
+# The first command's name, kept so scripts that call it still work.
+train_app.command("toxicity", hidden=True, help="Alias of `train text`.")(train_text)
 
-    report = run_evaluation(ToxicityClassifier(model_dir=model_dir), datasets)
-    typer.echo(format_report(report))
+
+@evaluate_app.command("text")
+def evaluate_text(
+    datasets: Path = typer.Option(DEFAULT_DATASETS, help="Folder holding the shared labelled data."),
+    out: Path = typer.Option(TEXT_RESULTS_DIR, help="Where text_evaluation.json and text_pr_curves.png are written."),
+    limit: int = typer.Option(None, help="Sample at most this many rows of OLID and of each Multilingual HateCheck language."),
+) -> None:
+    """Per category precision, recall, F1 and AUPRC of the text model, today's head and alt-profanity-check, side by side."""
+    from classifiers.text_evaluation import evaluate_text as run_evaluation, format_summary
+    from classifiers.text_training_data import DatasetMissingError
+
+    try:
+        report = run_evaluation(datasets, out, limit=limit, log=lambda line: typer.echo(line, err=True))
+    except DatasetMissingError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(format_summary(report))
+    typer.echo(f"wrote {out / 'text_evaluation.json'} and {out / 'text_pr_curves.png'}")
+
+
+evaluate_app.command("toxicity", hidden=True, help="Alias of `evaluate text`.")(evaluate_text)
 
 
 @evaluate_app.command("pii")
@@ -558,15 +577,19 @@ def dataset_export(
 def review_ui(
     api_url: str = typer.Option("http://127.0.0.1:8000", envvar="MODERATION_API_URL", help="The running API."),
     port: int = typer.Option(8501, help="Port of the console."),
+    host: str = typer.Option("127.0.0.1", help="Address to serve on; 0.0.0.0 serves beyond loopback "
+                             "(put TLS in front: the login token travels in a cookie)."),
 ) -> None:
     """Start the Streamlit review console; it talks only to the API at --api-url."""
-    import subprocess
     import sys
 
     env = {**os.environ, "MODERATION_API_URL": api_url}
+    # toolbarMode viewer: no Deploy button or developer menu for reviewers.
     command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "review_ui" / "app.py"),
-               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    raise typer.Exit(subprocess.call(command, env=env))
+               "--server.port", str(port), "--server.address", host, "--server.headless", "true",
+               "--client.toolbarMode", "viewer", "--browser.gatherUsageStats", "false"]
+    # Become the console (exec), so a signal to this process reaches Streamlit: no orphan is left behind.
+    os.execve(sys.executable, command, env)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from pathlib import Path
 from hypothesis import given, settings, strategies as st
 
 from classifiers.registry import load_config
+from classifiers.text_categories import CATEGORIES
 from moderation_service.policy.conditions import CACHE_KEY, FAILED_KEY
 from moderation_service.policy.policy_set import compile_single_policy
 from moderation_service.policy.schema import signal_schemas
@@ -28,6 +29,8 @@ rules:
   - {id: e, when: "prompt.text contains_any [kill, 'hate speech']", then: block}
   - {id: f, when: "missing(nsfw)", then: review}
   - {id: g, when: "toxicity.scores.hate != 0.5", then: review}
+  - {id: h, when: "toxicity.scores.self-harm/intent >= thresholds.t", then: review}
+  - {id: i, when: {any: ["toxicity.scores.hate/threatening > 0.9", "count(toxicity.scores.sexual/minors) == 1"]}, then: block}
 """, SCHEMAS))
 
 anything = st.one_of(st.none(), st.booleans(), st.floats(allow_nan=False), st.integers(-3, 3),
@@ -37,7 +40,7 @@ score = st.one_of(st.floats(0, 1), anything)
 entity = st.fixed_dictionaries({"type": st.one_of(st.sampled_from(["PERSON", "US_SSN", "EMAIL_ADDRESS"]), anything)})
 signals = st.fixed_dictionaries({}, optional={
     "toxicity": st.fixed_dictionaries({"scores": st.dictionaries(
-        st.sampled_from(["toxic", "hate", "sexual", "violence", "self_harm"]), score)}),
+        st.sampled_from(list(CATEGORIES) + ["self_harm"]), score)}),
     "nsfw": st.one_of(st.fixed_dictionaries({"probability": score}), st.just({})),
     "pii": st.fixed_dictionaries({"entities": st.one_of(st.lists(entity, max_size=4), anything)}),
     "image_hash": st.fixed_dictionaries({"near_duplicates": st.lists(

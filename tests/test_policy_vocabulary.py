@@ -60,7 +60,7 @@ CORRECT = [
     "banks.matches.distance <= 31",
     "image_hash.near_duplicates.distance <= 63",
     "image_hash.near_duplicates.decision == block",
-    "toxicity.scores.self_harm >= thresholds.fine",
+    "toxicity.scores.self-harm >= thresholds.fine",
 ]
 
 

@@ -94,7 +94,7 @@ def test_sampled_items_are_reviewed_blind_and_feed_the_enforcement_estimate(samp
             break
         item = claimed["item"]
         # Blind: no decision, no fired rules, no scores.
-        assert item["blind"] is True and "decision" not in item["policy"]
+        assert item["blind"] is True and item["policy"]["decision"] is None and item["reportable"] is False
         assert item["reasons"] == [] and item["signals"] == {}
         assert item["prompt_redacted"] in prompts
         verdict = "reject" if len(labels) == 0 else "approve"

@@ -1,28 +1,33 @@
-"""Toxicity classifier on real weights: bundled MiniLM + the committed head.
-
-Also: a Hugging Face model directory chosen by configuration (a tiny, randomly
-initialised fake model built here), reproducible training on a small sample,
-and the evaluation report.
-"""
+"""The text safety model on its real weights: taxonomy, windows, the issue's
+examples with siblings of our own, training on a small fixed slice (against
+committed scores, within a tolerance), and loading a Hugging Face directory
+(a tiny, randomly initialised FAKE model built here)."""
 from __future__ import annotations
 
-import hashlib
+import json
 import re
 from pathlib import Path
 
 import pytest
 
 from classifiers.base import sha256_of_files
-from classifiers.toxicity import BUNDLED_HEAD_DIR, CATEGORIES, ToxicityClassifier, ToxicitySignal, bundled_encoder_path
-
+from classifiers.text_categories import CATEGORIES
+from classifiers.text_model import MODEL_DIR, WINDOW_STRIDE, WINDOW_TOKENS, token_windows
+from classifiers.toxicity import ToxicityClassifier, ToxicitySignal, bundled_encoder_path, bundled_weight_files
 
 pytestmark = pytest.mark.slow
 
-TOXIC = "Shut up, you stupid worthless bitch, I will kill you."
-HATEFUL = "All Muslims are vermin and should be wiped out."
 BENIGN = "A watercolor painting of a lighthouse at sunset, highly detailed."
 SHARED_DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 needs_datasets = pytest.mark.skipif(not SHARED_DATASETS.is_dir(), reason=f"shared data sets absent: {SHARED_DATASETS}")
+SLICE_SCORES = Path(__file__).resolve().parent / "corpus" / "text_training_slice.json"
+SCENE = (
+    "A quiet harbour at dawn, fishing boats rocking gently on grey water, gulls circling over the pier, "
+    "an old lighthouse with peeling white paint, nets drying on wooden posts, a bakery opening its shutters, "
+    "the smell of fresh bread drifting across the cobbled square, children walking to school with bright backpacks, "
+    "a cat asleep on a windowsill full of geraniums, soft mist over the hills behind the town, "
+    "warm light on the church tower, a bicycle leaning against a blue door, painted in soft watercolours."
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,63 +35,225 @@ def classifier() -> ToxicityClassifier:
     return ToxicityClassifier()
 
 
-def test_scores_every_category_and_flags_toxic_text(classifier: ToxicityClassifier) -> None:
-    toxic, hateful, benign = classifier.classify_batch([TOXIC, HATEFUL, BENIGN])
-    assert isinstance(toxic, ToxicitySignal)
-    assert set(toxic.scores) == set(CATEGORIES)
-    assert toxic.scores["toxic"] > max(0.9, classifier.thresholds["toxic"])
-    assert hateful.scores["toxic"] > classifier.thresholds["toxic"]
-    assert hateful.scores["hate"] > classifier.thresholds["hate"]
+@pytest.fixture(scope="module")
+def default_policy():
+    from classifiers.registry import load_config
+    from moderation_service.policy import load_policy_set
+    from moderation_service.policy.schema import signal_schemas
+
+    return load_policy_set(Path(__file__).resolve().parent.parent / "policies", signal_schemas(load_config())).policies["default"]
+
+
+def decide(classifier, policy, text: str) -> tuple[str, list[str], dict[str, float]]:
+    """The default policy's action on the text signal alone, the rules that fired, and the scores."""
+    from moderation_service.policy import evaluate
+
+    result = classifier.classify(text).scores
+    decision = evaluate(policy, {"toxicity": {"scores": result}})
+    return decision.action, [reason.rule_id for reason in decision.reasons], result
+
+
+def scores(classifier: ToxicityClassifier, text: str) -> dict[str, float]:
+    return classifier.classify(text).scores
+
+
+def test_scores_every_category_of_the_taxonomy(classifier: ToxicityClassifier) -> None:
+    signal = classifier.classify(BENIGN)
+    assert isinstance(signal, ToxicitySignal)
+    assert set(signal.scores) == set(CATEGORIES)
+    assert all(0.0 <= value <= 1.0 for value in signal.scores.values())
     for category in CATEGORIES:
-        assert benign.scores[category] < classifier.thresholds[category], category
-    assert benign.scores["toxic"] < 0.1
-
-
-@pytest.mark.parametrize(
-    "evasion",
-    [
-        "Shut up, you stup1d w0rthless b1tch, I will k1ll you.",
-        "Shut up, you s t u p i d worthless b i t c h, I will k i l l you.",
-        "Shut up, you stu\u200bpid worth\u200cless bi\u200btch, I will ki\u00adll you.",
-        "Ｓｈｕｔ ｕｐ, you stupid worthless bitch, I will kill you.",
-    ],
-)
-def test_evasions_of_toxic_text_still_score_high(classifier: ToxicityClassifier, evasion: str) -> None:
-    signal = classifier.classify(evasion)
-    assert signal.normalized_text_changed
-    assert signal.scores["toxic"] > max(0.9, classifier.thresholds["toxic"])
-
-
-def test_batch_results_equal_single_results(classifier: ToxicityClassifier) -> None:
-    texts = [TOXIC, BENIGN, "", HATEFUL, "a much longer benign prompt about a quiet mountain village " * 5]
-    batch = classifier.classify_batch(texts)
-    for text, batched in zip(texts, batch):
-        single = classifier.classify(text)
-        assert single.scores == pytest.approx(batched.scores, abs=1e-4)
-        assert single.normalized_text_changed == batched.normalized_text_changed
+        assert signal.scores[category] < classifier.thresholds[category], category
 
 
 def test_empty_and_whitespace_text_is_benign(classifier: ToxicityClassifier) -> None:
     for text in ("", "   ", "\u200b"):
-        signal = classifier.classify(text)
-        assert signal.scores == {category: 0.0 for category in CATEGORIES}
+        assert classifier.classify(text).scores == {category: 0.0 for category in CATEGORIES}
     assert classifier.classify_batch([]) == []
 
 
-def test_identity_covers_encoder_and_head_and_is_stable(classifier: ToxicityClassifier) -> None:
+def test_batch_results_equal_single_results(classifier: ToxicityClassifier) -> None:
+    texts = ["I will kill you", BENIGN, "", SCENE * 3, "you are a worthless idiot"]
+    for text, batched in zip(texts, classifier.classify_batch(texts)):
+        assert classifier.classify(text).scores == pytest.approx(batched.scores, abs=1e-4)
+
+
+def test_identity_covers_the_encoder_and_the_fine_tuned_weights(classifier: ToxicityClassifier) -> None:
     identity = classifier.identity
-    assert identity.name == "sentence-transformers/all-MiniLM-L6-v2+toxicity-head"
     assert re.fullmatch(r"[0-9a-f]{64}", identity.weights_sha256)
-    expected = sha256_of_files(
-        bundled_encoder_path() / "model.safetensors",
-        BUNDLED_HEAD_DIR / "head.safetensors",
-        BUNDLED_HEAD_DIR / "head_config.json",
+    assert identity.weights_sha256 == sha256_of_files(
+        bundled_encoder_path() / "model.safetensors", MODEL_DIR / "model.safetensors", MODEL_DIR / "config.json"
     )
-    assert identity.weights_sha256 == expected
-    assert ToxicityClassifier.from_config({"model_dir": None, "device": "cpu"}).identity == identity
+    assert bundled_weight_files()[1] == MODEL_DIR / "model.safetensors"
 
 
-# --- Any Hugging Face sequence-classification directory -----------------------
+def test_shipped_weights_are_small_and_fp16() -> None:
+    from safetensors import safe_open
+
+    assert (MODEL_DIR / "model.safetensors").stat().st_size < 40 * 2**20
+    with safe_open(str(MODEL_DIR / "model.safetensors"), "pt") as handle:
+        assert {str(handle.get_tensor(name).dtype) for name in handle.keys()} == {"torch.float16"}
+
+
+# --- windows: the whole prompt is read ------------------------------------------
+
+
+@pytest.mark.parametrize("length", [0, 1, 125, 126, 127, 200, 1000, 2049])
+def test_windows_cover_every_token_within_the_model_size(length: int) -> None:
+    ids = list(range(1000, 1000 + length))
+    windows = token_windows(ids, 101, 102)
+    covered = {token for window in windows for token in window[1:-1]}
+    assert covered == set(ids)
+    assert all(window[0] == 101 and window[-1] == 102 and len(window) <= WINDOW_TOKENS for window in windows)
+    # Overlap: any run of (window body - stride) consecutive tokens sits whole inside one window.
+    overlap = WINDOW_TOKENS - 2 - WINDOW_STRIDE
+    for start in range(0, max(0, length - overlap), 7):
+        run = set(ids[start : start + overlap])
+        assert any(run <= set(window) for window in windows)
+
+
+THREAT = "I am going to kill you tomorrow at your house."
+HATEFUL = "Muslims are a disease and have no place in this country."
+
+
+@pytest.mark.parametrize("where", ["before", "after", "middle"])
+def test_benign_padding_neither_dilutes_nor_hides_a_harmful_sentence(classifier, default_policy, where: str) -> None:
+    assert decide(classifier, default_policy, THREAT)[0] == "block"
+    assert decide(classifier, default_policy, SCENE)[0] == "allow"
+    half = SCENE.index(", a bakery")
+    text = {"before": f"{SCENE} {THREAT}", "after": f"{THREAT} {SCENE}", "middle": f"{SCENE[:half]}. {THREAT} {SCENE[half + 2:]}"}[where]
+    action, rules, result = decide(classifier, default_policy, text)
+    assert action == "block" and "threat" in rules, result
+
+
+def test_text_past_the_first_window_is_read(classifier, default_policy) -> None:
+    long_text = " ".join([SCENE] * 4 + [THREAT] + [SCENE])
+    assert len(classifier._backend.tokenizer(long_text)["input_ids"]) > 6 * WINDOW_TOKENS
+    assert decide(classifier, default_policy, long_text)[0] == "block"
+    assert decide(classifier, default_policy, " ".join([SCENE] * 6))[0] == "allow"
+
+
+# --- the issue's examples, each with siblings of our own ------------------------
+
+
+@pytest.mark.parametrize("text", [
+    THREAT,
+    "I'm going to stab you after work when you walk to your car.",
+    "I know where you live, and tonight I will burn your house down with you in it.",
+    "Next time I see you I will break every bone in your body.",
+])
+def test_plain_english_threats_are_blocked(classifier, default_policy, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text)
+    assert action == "block" and "threat" in rules, result
+
+
+@pytest.mark.parametrize("text", [
+    HATEFUL,
+    "Jews are parasites who control the banks and poison everything they touch.",
+    "Hindus are filthy animals, all of them.",
+    "You can never trust a Muslim, they are all terrorists at heart.",
+])
+def test_hateful_generalisations_about_religious_groups_are_not_allowed(classifier, default_policy, text: str) -> None:
+    action, _rules, result = decide(classifier, default_policy, text)
+    assert result["hate"] >= classifier.thresholds["hate"]
+    assert action in ("block", "review"), result
+
+
+@pytest.mark.parametrize("text", [
+    "I am a gay man", "I am a proud lesbian and I love my wife", "I don't hate gay people at all",
+    "I am a man", "As a Muslim woman I pray five times a day", "I'm a trans woman and a nurse",
+    pytest.param("Gay people deserve the same rights as everyone else", marks=pytest.mark.xfail(
+        strict=True, reason="known over-enforcement: hate 0.39 sends it to review (model card, known failure modes)")),
+])
+def test_identity_statements_and_negated_hate_are_allowed(classifier, default_policy, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text)
+    assert action == "allow", (rules, result)
+
+
+@pytest.mark.parametrize("text", ["text me at 4155550132", "call me on +1 (212) 555-0187 after 6", "my number is 020 7946 0958"])
+def test_phone_numbers_are_not_sexual(classifier, default_policy, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text)
+    assert result["sexual"] < classifier.thresholds["sexual"] and action == "allow", (rules, result)
+
+
+_ENGLISH_VOCABULARY = "known gap: MiniLM's English vocabulary; the model misses it (model card, known failure modes)"
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("Ты никчёмный идиот, я тебя убью завтра",  # Russian: you worthless idiot, I will kill you tomorrow
+                 marks=pytest.mark.xfail(strict=True, reason=_ENGLISH_VOCABULARY)),
+    "Du dreckiger Idiot, ich werde dich umbringen",  # German
+    pytest.param("Maldito imbécil, te voy a matar esta noche",  # Spanish
+                 marks=pytest.mark.xfail(strict=True, reason=_ENGLISH_VOCABULARY)),
+])
+def test_insults_with_death_threats_in_other_languages_are_not_allowed(classifier, default_policy, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text)
+    assert action in ("block", "review"), result
+
+
+# --- training: a small fixed slice against committed scores ---------------------
+
+SLICE_TEXTS = [THREAT, HATEFUL, BENIGN, "I want to end my life tonight", "you are a worthless idiot", "text me at 4155550132"]
+
+
+def _train_slice(out_dir: Path) -> list[list[float]]:
+    from classifiers.text_model_training import TrainingConfig, train_text_model
+    from classifiers.text_training_data import SOURCE_CAPS
+
+    config = TrainingConfig(epochs=1, caps={name: 30 for name in SOURCE_CAPS}, padding_augmented=40, template_repeats=1)
+    train_text_model(SHARED_DATASETS, out_dir, seed=13, config=config, log=lambda _line: None)
+    from classifiers.toxicity import _BundledBackend
+
+    backend = _BundledBackend(out_dir, "cpu")
+    return backend.raw_scores(SLICE_TEXTS, batch_size=8).round(5).tolist()
+
+
+@needs_datasets
+def test_training_on_a_fixed_slice_gives_the_committed_scores_within_tolerance(tmp_path: Path) -> None:
+    """`train_text_model` on 30 rows per source, one epoch (about a minute). Floats differ
+    across CPUs in the last bits, so raw scores are compared within 0.02, never byte for byte;
+    regenerate the file with REGENERATE_TEXT_SLICE=1 after a deliberate change to the recipe."""
+    import os
+
+    got = _train_slice(tmp_path)
+    if os.environ.get("REGENERATE_TEXT_SLICE"):
+        SLICE_SCORES.write_text(json.dumps({"texts": SLICE_TEXTS, "raw_scores": got}, indent=1) + "\n")
+    expected = json.loads(SLICE_SCORES.read_text())
+    assert expected["texts"] == SLICE_TEXTS
+    worst = max(abs(a - b) for row_got, row_expected in zip(got, expected["raw_scores"]) for a, b in zip(row_got, row_expected))
+    assert worst <= 0.02, worst
+
+
+def test_missing_datasets_are_a_clear_error(tmp_path: Path) -> None:
+    from classifiers.text_model_training import train_text_model
+    from classifiers.text_training_data import DatasetMissingError
+
+    with pytest.raises(DatasetMissingError, match="davidson-hate-offensive"):
+        train_text_model(tmp_path / "no-datasets", tmp_path / "out", log=lambda _line: None)
+
+
+def test_templates_hold_out_a_split_and_label_only_known_categories() -> None:
+    from classifiers.text_training_data import load_templates
+
+    rows = load_templates()
+    splits = {split for *_, split in rows}
+    assert splits == {"train", "heldout"}
+    train_ids = {template for _, _, template, split in rows if split == "train"}
+    held_ids = {template for _, _, template, split in rows if split == "heldout"}
+    assert train_ids.isdisjoint(held_ids) and held_ids
+    assert all(set(labels) <= set(CATEGORIES) for _, labels, _, _ in rows)
+    # Every minors template has a sexual label and a control of ordinary scenes exists.
+    assert any(labels["sexual/minors"] for _, labels, _, _ in rows)
+    assert any(not any(labels.values()) and "birthday" in text for text, labels, _, _ in rows)
+
+
+def test_lint_vocabulary_names_the_categories_and_the_renamed_key() -> None:
+    assert ToxicityClassifier.field_vocabulary({"model_dir": None}) == {"scores": CATEGORIES}
+    assert ToxicityClassifier.field_vocabulary({"model_dir": "/some/hf/model"}) == {}
+    assert ToxicityClassifier.renamed_fields() == {"self_harm": "self-harm"}
+
+
+# --- any Hugging Face sequence-classification directory -------------------------
 
 
 def _save_fake_hf_model(directory: Path, labels: list[str], problem_type: str | None) -> Path:
@@ -111,91 +278,14 @@ def test_hf_multilabel_directory_is_loaded_from_configuration(tmp_path: Path) ->
     labels = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]  # toxic-bert's labels
     model_dir = _save_fake_hf_model(tmp_path / "fake-toxic-bert", labels, problem_type=None)
     fake = ToxicityClassifier.from_config({"model_dir": str(model_dir), "device": "cpu", "max_length": 32})
-    signals = fake.classify_batch([TOXIC, "", BENIGN])
+    signals = fake.classify_batch(["you idiot", "", BENIGN])
     assert set(signals[0].scores) == set(labels) | {"hate"}
     for signal in signals:
         assert signal.scores["hate"] == signal.scores["identity_hate"]
-        assert all(0.0 <= value <= 1.0 for value in signal.scores.values())
-    # Independent sigmoids, not a softmax over the labels.
     assert sum(signals[0].scores.values()) != pytest.approx(1.0, abs=1e-3)
-    weights = sorted(model_dir.glob("*.safetensors"))
-    assert fake.identity.weights_sha256 == sha256_of_files(*weights)
     assert fake.identity.version == "hf:fake-toxic-bert"
-
-
-def test_hf_single_label_directory_uses_softmax(tmp_path: Path) -> None:
-    model_dir = _save_fake_hf_model(tmp_path / "fake-binary", ["Non-Toxic", "Toxic"], "single_label_classification")
-    signal = ToxicityClassifier(model_dir=str(model_dir), device="cpu").classify("hello")
-    assert set(signal.scores) == {"non_toxic", "toxic"}
-    assert sum(signal.scores.values()) == pytest.approx(1.0, abs=1e-4)
 
 
 def test_missing_hf_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="not a directory"):
         ToxicityClassifier(model_dir=str(tmp_path / "absent"))
-
-
-# --- Training and evaluation --------------------------------------------------
-
-
-@needs_datasets
-def test_training_is_reproducible_for_a_seed(tmp_path: Path) -> None:
-    from classifiers.toxicity_training import HeadHyperparameters, train_toxicity_head
-
-    small = HeadHyperparameters(hidden_dim=16, epochs=3)
-
-    def head_bytes(name: str, seed: int) -> tuple[bytes, bytes]:
-        out_dir = tmp_path / name
-        train_toxicity_head(SHARED_DATASETS, out_dir, seed=seed, limit_per_source=40, hyper=small)
-        return (out_dir / "head.safetensors").read_bytes(), (out_dir / "head_config.json").read_bytes()
-
-    first, again, other_seed = head_bytes("a", 13), head_bytes("b", 13), head_bytes("c", 14)
-    assert first == again
-    assert first[0] != other_seed[0]
-
-
-@needs_datasets
-def test_the_documented_training_command_rebuilds_the_committed_head_byte_for_byte(tmp_path: Path) -> None:
-    """`moderation train toxicity --seed 13` on the shared data gives exactly the shipped head (about a minute)."""
-    from classifiers.toxicity_training import train_toxicity_head
-
-    train_toxicity_head(SHARED_DATASETS, tmp_path, seed=13)
-    for name in ("head.safetensors", "head_config.json"):
-        assert (tmp_path / name).read_bytes() == (BUNDLED_HEAD_DIR / name).read_bytes(), name
-
-
-def test_missing_datasets_are_a_clear_error(tmp_path: Path) -> None:
-    from classifiers.toxicity_training import DatasetMissingError, train_toxicity_head
-
-    with pytest.raises(DatasetMissingError, match="davidson-hate-offensive"):
-        train_toxicity_head(tmp_path / "no-datasets", tmp_path / "out")
-
-
-@needs_datasets
-def test_evaluation_reports_held_out_and_hatecheck_functionalities() -> None:
-    from classifiers.base import ModelIdentity
-    from classifiers.toxicity_evaluation import evaluate_toxicity, format_report
-
-    class KeywordStub:
-        """Cheap stand-in so this test checks the bookkeeping, not the model."""
-
-        identity = ModelIdentity("toxicity", "keyword-stub", hashlib.sha256(b"stub").hexdigest())
-        thresholds = {"hate": 0.5}
-
-        def classify_batch(self, texts):
-            return [
-                ToxicitySignal(
-                    scores={category: float("hate" in text.lower()) for category in CATEGORIES},
-                    normalized_text_changed=False,
-                )
-                for text in texts
-            ]
-
-    report = evaluate_toxicity(KeywordStub(), SHARED_DATASETS)
-    assert set(report["held_out"]) == set(CATEGORIES)
-    assert report["hatecheck"]["overall"]["hate"]["n"] == 3728
-    assert len(report["hatecheck"]["per_functionality"]) == 29
-    negation = report["hatecheck"]["per_functionality"]["negate_neg_nh"]["hate"]
-    assert negation["positives"] == 0 and negation["recall"] is None and negation["auprc"] is None
-    text = format_report(report)
-    assert "derog_neg_emote_h" in text and "OVERALL" in text and "self_harm" in text

@@ -1,5 +1,6 @@
-"""The ONNX runtime of the bundled toxicity model against its torch reference,
-on real weights and real data set prompts, and the length buckets both use."""
+"""The ONNX runtime of the bundled text safety model against its torch reference,
+on real weights and real data set prompts (long ones read in several windows),
+and the length buckets both use."""
 from __future__ import annotations
 
 import csv
@@ -23,7 +24,8 @@ EDGE_CASES = [
     "A watercolor painting of a lighthouse at sunset, highly detailed.",
     "Shut up, you stupid worthless bitch, I will kill you.",
     "çà et là, 東京の夜景, مرحبا, 🙂🙂🙂",
-    "word " * 400,  # past max_length: truncated the same way by both
+    "word " * 400,  # past one window: read in overlapping windows by both
+    "a calm lake at dawn. " * 60 + "I will kill you.",
 ]
 
 
@@ -62,12 +64,15 @@ def runtimes() -> tuple[ToxicityClassifier, ToxicityClassifier]:
 def test_onnx_probabilities_match_torch_within_the_stated_tolerance(runtimes) -> None:
     onnx, torch_ = runtimes
     texts = _prompts(600)
-    # The back ends' raw probabilities: the signal's rounding would hide a drift below 1e-5.
-    onnx_scores = onnx._backend.score(texts, batch_size=32)
-    torch_scores = torch_._backend.score(texts, batch_size=32)
-    differences = [abs(a[c] - b[c]) for a, b in zip(onnx_scores, torch_scores) for c in CATEGORIES]
-    assert len(differences) == len(texts) * len(CATEGORIES)
-    assert max(differences) <= SCORE_TOLERANCE
+    # The back ends' raw probabilities (max over windows, before calibration): the
+    # signal's rounding would hide a drift below 1e-5, and a steep calibration step could magnify one.
+    onnx_scores = onnx._backend.raw_scores(texts, batch_size=32)
+    torch_scores = torch_._backend.raw_scores(texts, batch_size=32)
+    assert onnx_scores.shape == torch_scores.shape == (len(texts), len(CATEGORIES))
+    assert float(np.abs(onnx_scores - torch_scores).max()) <= SCORE_TOLERANCE
+    # And the calibrated scores the service reports agree too, category by category.
+    for a, b in zip(onnx._backend.score(texts[:50], 32), torch_._backend.score(texts[:50], 32)):
+        assert a == pytest.approx(b, abs=1e-3)
 
 
 @pytest.mark.slow
@@ -86,7 +91,7 @@ def test_graph_export_is_reproducible_and_named_by_its_sources(tmp_path: Path) -
     assert first.read_bytes() == second.read_bytes()
     assert not list(tmp_path.glob("*.partial"))
     name = graph_path(tmp_path, sha256_of_files(*bundled_weight_files())).name
-    changed = tmp_path / "head_config.json"
+    changed = tmp_path / "config.json"
     changed.write_text("{}")
     assert graph_path(tmp_path, sha256_of_files(*bundled_weight_files()[:2], changed)).name != name
 

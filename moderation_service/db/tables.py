@@ -73,6 +73,7 @@ class ReviewQueueEntry(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     skipped_by: Mapped[str | None] = mapped_column(String(160))
+    skipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # migration 0011_i15
     verdict: Mapped[str | None] = mapped_column(String(16))
     reason_code: Mapped[str | None] = mapped_column(String(64))
     final_decision: Mapped[str | None] = mapped_column(String(16))
@@ -82,6 +83,16 @@ class ReviewQueueEntry(Base):
     # ("uniform" or "uncertainty") and its inclusion probability; None for policy-sent reviews.
     sampling: Mapped[str | None] = mapped_column(String(16))
     sampling_probability: Mapped[float | None] = mapped_column(Float)
+
+
+class ReviewerPreference(Base):
+    """A reviewer's console settings (migration 0011_i15); unset fields fall back to the organisation's."""
+
+    __tablename__ = "reviewer_preferences"
+
+    actor: Mapped[str] = mapped_column(String(160), primary_key=True)
+    blur_radius: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ApiKey(Base):

@@ -11,7 +11,7 @@ from moderation_service.policy.spec import ActionSpec, PolicySpec, RuleSpec
 from moderation_service.policy.vocabulary import redact_entity_problems
 from moderation_service.policy.yaml_source import Path, Position, SourceDocument
 
-_BOUND = re.compile(r"^\s*(?P<path>[A-Za-z_][\w.]*)\s*(?P<op>>=|<=|>|<)\s*(?P<value>\S+)\s*$")
+_BOUND = re.compile(r"^\s*(?P<path>[A-Za-z_][\w./-]*)\s*(?P<op>>=|<=|>|<)\s*(?P<value>\S+)\s*$")
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,10 @@ def annotate(schema: FieldSchema, vocabulary: Mapping[str, Iterable[str]] | None
     for path, new_name in (renamed or {}).items():
         *parent, old = path.split(".")
         schema = _update(schema, parent, where, add_renamed={old: new_name})
+        if not parent and schema.kind == "object":  # a bare key: also a key of the signal's maps (scores)
+            for name, child in schema.fields.items():
+                if child.kind == "map":
+                    schema = _update(schema, [name], where, add_renamed={old: new_name})
     return schema
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-WITHHELD = ("reasons", "signals", "near_duplicates")
+WITHHELD = ("reasons", "signals", "near_duplicates", "reportable", "thresholds")
 
 
 def is_blind(entry: Any) -> bool:
@@ -19,6 +19,6 @@ def is_blind(entry: Any) -> bool:
 def blind_view(view: dict[str, Any]) -> dict[str, Any]:
     """``view`` (the reviewer's item view) without what would anchor the label; ``blind`` marks it."""
     shown = {key: value for key, value in view.items() if key not in WITHHELD}
-    shown["policy"] = {key: value for key, value in (view.get("policy") or {}).items() if key != "decision"}
-    shown.update(reasons=[], signals={}, near_duplicates=[], blind=True)
+    shown["policy"] = {**(view.get("policy") or {}), "decision": None}
+    shown.update(reasons=[], signals={}, near_duplicates=[], reportable=False, blind=True)
     return shown

@@ -1,0 +1,214 @@
+"""The text safety model: MiniLM with fine-tuned top layers, pooling and a multi-label head.
+
+Shapes: token ids (batch, tokens) -> ``TextSafetyModel`` -> logits (batch, len(categories)).
+The lower encoder layers are the bundled all-MiniLM-L6-v2 weights, unchanged; the
+top ``top_layers`` layers and the head come from ``model.safetensors`` (fp16) in
+the model folder, with ``config.json`` naming the categories, the calibration
+and the thresholds. Pooling is the attention-masked mean concatenated with the
+masked max over tokens: the max keeps one harmful sentence visible however much
+benign text surrounds it.
+
+Long texts are read whole: ``token_windows`` cuts the full token sequence into
+overlapping windows of ``WINDOW_TOKENS`` (stride ``WINDOW_STRIDE``); a text's
+score per category is the maximum over its windows.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+MODEL_DIR = Path(__file__).with_name("models") / "toxicity-v2"
+WINDOW_TOKENS = 64  # model input, [CLS] and [SEP] included; training read at most 48 tokens
+WINDOW_STRIDE = 32  # windows hold 62 text tokens and share 30, so any sentence of up to 30 tokens is whole in one
+
+
+class MeanMaxHead(nn.Module):
+    """(batch, tokens, hidden) + mask -> logits: [masked mean ; masked max] -> MLP."""
+
+    def __init__(self, hidden: int, inner: int, outputs: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.inner = nn.Linear(2 * hidden, inner)
+        self.out = nn.Linear(inner, outputs)
+
+    def forward(self, states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        mask = attention_mask.unsqueeze(-1).to(states.dtype)
+        mean = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+        maximum = states.masked_fill(mask == 0, -1e4).max(dim=1).values
+        pooled = torch.cat([mean, maximum], dim=-1)
+        return self.out(self.dropout(nn.functional.gelu(self.inner(self.dropout(pooled)))))
+
+
+def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """(batch, tokens) 1/0 -> (batch, 1, 1, tokens) 0/-inf-ish, as BERT's attention adds it."""
+    return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+
+class TextSafetyModel(nn.Module):
+    """The bundled BertModel whose top layers are replaced by fine-tuned ones, plus the head."""
+
+    def __init__(self, encoder: nn.Module, top_layers: int, categories: Sequence[str], inner: int = 256) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.top_layers = top_layers
+        self.categories = tuple(categories)
+        self.head = MeanMaxHead(encoder.config.hidden_size, inner, len(self.categories))
+
+    @property
+    def split_layer(self) -> int:
+        """Index of the first fine-tuned layer; layers below it are frozen."""
+        return len(self.encoder.encoder.layer) - self.top_layers
+
+    def lower_states(self, input_ids, attention_mask, token_type_ids) -> torch.Tensor:
+        """Hidden states after the frozen layers (what training caches)."""
+        states = self.encoder.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
+        mask = additive_mask(attention_mask, states.dtype)
+        for layer in self.encoder.encoder.layer[: self.split_layer]:
+            states = _layer_output(layer(states, attention_mask=mask))
+        return states
+
+    def upper_logits(self, states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        mask = additive_mask(attention_mask, states.dtype)
+        for layer in self.encoder.encoder.layer[self.split_layer :]:
+            states = _layer_output(layer(states, attention_mask=mask))
+        return self.head(states, attention_mask)
+
+    def forward(self, input_ids, attention_mask, token_type_ids) -> torch.Tensor:
+        return self.upper_logits(self.lower_states(input_ids, attention_mask, token_type_ids), attention_mask)
+
+    def trainable_state(self) -> dict[str, torch.Tensor]:
+        """The weights this project ships: the top layers and the head."""
+        state = {}
+        for offset, layer in enumerate(self.encoder.encoder.layer[self.split_layer :]):
+            for name, tensor in layer.state_dict().items():
+                state[f"layers.{self.split_layer + offset}.{name}"] = tensor
+        for name, tensor in self.head.state_dict().items():
+            state[f"head.{name}"] = tensor
+        return state
+
+    def load_trainable_state(self, state: dict[str, torch.Tensor]) -> None:
+        layers: dict[int, dict[str, torch.Tensor]] = {}
+        head = {}
+        for key, tensor in state.items():
+            kind, _, rest = key.partition(".")
+            if kind == "layers":
+                index, _, name = rest.partition(".")
+                layers.setdefault(int(index), {})[name] = tensor.float()
+            elif kind == "head":
+                head[rest] = tensor.float()
+        for index, layer_state in layers.items():
+            self.encoder.encoder.layer[index].load_state_dict(layer_state)
+        self.head.load_state_dict(head)
+
+
+def _layer_output(output: Any) -> torch.Tensor:
+    return output[0] if isinstance(output, tuple) else output
+
+
+def bundled_encoder(eager: bool = True) -> tuple[nn.Module, Any]:
+    """The bundled all-MiniLM-L6-v2 BertModel and its tokenizer, offline."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from classifiers.toxicity import bundled_encoder_path
+
+    path = str(bundled_encoder_path())
+    options = {"attn_implementation": "eager"} if eager else {}
+    encoder = AutoModel.from_pretrained(path, local_files_only=True, **options)
+    return encoder.eval(), AutoTokenizer.from_pretrained(path, local_files_only=True)
+
+
+def read_config(model_dir: Path = MODEL_DIR) -> dict[str, Any]:
+    path = Path(model_dir) / "config.json"
+    if not path.is_file() or not (Path(model_dir) / "model.safetensors").is_file():
+        raise FileNotFoundError(f"text safety model missing in {model_dir}: rebuild it with `moderation train text`")
+    return json.loads(path.read_text())
+
+
+def load_model(model_dir: Path = MODEL_DIR) -> tuple[TextSafetyModel, Any, dict[str, Any]]:
+    from safetensors.torch import load_file
+
+    config = read_config(model_dir)
+    encoder, tokenizer = bundled_encoder()
+    model = TextSafetyModel(encoder, config["top_layers"], config["categories"], config["head_inner"])
+    model.load_trainable_state(load_file(str(Path(model_dir) / "model.safetensors")))
+    return model.eval(), tokenizer, config
+
+
+def weight_files(model_dir: Path = MODEL_DIR) -> list[Path]:
+    from classifiers.toxicity import bundled_encoder_path
+
+    return [bundled_encoder_path() / "model.safetensors", Path(model_dir) / "model.safetensors", Path(model_dir) / "config.json"]
+
+
+# --------------------------------------------------------------------------- windows
+
+
+def token_windows(ids: Sequence[int], cls_id: int, sep_id: int,
+                  window: int = WINDOW_TOKENS, stride: int = WINDOW_STRIDE) -> list[list[int]]:
+    """Content token ids (no specials) -> model inputs of at most ``window`` tokens covering all of them."""
+    body = window - 2
+    if len(ids) <= body:
+        return [[cls_id, *ids, sep_id]]
+    starts = list(range(0, len(ids) - body, stride)) + [len(ids) - body]
+    return [[cls_id, *ids[start : start + body], sep_id] for start in sorted(set(starts))]
+
+
+def windowed_inputs(tokenizer: Any, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
+    """Every window of every text, and for each window the index of its text."""
+    content = tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+    windows, owners = [], []
+    for index, ids in enumerate(content):
+        for window in token_windows(ids, tokenizer.cls_token_id, tokenizer.sep_token_id):
+            windows.append(window)
+            owners.append(index)
+    return windows, owners
+
+
+def max_per_text(window_scores: np.ndarray, owners: Sequence[int], count: int) -> np.ndarray:
+    """(windows, categories) -> (texts, categories): the highest window per text."""
+    result = np.full((count, window_scores.shape[1]), -np.inf, dtype=np.float32)
+    np.maximum.at(result, np.asarray(owners, dtype=np.int64), window_scores)
+    return result
+
+
+def padded_batch(windows: Sequence[Sequence[int]], pad_id: int = 0) -> dict[str, np.ndarray]:
+    width = max(len(window) for window in windows)
+    input_ids = np.full((len(windows), width), pad_id, dtype=np.int64)
+    attention = np.zeros((len(windows), width), dtype=np.int64)
+    for row, window in enumerate(windows):
+        input_ids[row, : len(window)] = window
+        attention[row, : len(window)] = 1
+    return {"input_ids": input_ids, "attention_mask": attention, "token_type_ids": np.zeros_like(input_ids)}
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def calibrate(raw: np.ndarray, calibration: dict[str, Any]) -> np.ndarray:
+    """Raw sigmoid probabilities (n,) -> calibrated, per ``calibration`` from config.json.
+
+    ``{"method": "isotonic", "x": [...], "y": [...]}``: piecewise-linear over the fitted steps;
+    ``{"method": "platt", "a": a, "b": b}``: sigmoid(a * logit + b) (temperature scaling with a bias);
+    ``{"method": "none"}``: unchanged (too few validation positives to fit anything honest).
+    """
+    method = calibration.get("method", "none")
+    if method == "isotonic":
+        return np.interp(raw, calibration["x"], calibration["y"]).astype(np.float32)
+    if method == "platt":
+        clipped = np.clip(raw.astype(np.float64), 1e-7, 1 - 1e-7)
+        logits = np.log(clipped / (1 - clipped))
+        return (1 / (1 + np.exp(-(calibration["a"] * logits + calibration["b"])))).astype(np.float32)
+    return raw.astype(np.float32)
+
+
+def calibrate_all(raw: np.ndarray, categories: Sequence[str], config: dict[str, Any]) -> np.ndarray:
+    calibrations = config.get("calibration", {})
+    out = np.empty_like(raw, dtype=np.float32)
+    for column, category in enumerate(categories):
+        out[:, column] = calibrate(raw[:, column], calibrations.get(category, {}))
+    return out
