@@ -269,6 +269,7 @@ def describe_item(item: ModerationItem, entry: ReviewQueueEntry | None, reposito
         "id": item.id, "external_id": item.external_id, "surface": item.surface,
         "created_at": aware(item.created_at).isoformat(),
         "policy": {"name": item.policy_name, "sha256": item.policy_sha256, "decision": item.decision},
+        "reportable": bool(item.reportable),
         "reasons": item.reasons, "signals": signals,
         "prompt_redacted": item.prompt_redacted,
         "pii_entities": [e.get("type") for e in pii.get("entities") or []],

@@ -32,7 +32,7 @@ class CompiledRule:
 
     @property
     def reason_fields(self) -> tuple:
-        """What this rule's reasons always say: id, description, action, queue, priority, entities."""
+        """What this rule's reasons always say: id, description, action, queue, priority, entities, reportable."""
         return self._reason_fields
 
     def __post_init__(self) -> None:
@@ -41,7 +41,8 @@ class CompiledRule:
         reviewing = then.action == "review"
         object.__setattr__(self, "_reason_fields", (
             self.spec.id, self.spec.description, then.action, then.queue if reviewing else None,
-            then.priority if reviewing else None, tuple(then.entities) if then.action == "redact" else ()))
+            then.priority if reviewing else None, tuple(then.entities) if then.action == "redact" else (),
+            then.reportable))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,150 @@
+"""Signs that a prompt is about a minor: stated ages under 18, school grades, words for children.
+
+A transparent signal: a lexicon of patterns per language
+(``classifiers/lexicons/minor_indicators.yaml``), matched on the normalised
+prompt (NFKC, look-alike letters folded, l33t decoded; see text_normalization),
+every language's patterns on every prompt, since language detection on a short
+prompt is unreliable. Each indicator carries its kind, the normalised words that
+matched, the lexicon's language, the span in the ORIGINAL prompt
+(``prompt[start:end]``) and, for a stated age, the age.
+
+An indicator is evidence, not a decision: "a kid's birthday party" has one. The
+default policy blocks where an indicator meets a sexual signal.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from classifiers.base import Classifier, Modality, ModelIdentity, Signal, sha256_of_files
+from classifiers.text_normalization import normalize_with_offsets
+
+DEFAULT_LEXICON = Path(__file__).with_name("lexicons") / "minor_indicators.yaml"
+KINDS = ("stated_age", "school_grade", "child_term")
+
+
+class MinorIndicator(Signal):
+    kind: str  # one of KINDS
+    term: str  # the normalised words that matched
+    language: str  # ISO 639-1 code of the lexicon entry
+    start: int  # span in the original prompt, in code points
+    end: int
+    age: int | None = None  # for stated_age
+
+
+class MinorIndicatorsSignal(Signal):
+    indicators: list[MinorIndicator]
+
+
+class _Lexicon(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_age: int = Field(ge=1, le=17)
+    number_words: dict[str, dict[str, int]]
+    stated_age: dict[str, list[str]]
+    age_words: dict[str, dict[str, int]] = Field(default_factory=dict)
+    school_grade: dict[str, list[str]]
+    child_term: dict[str, list[str]]
+
+
+class LexiconError(ValueError):
+    pass
+
+
+class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
+    name = "minor_indicators"
+    modality = Modality.TEXT
+    batchable = False  # regexes, item by item
+
+    def __init__(self, lexicon: str | Path | None = None) -> None:
+        """Loads and compiles the lexicon; raises LexiconError naming the entry at fault."""
+        path = Path(lexicon) if lexicon else DEFAULT_LEXICON
+        self._spec = _load(path)
+        self._patterns = _compile(self._spec)
+        self.languages = tuple(sorted({language for _, language, _, _ in self._patterns}))
+        self.identity = ModelIdentity(name="minor-indicators-lexicon", version="1",
+                                      weights_sha256=sha256_of_files(path))
+
+    @classmethod
+    def field_vocabulary(cls, options: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+        """``indicators.kind`` is one of KINDS; ``indicators.language`` one of the lexicon's languages."""
+        spec = _load(Path(options["lexicon"]) if options.get("lexicon") else DEFAULT_LEXICON)
+        languages = sorted({*spec.stated_age, *spec.age_words, *spec.school_grade, *spec.child_term})
+        return {"indicators.kind": KINDS, "indicators.language": tuple(languages)}
+
+    def classify_batch(self, inputs: Sequence[str]) -> list[MinorIndicatorsSignal]:
+        return [MinorIndicatorsSignal(indicators=self.find(text)) for text in inputs]
+
+    def find(self, prompt: str) -> list[MinorIndicator]:
+        """Every indicator in ``prompt``, in order of position; nested ones of one kind dropped."""
+        text, starts, ends = normalize_with_offsets(prompt)
+        found: list[MinorIndicator] = []
+        for kind, language, pattern, numbers in self._patterns:
+            for match in pattern.finditer(text):
+                age = _age(match, numbers, self._spec.max_age) if kind == "stated_age" else None
+                if kind == "stated_age" and age is None:
+                    continue
+                begin, finish = match.span()
+                if begin == finish:
+                    continue
+                found.append(MinorIndicator(kind=kind, term=match.group(0), language=language,
+                                            start=starts[begin], end=ends[finish - 1], age=age))
+        found.sort(key=lambda indicator: (indicator.start, -indicator.end))
+        kept: list[MinorIndicator] = []
+        for indicator in found:
+            if not any(k.kind == indicator.kind and k.start <= indicator.start and indicator.end <= k.end
+                       for k in kept):
+                kept.append(indicator)
+        return kept
+
+
+def _age(match: re.Match[str], numbers: dict[str, int], max_age: int) -> int | None:
+    groups = match.groupdict()
+    if groups.get("word") is not None:
+        stem = next((stem for stem in numbers if groups["word"].casefold().startswith(stem)), None)
+        age = numbers.get(stem) if stem else None
+    else:
+        raw = groups.get("n") or ""
+        age = int(raw) if raw.isdigit() else numbers.get(raw.casefold())
+    return age if age is not None and 1 <= age <= max_age else None
+
+
+def _load(path: Path) -> _Lexicon:
+    try:
+        return _Lexicon.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise LexiconError(f"minor_indicators lexicon {path}: {exc}") from exc
+
+
+def _compile(spec: _Lexicon) -> list[tuple[str, str, re.Pattern[str], dict[str, int]]]:
+    """(kind, language, pattern, number words or age-word stems) per lexicon entry."""
+    compiled = []
+
+    def add(kind: str, language: str, source: str, numbers: dict[str, int]) -> None:
+        try:
+            pattern = re.compile(rf"(?<!\w)(?:{source})(?!\w)", re.IGNORECASE)
+        except re.error as exc:
+            raise LexiconError(f"minor_indicators lexicon: {kind}.{language}: {source!r}: {exc}") from None
+        compiled.append((kind, language, pattern, numbers))
+
+    for language, patterns in spec.stated_age.items():
+        words = {word.casefold(): value for word, value in spec.number_words.get(language, {}).items()}
+        alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+        number = rf"(?P<n>\d{{1,2}}{'|' + alternatives if alternatives else ''})"
+        for source in patterns:
+            if "{n}" not in source:
+                raise LexiconError(f"minor_indicators lexicon: stated_age.{language}: {source!r} has no {{n}}")
+            add("stated_age", language, source.replace("{n}", number), words)
+    for language, stems in spec.age_words.items():
+        lowered = {stem.casefold(): age for stem, age in stems.items()}
+        alternatives = "|".join(re.escape(stem) for stem in sorted(lowered, key=len, reverse=True))
+        add("stated_age", language, rf"(?P<word>(?:{alternatives})\w*)", lowered)
+    for kind in ("school_grade", "child_term"):
+        for language, patterns in getattr(spec, kind).items():
+            for source in patterns:
+                add(kind, language, source, {})
+    return compiled
