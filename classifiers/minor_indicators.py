@@ -65,7 +65,7 @@ class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
         path = Path(lexicon) if lexicon else DEFAULT_LEXICON
         self._spec = _load(path)
         self._patterns = _compile(self._spec)
-        self.languages = tuple(sorted({language for _, language, _, _ in self._patterns}))
+        self.languages = tuple(sorted({entry[0] for _, _, entries in self._patterns for entry in entries.values()}))
         self.identity = ModelIdentity(name="minor-indicators-lexicon", version="1",
                                       weights_sha256=sha256_of_files(path))
 
@@ -83,9 +83,10 @@ class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
         """Every indicator in ``prompt``, in order of position; nested ones of one kind dropped."""
         text, starts, ends = normalize_with_offsets(prompt)
         found: list[MinorIndicator] = []
-        for kind, language, pattern, numbers in self._patterns:
+        for kind, pattern, entries in self._patterns:
             for match in pattern.finditer(text):
-                age = _age(match, numbers, self._spec.max_age) if kind == "stated_age" else None
+                language, numbers, index = entries[match.lastgroup]
+                age = _age(match, index, numbers, self._spec.max_age) if kind == "stated_age" else None
                 if kind == "stated_age" and age is None:
                     continue
                 begin, finish = match.span()
@@ -102,13 +103,14 @@ class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
         return kept
 
 
-def _age(match: re.Match[str], numbers: dict[str, int], max_age: int) -> int | None:
+def _age(match: re.Match[str], index: int, numbers: dict[str, int], max_age: int) -> int | None:
     groups = match.groupdict()
-    if groups.get("word") is not None:
-        stem = next((stem for stem in numbers if groups["word"].casefold().startswith(stem)), None)
+    if groups.get(f"w{index}") is not None:
+        word = groups[f"w{index}"].casefold()
+        stem = next((stem for stem in numbers if word.startswith(stem)), None)
         age = numbers.get(stem) if stem else None
     else:
-        raw = groups.get("n") or ""
+        raw = groups.get(f"n{index}") or ""
         age = int(raw) if raw.isdigit() else numbers.get(raw.casefold())
     return age if age is not None and 1 <= age <= max_age else None
 
@@ -120,16 +122,22 @@ def _load(path: Path) -> _Lexicon:
         raise LexiconError(f"minor_indicators lexicon {path}: {exc}") from exc
 
 
-def _compile(spec: _Lexicon) -> list[tuple[str, str, re.Pattern[str], dict[str, int]]]:
-    """(kind, language, pattern, number words or age-word stems) per lexicon entry."""
-    compiled = []
+def _compile(spec: _Lexicon) -> list[tuple[str, re.Pattern[str], dict[str, tuple[str, dict[str, int], int]]]]:
+    """Per kind, one pattern with a named branch per lexicon entry, and per branch name its
+    (language, number words or age-word stems, index). One pass per kind: a prompt of 8,000
+    characters costs a few passes, not one per entry."""
+    branches: dict[str, list[str]] = {kind: [] for kind in KINDS}
+    entries: dict[str, dict[str, tuple[str, dict[str, int], int]]] = {kind: {} for kind in KINDS}
 
     def add(kind: str, language: str, source: str, numbers: dict[str, int]) -> None:
+        index = sum(len(found) for found in entries.values())
+        source = source.replace("(?P<n>", f"(?P<n{index}>").replace("(?P<w>", f"(?P<w{index}>")
         try:
-            pattern = re.compile(rf"(?<!\w)(?:{source})(?!\w)", re.IGNORECASE)
+            re.compile(source, re.IGNORECASE)
         except re.error as exc:
             raise LexiconError(f"minor_indicators lexicon: {kind}.{language}: {source!r}: {exc}") from None
-        compiled.append((kind, language, pattern, numbers))
+        branches[kind].append(f"(?P<e{index}>{source})")
+        entries[kind][f"e{index}"] = (language, numbers, index)
 
     for language, patterns in spec.stated_age.items():
         words = {word.casefold(): value for word, value in spec.number_words.get(language, {}).items()}
@@ -138,13 +146,15 @@ def _compile(spec: _Lexicon) -> list[tuple[str, str, re.Pattern[str], dict[str, 
         for source in patterns:
             if "{n}" not in source:
                 raise LexiconError(f"minor_indicators lexicon: stated_age.{language}: {source!r} has no {{n}}")
-            add("stated_age", language, source.replace("{n}", number), words)
+            add("stated_age", language, source.replace("{n}", number, 1).replace("{n}", r"\d{1,2}"), words)
     for language, stems in spec.age_words.items():
         lowered = {stem.casefold(): age for stem, age in stems.items()}
         alternatives = "|".join(re.escape(stem) for stem in sorted(lowered, key=len, reverse=True))
-        add("stated_age", language, rf"(?P<word>(?:{alternatives})\w*)", lowered)
+        add("stated_age", language, rf"(?P<w>(?:{alternatives})\w*)", lowered)
     for kind in ("school_grade", "child_term"):
         for language, patterns in getattr(spec, kind).items():
             for source in patterns:
                 add(kind, language, source, {})
-    return compiled
+    # Whole words only: no word character on either side of the match.
+    return [(kind, re.compile(rf"(?<!\w)(?:{'|'.join(branches[kind])})(?!\w)", re.IGNORECASE), entries[kind])
+            for kind in KINDS if branches[kind]]

@@ -150,7 +150,11 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     text, starts, ends = _tracked_sub(_INVISIBLE, "", text, starts, ends)
     text = fold_homoglyphs(text)  # one code point for one
     text, starts, ends = _tracked_sub(_SPACED_RUN, _collapse_spaced_run, text, starts, ends)
-    text, starts, ends = _tracked_sub(_TOKEN, lambda m: _decode_leet_token(m.group(0)), text, starts, ends)
+    decoded = _TOKEN.sub(lambda match: _decode_leet_token(match.group(0)), text)
+    if len(decoded) == len(text):  # l33t decoding is letter for letter: offsets stay
+        text = decoded
+    else:
+        text, starts, ends = _tracked_sub(_TOKEN, lambda m: _decode_leet_token(m.group(0)), text, starts, ends)
     text, starts, ends = _tracked_sub(_WHITESPACE_RUN, " ", text, starts, ends)
     first = 1 if text[:1] == " " else 0
     last = len(text) - 1 if text[-1:] == " " and len(text) > first else len(text)
@@ -159,7 +163,7 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
 
 _TOKEN = re.compile(r"\S+")
 _JOINING_JAMO = re.compile("[\u1160-\u11ff\ud7b0-\ud7ff]")
-_WHITESPACE_RUN = re.compile(r"\s+")
+_WHITESPACE_RUN = re.compile(r"\s{2,}|[^\S ]")  # what " ".join(text.split()) changes
 
 
 def _tracked_sub(pattern: re.Pattern[str], replacement, text: str, starts: list[int], ends: list[int]):

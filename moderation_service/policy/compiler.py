@@ -81,6 +81,9 @@ def compile_rules(spec: PolicySpec, origins: Mapping[str, RuleOrigin],
             continue
         compiled.append(CompiledRule(rule, matches, origin))
     problems.extend(_unreachable_warnings(spec, compiled))
+    problems.extend(_warning(rule, f"rule {rule.spec.id!r} is reportable but its action is "
+                                   f"{rule.spec.then.action}: an item to report is blocked (or reviewed)")
+                    for rule in compiled if rule.spec.then.reportable and rule.spec.then.action in ("allow", "redact"))
     return compiled, problems
 
 
