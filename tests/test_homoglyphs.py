@@ -100,3 +100,23 @@ def test_toxicity_of_an_obfuscated_insult_is_close_to_the_clean_one(real_classif
         obfuscated = toxicity.classify(swap("you are a worthless idiot", CYR, letters)).scores
         for category, value in clean.items():
             assert obfuscated[category] == pytest.approx(value, abs=1e-3), (letters, category)
+
+
+def test_the_service_decides_an_obfuscated_insult_as_it_decides_the_clean_one(tmp_path, real_classifiers):
+    from fastapi.testclient import TestClient
+
+    from conftest import with_key
+    from moderation_service.api.app import create_app
+    from moderation_service.settings import Settings
+
+    clean = "you are a worthless idiot"
+    with TestClient(create_app(Settings(data_dir=tmp_path / "data"), real_classifiers)) as test_client:
+        client = with_key(test_client)
+        decisions = {text: client.post("/v1/moderations", json={"prompt": text}).json()
+                     for text in (clean, swap(clean, CYR, "ae"), swap(clean, CYR, "aeoyi"), swap(clean, GREEK, "oi"))}
+    expected = decisions[clean]
+    assert expected["decision"] != "allow"
+    for text, body in decisions.items():
+        assert body["decision"] == expected["decision"], text
+        assert body["signals"]["text"]["language"] == "en", text
+        assert [r["rule_id"] for r in body["reasons"]] == [r["rule_id"] for r in expected["reasons"]], text
