@@ -43,20 +43,56 @@ def resolve_class(dotted: str) -> type[Classifier]:
 
 
 def build_classifiers(config: dict[str, dict[str, Any]]) -> dict[str, Classifier]:
-    """Instantiate every enabled entry; weights load here, once."""
+    """Instantiate every enabled live entry; weights load here, once. Shadow entries are skipped
+    (``build_candidates`` builds them)."""
     built: dict[str, Classifier] = {}
     for key, entry in config.items():
-        options = dict(entry)
-        if not options.pop("enabled", True):
+        if entry.get("shadow"):
             continue
-        dotted = options.pop("class", None)
-        if not dotted:
-            raise ClassifierConfigError(f"classifier {key!r} has no 'class'")
-        cls = resolve_class(dotted)
-        if cls.name != key:
-            raise ClassifierConfigError(f"entry {key!r} names {dotted}, whose signal name is {cls.name!r}")
-        try:
-            built[key] = cls.from_config(options)
-        except TypeError as exc:
-            raise ClassifierConfigError(f"classifier {key!r}: bad options: {exc}") from exc
+        signal_name = _instantiate_into(built, key, entry)
+        if signal_name != key:
+            raise ClassifierConfigError(f"entry {key!r} names {entry.get('class')}, whose signal name is "
+                                        f"{signal_name!r}")
     return built
+
+
+def build_candidates(config: dict[str, dict[str, Any]]) -> dict[str, tuple[str, Classifier]]:
+    """Candidate models: entries with ``shadow: true`` and ``replaces: <live signal name>``.
+
+    Returns {entry name: (the live signal it would replace, the classifier)}. A candidate is scored
+    in shadow and never read by a policy until promoted. Raises ClassifierConfigError when
+    ``replaces`` names no live entry or a classifier of another signal type.
+    """
+    built: dict[str, Classifier] = {}
+    replaced: dict[str, str] = {}
+    for key, entry in config.items():
+        if not entry.get("shadow"):
+            continue
+        target = entry.get("replaces")
+        live = config.get(target) if isinstance(target, str) else None
+        if live is None or live.get("shadow"):
+            raise ClassifierConfigError(f"shadow entry {key!r} must name the live entry it would replace "
+                                        f"(`replaces: <name>`); live entries: "
+                                        f"{', '.join(k for k, v in config.items() if not v.get('shadow'))}")
+        signal_name = _instantiate_into(built, key, {k: v for k, v in entry.items() if k not in ("shadow", "replaces")})
+        if signal_name != target:
+            raise ClassifierConfigError(f"shadow entry {key!r} produces signal {signal_name!r}, not {target!r}")
+        replaced[key] = target
+    return {key: (replaced[key], classifier) for key, classifier in built.items()}
+
+
+def _instantiate_into(built: dict[str, Classifier], key: str, entry: dict[str, Any]) -> str | None:
+    """Builds ``entry`` into ``built[key]`` unless disabled; returns its class's signal name."""
+    options = dict(entry)
+    enabled = options.pop("enabled", True)
+    dotted = options.pop("class", None)
+    if not dotted:
+        raise ClassifierConfigError(f"classifier {key!r} has no 'class'")
+    cls = resolve_class(dotted)
+    if not enabled:
+        return cls.name
+    try:
+        built[key] = cls.from_config(options)
+    except TypeError as exc:
+        raise ClassifierConfigError(f"classifier {key!r}: bad options: {exc}") from exc
+    return cls.name

@@ -21,7 +21,9 @@ convert_app = typer.Typer(help="Convert bundled weights between runtimes.", no_a
 policy_app = typer.Typer(help="Work with policy files.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys for upstream clients and admins.", no_args_is_help=True)
-for sub_app, name in ((train_app, "train"), (evaluate_app, "evaluate"), (convert_app, "convert"),
+from moderation_service.cli_models import models_app  # noqa: E402
+
+for sub_app, name in ((models_app, "models"), (train_app, "train"), (evaluate_app, "evaluate"), (convert_app, "convert"),
                       (policy_app, "policy"), (db_app, "db"), (keys_app, "keys")):
     app.add_typer(sub_app, name=name)
 
@@ -411,17 +413,25 @@ def users_disable(username: str = typer.Argument(...)) -> None:
 def dataset_export(
     out: Path = typer.Option(Path("datasets/exports/reviewed"), help="Folder for items.jsonl and manifest.json."),
     since: datetime = typer.Option(None, help="Only items decided at or after this date/time (UTC)."),
+    raw_prompts: bool = typer.Option(False, help="Also write each stored raw prompt, decrypted (needs "
+                                     "MODERATION_RAW_PROMPT_KEY); the export then holds personal data."),
 ) -> None:
     """Write reviewed items as a labelled dataset (redacted prompt, image path, signals, decisions, label)."""
+    from moderation_service.api.app import _prompt_unsealer
     from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
     from moderation_service.image_store import ImageStore
     from moderation_service.review.export import export_dataset
 
     settings = _settings()
+    if raw_prompts and settings.raw_prompt_key is None:
+        typer.secho("--raw-prompts needs MODERATION_RAW_PROMPT_KEY (and MODERATION_STORE_RAW_PROMPTS on when the "
+                    "items were moderated)", fg="red", err=True)
+        raise typer.Exit(2)
     upgrade_to_head(settings.database_url)
     since = since.replace(tzinfo=timezone.utc) if since and since.tzinfo is None else since
     manifest = export_dataset(make_session_factory(make_engine(settings.database_url)),
-                              ImageStore(settings.image_dir), out, since)
+                              ImageStore(settings.image_dir), out, since,
+                              unseal=_prompt_unsealer(settings) if raw_prompts else None)
     typer.echo(f"wrote {manifest['count']} items to {out / 'items.jsonl'} (labels {manifest['labels']})")
 
 

@@ -25,7 +25,8 @@ def read_export(folder: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def _numeric_fields(signals: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, float]]:
+def numeric_fields(signals: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, float]]:
+    """("scores.hate", 0.91), ... for every number in [0, 1] of a signal, less its model identity."""
     for key, value in signals.items():
         name = f"{prefix}{key}"
         if isinstance(value, bool):
@@ -33,7 +34,7 @@ def _numeric_fields(signals: dict[str, Any], prefix: str = "") -> Iterator[tuple
         if isinstance(value, (int, float)) and 0.0 <= value <= 1.0:
             yield name, float(value)
         elif isinstance(value, dict) and key != "model":
-            yield from _numeric_fields(value, f"{name}.")
+            yield from numeric_fields(value, f"{name}.")
 
 
 def classifier_report(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -41,7 +42,7 @@ def classifier_report(records: list[dict[str, Any]]) -> dict[str, dict[str, floa
     columns: dict[str, list[tuple[float, int]]] = {}
     for record in records:
         truth = int(record["label"]["verdict"] == "reject")
-        for name, value in _numeric_fields(record.get("signals") or {}):
+        for name, value in numeric_fields(record.get("signals") or {}):
             columns.setdefault(name, []).append((value, truth))
     report = {}
     for name, pairs in sorted(columns.items()):

@@ -31,6 +31,9 @@ from moderation_service.settings import Settings
 
 if TYPE_CHECKING:
     from moderation_service.banks.runtime import Banks
+    from moderation_service.candidates.roster import Roster
+    from moderation_service.candidates.shadow import ShadowScorer
+    from moderation_service.quality.sampling import QualitySampler
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,7 @@ class ModerationService:
         image_store: ImageStore,
         index: NearDuplicateIndex,
         banks: "Banks | None" = None,
+        quality: "QualitySampler | None" = None,
     ) -> None:
         self.settings = settings
         self.classifiers = classifiers
@@ -80,6 +84,9 @@ class ModerationService:
         self.image_store = image_store
         self.index = index
         self.banks = banks
+        self.quality = quality
+        self.roster: "Roster | None" = None  # candidate models (moderation_service/candidates)
+        self.shadow: "ShadowScorer | None" = None
         self.metrics: ServiceMetrics | None = None
         self._executor = ThreadPoolExecutor(settings.classifier_workers, thread_name_prefix="classifier")
         self.batchers = {
@@ -87,9 +94,24 @@ class ModerationService:
             for name, classifier in classifiers.items()
             if classifier.batchable
         } if settings.batching else {}
+        self._retired: list[DynamicBatcher] = []
+
+    def swap_classifier(self, name: str, classifier: Classifier) -> None:
+        """Serve signal ``name`` with ``classifier`` from the next request on (a promoted model).
+        Requests already running finish on the old one; its batcher is closed with the service."""
+        if name in self.batchers:
+            batcher = DynamicBatcher(classifier, self.settings.batch_max_size, self.settings.batch_max_wait_ms,
+                                     self._executor)
+            self._retired.append(self.batchers[name])
+            self.batchers = {**self.batchers, name: batcher}
+        self.classifiers = {**self.classifiers, name: classifier}
 
     def close(self) -> None:
-        for batcher in self.batchers.values():
+        if self.roster is not None:
+            self.roster.stop()
+        if self.shadow is not None:
+            self.shadow.stop()
+        for batcher in [*self.batchers.values(), *self._retired]:
             batcher.close()
         self._executor.shutdown(wait=True)
 
@@ -141,12 +163,13 @@ class ModerationService:
             review = ReviewQueueEntry(item_id=item.id, queue=decision.review_queue or "default",
                                       priority=decision.review_priority or 0, status="pending",
                                       enqueued_at=item.created_at)
+        queued = review or await self._quality_sample(decision.action, live.spec, facts, item)
         item.client = request.client
         item.idempotency_key = request.idempotency_key
         item.request_sha256 = fingerprint
         started = time.perf_counter()
         try:
-            await self._run(self._store, item, review, request.image, image)
+            await self._run(self._store, item, queued, request.image, image)
         except IntegrityError:
             # A concurrent retry with the same key committed first: answer with its result.
             if fingerprint and (earlier := await self._run(self._earlier_result, request, fingerprint)):
@@ -157,11 +180,22 @@ class ModerationService:
         item.timings_ms = timings
         if item.phash:
             self.index.add(item.id, item.phash, item.decision)
+        if self.shadow is not None and self.shadow.active:  # after the commit: off the response's path
+            self.shadow.submit(item.id, prompt, image)
         if self.metrics is not None:
             self.metrics.record_moderation(item.decision, item.surface, timings, list(failed))
             for match in (bank_matches or {}).get("matches", []):
                 self.metrics.bank_matches.labels(bank=match["bank"]).inc()
         return Moderated(item, review)
+
+    async def _quality_sample(self, action: str, policy, facts, item: ModerationItem) -> ReviewQueueEntry | None:
+        """A blind-review entry when the item is drawn for the quality sample (never shown to the client)."""
+        sample = self.quality.draw(action, policy, facts) if self.quality is not None else None
+        if sample is None or not await self._run(self.quality.within_budget, sample):
+            return None
+        return ReviewQueueEntry(item_id=item.id, queue=sample.queue, priority=0, status="pending",
+                                enqueued_at=item.created_at, sampling=sample.kind,
+                                sampling_probability=sample.probability)
 
     def _earlier_result(self, request: ModerationInput, fingerprint: str) -> Moderated | None:
         earlier = self.repository.find_by_idempotency_key(request.client, request.idempotency_key)

@@ -119,11 +119,15 @@ _TOOL_VARIABLES = {"MODERATION_NEW_USER_PASSWORD", "MODERATION_API_URL", "MODERA
 
 def known_variables() -> set[str]:
     from moderation_service.banks.config import BankSettings
+    from moderation_service.candidates.config import CandidateSettings
+    from moderation_service.quality.config import QualitySettings
     from moderation_service.review.config import ReviewSettings
 
     names = {f"MODERATION_{name.upper()}" for name in Settings.model_fields}
     names |= {f"MODERATION_REVIEW_{name.upper()}" for name in ReviewSettings.model_fields}
     names |= {f"MODERATION_BANKS_{name.upper()}" for name in BankSettings.model_fields}
+    names |= {f"MODERATION_QUALITY_{name.upper()}" for name in QualitySettings.model_fields}
+    names |= {f"MODERATION_MODELS_{name.upper()}" for name in CandidateSettings.model_fields}
     return names | _TOOL_VARIABLES
 
 

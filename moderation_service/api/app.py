@@ -26,10 +26,14 @@ from moderation_service.api.body_limit import BodySizeLimit
 from moderation_service.api.request_ids import RequestIds
 from moderation_service.api.policy_routes import policy_router
 from moderation_service.api.bank_routes import bank_router
+from moderation_service.api.model_routes import model_router
+from moderation_service.api.quality_routes import quality_router
 from moderation_service.api.review_routes import review_router
+from moderation_service.quality.blind import is_blind
 from moderation_service.review.runtime import build_review
 from moderation_service.banks.feedback import verdict_listener
-from moderation_service.runtime import build_service, load_classifiers, load_service_policies, open_storage
+from moderation_service.runtime import (build_service, load_candidates, load_classifiers, load_service_policies,
+                                        open_storage)
 from moderation_service.service import ModerationService
 from moderation_service.settings import Settings
 
@@ -53,9 +57,11 @@ class ServiceState:
         return self.service
 
 
-def create_app(settings: Settings | None = None, classifiers: dict[str, Classifier] | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, classifiers: dict[str, Classifier] | None = None,
+               candidates: dict[str, tuple[str, Classifier]] | None = None) -> FastAPI:
     """With ``classifiers`` given (tests share one loaded set), the app is ready at once;
-    otherwise the models load in the background and /readyz reports when they are in."""
+    otherwise the models load in the background and /readyz reports when they are in.
+    ``candidates`` ({entry: (signal, model)}) are scored in shadow; by default the configuration's."""
     settings = settings or Settings()
     policies = load_service_policies(settings)  # an invalid policy stops start-up here
     storage = open_storage(settings)
@@ -67,7 +73,10 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     def load() -> None:
         try:
             loaded = classifiers if classifiers is not None else load_classifiers(settings)
-            service = build_service(settings, policies, storage, loaded)
+            shadow = candidates if candidates is not None else (
+                load_candidates(settings) if classifiers is None else {})
+            service = build_service(settings, policies, storage, loaded, shadow)
+            metrics.registry.register(service.shadow)
             service.metrics = metrics
             state.service = service
             metrics.ready.set(1)
@@ -167,6 +176,8 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     if storage.banks is not None:
         app.include_router(bank_router(storage.banks, state, settings))
     app.include_router(review_router(review, storage.repository, storage.image_store, _prompt_unsealer(settings)))
+    app.include_router(quality_router(storage.session_factory))
+    app.include_router(model_router(state, storage.session_factory))
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
              responses=error_responses(*AUTH_ERRORS))
@@ -202,7 +213,7 @@ def _idempotency_key(request: Request) -> str | None:
 
 
 def _review_ref(entry: ReviewQueueEntry | None) -> ReviewRef | None:
-    if entry is None:
+    if entry is None or is_blind(entry):  # a pending quality sample is internal until its verdict
         return None
     return ReviewRef(queue=entry.queue, priority=entry.priority, status=entry.status, verdict=entry.verdict,
                      reason_code=entry.reason_code, final_decision=entry.final_decision, decided_at=entry.decided_at)

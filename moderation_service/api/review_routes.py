@@ -22,6 +22,7 @@ from moderation_service.auth import Principal, presented_credential, require_sco
 from moderation_service.db.tables import ModerationItem, ReviewQueueEntry, WebhookDelivery
 from moderation_service.errors import ApiError
 from moderation_service.image_store import ImageStore
+from moderation_service.quality.blind import blind_view, is_blind
 from moderation_service.repository import ModerationRepository
 from moderation_service.review import audit, reports
 from moderation_service.review.actors import actor_id, may_decide_appeals
@@ -265,7 +266,7 @@ def describe_item(item: ModerationItem, entry: ReviewQueueEntry | None, reposito
         near.append({**match, "final_decision": other_entry.final_decision if other_entry else None,
                      "verdict": other_entry.verdict if other_entry else None})
     pii = signals.get("pii") or {}
-    return {
+    view = {
         "id": item.id, "external_id": item.external_id, "surface": item.surface,
         "created_at": aware(item.created_at).isoformat(),
         "policy": {"name": item.policy_name, "sha256": item.policy_sha256, "decision": item.decision},
@@ -284,6 +285,7 @@ def describe_item(item: ModerationItem, entry: ReviewQueueEntry | None, reposito
             "decided_by": entry.decided_by,
             "decided_at": aware(entry.decided_at).isoformat() if entry.decided_at else None},
     }
+    return blind_view(view) if is_blind(entry) else view
 
 
 def _blurred(data: bytes) -> bytes:

@@ -75,6 +75,10 @@ class ReviewQueueEntry(Base):
     final_decision: Mapped[str | None] = mapped_column(String(16))
     decided_by: Mapped[str | None] = mapped_column(String(160))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Quality sampling (moderation_service/quality): how the item was drawn for blind review
+    # ("uniform" or "uncertainty") and its inclusion probability; None for policy-sent reviews.
+    sampling: Mapped[str | None] = mapped_column(String(16))
+    sampling_probability: Mapped[float | None] = mapped_column(Float)
 
 
 class ApiKey(Base):
@@ -230,3 +234,40 @@ class WebhookDelivery(Base):
     attempt_log: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# Candidate models (moderation_service/candidates; migration 0009).
+
+
+class ShadowScore(Base):
+    """A candidate model's signal for an item: stored for comparison, never returned or used by a policy."""
+
+    __tablename__ = "shadow_scores"
+    __table_args__ = (UniqueConstraint("item_id", "entry", name="uq_shadow_scores_item_entry"),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(String(36), ForeignKey("moderation_items.id", ondelete="CASCADE"),
+                                         index=True)
+    entry: Mapped[str] = mapped_column(String(64), index=True)  # the classifier configuration's entry name
+    signal: Mapped[str] = mapped_column(String(64))  # the live signal it would replace
+    model: Mapped[dict[str, Any]] = mapped_column(JSON)  # identity: name, version, weights_sha256
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ModelPromotion(Base):
+    """Append-only: each row makes ``entry`` the live model of ``signal`` in every process."""
+
+    __tablename__ = "model_promotions"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    signal: Mapped[str] = mapped_column(String(64), index=True)
+    entry: Mapped[str] = mapped_column(String(64))
+    model: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(160))
+    reason: Mapped[str | None] = mapped_column(Text)
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    promoted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

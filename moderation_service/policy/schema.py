@@ -78,6 +78,8 @@ def signal_schemas(classifier_config: Mapping[str, Mapping[str, Any]]) -> dict[s
 
     schemas = {name: schema_of(model) for name, model in SERVICE_SIGNALS.items()}
     for name, entry in classifier_config.items():
+        if entry.get("shadow"):
+            continue  # a candidate model is never read by a policy; it shares its live entry's signal
         model = signal_model_of(resolve_class(entry["class"])) if entry.get("class") else None
         schemas[name] = schema_of(model) if model else FieldSchema("map", item=FieldSchema("scalar", ANY))
     return schemas

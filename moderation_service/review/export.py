@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
@@ -23,7 +24,9 @@ FORMAT = "moderation-reviewed-items/1"
 
 
 def export_dataset(sessions: sessionmaker, image_store: ImageStore, out_dir: Path,
-                   since: datetime | None = None) -> dict:
+                   since: datetime | None = None, unseal: Callable[[str], str] | None = None) -> dict:
+    """``unseal`` (decrypts stored raw prompts) adds ``prompt_raw`` where one is stored: only when the
+    operator asks (``--raw-prompts``), since the export then holds personal data."""
     out_dir.mkdir(parents=True, exist_ok=True)
     items_path = out_dir / "items.jsonl"
     query = (select(ModerationItem, ReviewQueueEntry)
@@ -47,15 +50,20 @@ def export_dataset(sessions: sessionmaker, image_store: ImageStore, out_dir: Pat
                            "rules": [reason.get("rule_id") for reason in item.reasons or []]},
                 "label": {"verdict": entry.verdict, "final_decision": entry.final_decision,
                           "reason_code": entry.reason_code, "queue": entry.queue,
+                          # How the item was drawn for review: a quality sample's inclusion probability
+                          # lets training and estimates weight by 1/p; policy-sent reviews have none.
+                          "sampling": entry.sampling, "sampling_probability": entry.sampling_probability,
                           "decided_at": aware(entry.decided_at).isoformat()},
             }
+            if unseal is not None and item.prompt_raw:
+                record["prompt_raw"] = unseal(item.prompt_raw)
             line = json.dumps(record, sort_keys=True) + "\n"
             handle.write(line)
             digest.update(line.encode())
             labels[entry.verdict] += 1
     manifest = {"format": FORMAT, "created_at": utcnow().isoformat(),
                 "since": since.isoformat() if since else None, "count": sum(labels.values()),
-                "labels": dict(labels), "files": {"items.jsonl": {"sha256": digest.hexdigest()}},
+                "labels": dict(labels), "contains_raw_prompts": unseal is not None, "files": {"items.jsonl": {"sha256": digest.hexdigest()}},
                 "fields": ["id", "external_id", "surface", "created_at", "prompt_redacted", "image_path",
                            "image_sha256", "signals", "policy", "label"]}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
