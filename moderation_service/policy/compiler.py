@@ -10,7 +10,7 @@ from moderation_service.policy.problems import Problem
 from moderation_service.policy.spec import ActionSpec, PolicySpec, RuleSpec
 from moderation_service.policy.yaml_source import Path, Position, SourceDocument
 
-_BOUND = re.compile(r"^\s*(?P<path>[A-Za-z_][\w.]*)\s*(?P<op>>=|<=|>|<)\s*(?P<value>\S+)\s*$")
+_BOUND = re.compile(r"^\s*(?P<path>[A-Za-z_][\w./-]*)\s*(?P<op>>=|<=|>|<)\s*(?P<value>\S+)\s*$")
 
 
 @dataclass(frozen=True)

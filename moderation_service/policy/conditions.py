@@ -32,8 +32,8 @@ _ORDERING = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operat
 _EQUALITY = {"==": operator.eq, "!=": operator.ne}
 _COMPARISON = re.compile(
     r"^\s*(?P<left>.+?)\s+(?P<op>>=|<=|==|!=|>|<|not in|in|matches|contains_any)\s+(?P<right>.+?)\s*$")
-_FUNCTION = re.compile(r"^(?P<function>count|missing|failed)\((?P<argument>[A-Za-z_][\w.]*)\)$")
-_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+_FUNCTION = re.compile(r"^(?P<function>count|missing|failed)\((?P<argument>[A-Za-z_][\w./-]*)\)$")
+_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_][\w/-]*)+$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 

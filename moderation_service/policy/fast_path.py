@@ -18,12 +18,12 @@ from typing import Any, Callable, Mapping, Sequence
 from moderation_service.policy.conditions import Compiled, Facts, values_at
 from moderation_service.policy.schema import NUMBER, FieldSchema, field_type
 
-_SIMPLE = re.compile(r"^\s*(?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<right>\S+)\s*$")
+_SIMPLE = re.compile(r"^\s*(?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_][\w/-]*)+)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<right>\S+)\s*$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-_MEMBERSHIP = re.compile(r"^\s*(?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\s+(?P<op>not in|in)\s+\[(?P<items>[^\]\[]*)\]\s*$")
-_COUNT = re.compile(r"^\s*count\((?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<right>\S+)\s*$")
+_MEMBERSHIP = re.compile(r"^\s*(?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_][\w/-]*)+)\s+(?P<op>not in|in)\s+\[(?P<items>[^\]\[]*)\]\s*$")
+_COUNT = re.compile(r"^\s*count\((?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_][\w/-]*)*)\)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<right>\S+)\s*$")
 _WORD = re.compile(r"^\w+$")
-_CONTAINS_ANY = re.compile(r"^\s*(?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\s+contains_any\s+\[(?P<items>[^\]\[]*)\]\s*$")
+_CONTAINS_ANY = re.compile(r"^\s*(?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_][\w/-]*)+)\s+contains_any\s+\[(?P<items>[^\]\[]*)\]\s*$")
 _ORDERING = {">=", ">", "<=", "<"}
 _MISSING = object()
 _NUMERIC_TYPES = (int, float, bool)
