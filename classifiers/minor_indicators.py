@@ -110,7 +110,7 @@ def _age(match: re.Match[str], index: int, numbers: dict[str, int], max_age: int
         stem = next((stem for stem in numbers if word.startswith(stem)), None)
         age = numbers.get(stem) if stem else None
     else:
-        raw = groups.get(f"n{index}") or ""
+        raw = groups.get(f"n{index}") or groups.get("n") or ""
         age = int(raw) if raw.isdigit() else numbers.get(raw.casefold())
     return age if age is not None and 1 <= age <= max_age else None
 
@@ -124,37 +124,55 @@ def _load(path: Path) -> _Lexicon:
 
 def _compile(spec: _Lexicon) -> list[tuple[str, re.Pattern[str], dict[str, tuple[str, dict[str, int], int]]]]:
     """Per kind, one pattern with a named branch per lexicon entry, and per branch name its
-    (language, number words or age-word stems, index). One pass per kind: a prompt of 8,000
-    characters costs a few passes, not one per entry."""
+    (language, number words or age-word stems, index). One pass per kind, and the age patterns
+    that start with the number share one number group (every language's words), so a prompt of
+    8,000 characters costs three passes and one number test per word, not one per entry."""
     branches: dict[str, list[str]] = {kind: [] for kind in KINDS}
+    after_number: list[str] = []  # stated_age patterns that begin with {n}, without it
     entries: dict[str, dict[str, tuple[str, dict[str, int], int]]] = {kind: {} for kind in KINDS}
 
-    def add(kind: str, language: str, source: str, numbers: dict[str, int]) -> None:
+    def add(kind: str, language: str, source: str, numbers: dict[str, int], into: list[str]) -> None:
         index = sum(len(found) for found in entries.values())
         source = source.replace("(?P<n>", f"(?P<n{index}>").replace("(?P<w>", f"(?P<w{index}>")
         try:
             re.compile(source, re.IGNORECASE)
         except re.error as exc:
             raise LexiconError(f"minor_indicators lexicon: {kind}.{language}: {source!r}: {exc}") from None
-        branches[kind].append(f"(?P<e{index}>{source})")
+        into.append(f"(?P<e{index}>{source})")
         entries[kind][f"e{index}"] = (language, numbers, index)
 
+    every_number: dict[str, int] = {}
+    for language, words in spec.number_words.items():
+        for word, value in words.items():
+            if every_number.setdefault(word.casefold(), value) != value:
+                raise LexiconError(f"minor_indicators lexicon: number word {word!r} has two values")
     for language, patterns in spec.stated_age.items():
         words = {word.casefold(): value for word, value in spec.number_words.get(language, {}).items()}
-        alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
-        number = rf"(?P<n>\d{{1,2}}{'|' + alternatives if alternatives else ''})"
         for source in patterns:
             if "{n}" not in source:
                 raise LexiconError(f"minor_indicators lexicon: stated_age.{language}: {source!r} has no {{n}}")
-            add("stated_age", language, source.replace("{n}", number, 1).replace("{n}", r"\d{1,2}"), words)
+            if source.startswith("{n}") and "{n}" not in source[3:]:
+                add("stated_age", language, source[3:], every_number, after_number)
+            else:
+                number = rf"(?P<n>{_number_pattern(words)})"
+                add("stated_age", language, source.replace("{n}", number, 1).replace("{n}", r"\d{1,2}"), words,
+                    branches["stated_age"])
+    if after_number:
+        branches["stated_age"].insert(0, rf"(?P<n>{_number_pattern(every_number)})(?:{'|'.join(after_number)})")
     for language, stems in spec.age_words.items():
         lowered = {stem.casefold(): age for stem, age in stems.items()}
         alternatives = "|".join(re.escape(stem) for stem in sorted(lowered, key=len, reverse=True))
-        add("stated_age", language, rf"(?P<w>(?:{alternatives})\w*)", lowered)
+        add("stated_age", language, rf"(?P<w>(?:{alternatives})\w*)", lowered, branches["stated_age"])
     for kind in ("school_grade", "child_term"):
         for language, patterns in getattr(spec, kind).items():
             for source in patterns:
-                add(kind, language, source, {})
+                add(kind, language, source, {}, branches[kind])
     # Whole words only: no word character on either side of the match.
     return [(kind, re.compile(rf"(?<!\w)(?:{'|'.join(branches[kind])})(?!\w)", re.IGNORECASE), entries[kind])
             for kind in KINDS if branches[kind]]
+
+
+def _number_pattern(words: dict[str, int]) -> str:
+    """Digits, or one of ``words`` (longest first, so "seventeen" is not read as "seven")."""
+    alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+    return rf"\d{{1,2}}{'|' + alternatives if alternatives else ''}"
