@@ -120,3 +120,21 @@ def test_the_service_decides_an_obfuscated_insult_as_it_decides_the_clean_one(tm
         assert body["decision"] == expected["decision"], text
         assert body["signals"]["text"]["language"] == "en", text
         assert [r["rule_id"] for r in body["reasons"]] == [r["rule_id"] for r in expected["reasons"]], text
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ALPHABET = st.sampled_from(
+    list("abcdeiklmnopsty 0123456789-./@$!_\t\n") + list(CYR.values()) + list(GREEK.values())
+    + ["\u200b", "\u00ad", "\ufb01", "\uff41", "\U0001d41a", "e\u0301", "\u1100", "\u1161", "\x1b", "\u0422", "\u044f"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ALPHABET, max_size=60).map("".join))
+def test_offsets_agree_with_the_plain_normalisation_on_any_text(raw):
+    text, starts, ends = normalize_with_offsets(raw)
+    assert text == normalize(raw)
+    assert len(starts) == len(ends) == len(text)
+    assert all(0 <= start < end <= len(raw) for start, end in zip(starts, ends))
+    assert len(fold_homoglyphs(raw)) == len(raw)
