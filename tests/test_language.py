@@ -52,6 +52,41 @@ def test_a_whole_russian_sentence_is_confidently_russian(detector):
     assert signal.language == "ru" and signal.language_confidence >= 0.8
 
 
+PADDING = "A quiet street at dusk with cafe lights. People walk their dogs past the bakery. "
+
+
+@pytest.mark.parametrize("hidden, language", [
+    ("Ты никчёмный идиот, я тебя убью завтра у твоего дома.", "ru"),
+    ("Jesteś bezwartościowym idiotą i jutro cię zabiję.", "pl"),
+    ("Sen değersiz bir aptalsın ve yarın seni öldüreceğim.", "tr"),
+    ("Je bent een waardeloze idioot en morgen vind ik je.", "nl"),
+])
+@pytest.mark.parametrize("where", ["after", "between", "before"])
+def test_padding_does_not_hide_a_sentence_in_another_language(detector, hidden, language, where):
+    text = {"after": PADDING * 2 + hidden, "between": PADDING + hidden + " " + PADDING,
+            "before": hidden + " " + PADDING * 2}[where]
+    signal = detector.classify(text)
+    found = {(signal.language, signal.language_confidence >= 0.8),
+             (signal.other_language, signal.other_language_confidence >= 0.8)}
+    assert (language, True) in found, signal
+
+
+def test_the_hidden_language_survives_a_long_padding(detector):
+    text = PADDING * 50 + "Ты никчёмный идиот, я тебя убью завтра у твоего дома. " + PADDING * 50
+    signal = detector.classify(text)
+    assert (signal.language, signal.other_language) == ("en", "ru") and signal.other_language_confidence >= 0.8
+
+
+@pytest.mark.parametrize("text", [
+    "a watercolour painting of a lighthouse at dawn, soft light",
+    "Ты никчёмный идиот, я тебя убью",
+    "A cat sleeps on the sofa. A dog watches it from the door. The sun sets behind the hills.",
+])
+def test_one_language_has_no_other_language(detector, text):
+    signal = detector.classify(text)
+    assert (signal.other_language, signal.other_language_confidence) == (UNDETERMINED, 0.0)
+
+
 def test_batch_equals_one_by_one(detector):
     prompts = ["a red bicycle", "ein rotes Fahrrad im Schnee", "", "велосипед"]
     assert detector.classify_batch(prompts) == [detector.classify(prompt) for prompt in prompts]
@@ -62,11 +97,13 @@ def test_options_are_validated_at_start_up():
         LanguageClassifier(languages=["en", "xx"], preload=False)
     with pytest.raises(ValueError, match="at least two"):
         LanguageClassifier(languages=["en"], preload=False)
+    with pytest.raises(ValueError, match="at least 1"):
+        LanguageClassifier(languages=["en", "de"], preload=False, max_segments=0)
 
 
 def test_field_vocabulary_lists_the_configured_codes_and_und():
     vocabulary = LanguageClassifier.field_vocabulary({"languages": ["EN", "ru"]})
-    assert vocabulary == {"language": ("en", "ru", UNDETERMINED)}
+    assert vocabulary == {"language": ("en", "ru", UNDETERMINED), "other_language": ("en", "ru", UNDETERMINED)}
     assert set(LanguageClassifier.field_vocabulary({})["language"]) == {*DEFAULT_LANGUAGES, UNDETERMINED}
 
 
@@ -81,5 +118,6 @@ def english_prompts(limit: int) -> list[str]:
 def test_english_captions_are_rarely_confidently_another_language(detector):
     # The default policy reviews confidently uncovered languages; English must rarely look like one.
     prompts = english_prompts(1000)
-    wrong = [p for p in prompts if (s := detector.classify(p)).language != "en" and s.language_confidence >= 0.8]
+    wrong = [p for p in prompts if (s := detector.classify(p)).language != "en" and s.language_confidence >= 0.8
+             or s.other_language != UNDETERMINED and s.other_language_confidence >= 0.8]
     assert len(wrong) <= 0.01 * len(prompts), wrong[:10]
