@@ -8,7 +8,8 @@ RSS added, per-prompt latency (mean, p50, p99) over English t2i prompts and
 MultiJail's translations, the share of English prompts called another language
 with confidence >= 0.8 (what the default policy would send to review), and the
 accuracy on MultiJail's languages that the configuration knows. Then the cost of
-normalisation (with homoglyph folding) and of minor_indicators per prompt.
+normalisation (with homoglyph folding), of minor_indicators and of the whole
+`text` signal (whole text plus sentence by sentence) per prompt.
 Needs ../shared/datasets (coco-captions-10k, i2p, multijail).
 """
 from __future__ import annotations
@@ -97,16 +98,19 @@ def measure(config: dict, limit: int) -> dict:
 def text_signal_costs(limit: int) -> dict:
     sys.path.insert(0, str(ROOT))
     from classifiers.homoglyphs import fold_homoglyphs
+    from classifiers.language import LanguageClassifier
     from classifiers.minor_indicators import MinorIndicatorsClassifier
     from classifiers.text_normalization import normalize_for_classification
 
     prompts = english_prompts(limit) + [text for _, text in multijail()][:limit]
     fold_homoglyphs("\u0430")  # build the table outside the timing
     minors = MinorIndicatorsClassifier()
+    text = LanguageClassifier()
     costs = {}
     for name, function in (("normalise (with folding)", normalize_for_classification),
                            ("homoglyph folding alone", fold_homoglyphs),
-                           ("minor_indicators (normalise + lexicon)", minors.find)):
+                           ("minor_indicators (normalise + lexicon)", minors.find),
+                           ("text signal (normalise, whole text + sentences)", text.classify)):
         started = time.perf_counter()
         for prompt in prompts:
             function(prompt)
@@ -116,6 +120,10 @@ def text_signal_costs(limit: int) -> dict:
     for _ in range(10):
         minors.find(long_prompt)
     costs["minor_indicators on an 8,000-character prompt"] = (time.perf_counter() - started) * 100
+    started = time.perf_counter()
+    for _ in range(10):
+        text.classify(long_prompt)
+    costs["text signal on an 8,000-character prompt"] = (time.perf_counter() - started) * 100
     return costs
 
 
