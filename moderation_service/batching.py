@@ -7,12 +7,16 @@ request that sent it. Each model has its own thread, so a text-only request
 never waits behind an image model. Each item is first ``prepare``d by the
 classifier on ``executor`` (per request, in parallel), so the model's thread
 runs the model alone.
+
+Items wait in a ``FairQueue``, one line per client, so a client that floods a
+model delays another client by at most one of its items per batch. A
+classifier may also cap a batch's total cost (``item_cost``/``batch_cost_limit``,
+characters for PII), so one batch never gathers many long items.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
 import time
 from concurrent.futures import Executor
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from classifiers.base import Classifier, Signal
+from moderation_service.fair_queue import Empty, FairQueue
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +46,20 @@ class DynamicBatcher:
         self._prepares = type(classifier).prepare is not Classifier.prepare
         self.max_batch = max(1, max_batch)
         self.max_wait_s = max(0.0, max_wait_ms) / 1000
-        self._queue: queue.Queue[_Pending | None] = queue.Queue()
+        self._queue = FairQueue()
+        self._item_cost = getattr(classifier, "item_cost", None)
+        self._cost_limit = getattr(classifier, "batch_cost_limit", None)
         self.batches_run = 0
         self.items_run = 0
         self._thread = threading.Thread(target=self._work, name=f"batcher-{classifier.name}", daemon=True)
         self._thread.start()
 
-    async def classify(self, item: Any) -> Signal:
+    async def classify(self, item: Any, client: str | None = None) -> Signal:
+        """The signal for ``item``; ``client`` names the line it waits in (see module doc)."""
         loop = asyncio.get_running_loop()
         prepared = await loop.run_in_executor(self.executor, self.classifier.prepare, item) if self._prepares else item
         future = loop.create_future()
-        self._queue.put(_Pending(prepared, future, loop))
+        self._queue.put(_Pending(prepared, future, loop), client)
         return await future
 
     def close(self) -> None:
@@ -62,20 +70,28 @@ class DynamicBatcher:
         while True:
             first = self._queue.get()
             if first is None:
+                if len(self._queue):  # other clients' items still wait: serve them first
+                    self._queue.put(None)
+                    continue
                 return
             batch = [first]
+            cost = self._cost(first)
             deadline = time.monotonic() + self.max_wait_s
-            while len(batch) < self.max_batch:
+            while len(batch) < self.max_batch and (self._cost_limit is None or cost < self._cost_limit):
                 remaining = deadline - time.monotonic()
                 try:
-                    pending = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
-                except queue.Empty:
+                    pending = self._queue.get(timeout=max(0.0, remaining))
+                except Empty:
                     break
                 if pending is None:
                     self._queue.put(None)  # finish this batch, then stop
                     break
                 batch.append(pending)
+                cost += self._cost(pending)
             self._run(batch)
+
+    def _cost(self, pending: _Pending) -> int:
+        return self._item_cost(pending.item) if self._item_cost is not None else 1
 
     def _run(self, batch: list[_Pending]) -> None:
         try:

@@ -104,6 +104,23 @@ def evaluate_toxicity(
     typer.echo(format_report(report))
 
 
+@evaluate_app.command("pii")
+def evaluate_pii(
+    datasets: Path = typer.Option(DEFAULT_DATASETS, help="Folder holding the shared labelled data."),
+    out: Path = typer.Option(None, help="Also write the report here as JSON."),
+) -> None:
+    """Precision, recall, F2 per entity type, ours against presidio's default analyzer (datasets/pii_evaluation.py)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "datasets"))
+    from pii_evaluation import evaluate_pii as run_evaluation, format_report
+
+    report = run_evaluation(datasets)
+    typer.echo(format_report(report))
+    if out:
+        out.write_text(_as_json(report) + "\n")
+
+
 @evaluate_app.command("reviewed")
 def evaluate_reviewed(
     export: Path = typer.Option(..., help="A folder written by `moderation dataset export`."),

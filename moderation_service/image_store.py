@@ -5,6 +5,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from moderation_service.image_metadata import strip_metadata
+
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 
 
@@ -17,10 +19,12 @@ class ImageStore:
         return self.root / sha256[:2] / sha256[2:4] / f"{sha256}.{EXTENSIONS.get(image_format, 'bin')}"
 
     def put(self, sha256: str, image_format: str, data: bytes) -> Path:
-        """Idempotent; written to a temporary file and renamed, so a crash leaves no partial image."""
+        """Idempotent; written to a temporary file and renamed, so a crash leaves no partial image.
+        The stored copy has no metadata (EXIF, XMP, PNG text: ``image_metadata``); ``sha256`` names the upload."""
         target = self.path_for(sha256, image_format)
         if target.exists():
             return target
+        data = strip_metadata(data, image_format)
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
             handle.write(data)

@@ -23,6 +23,8 @@ class ServiceMetrics:
                                 ["code"], registry=self.registry)
         self.bank_matches = Counter("moderation_bank_matches", "Hash-bank matches, by bank",
                                     ["bank"], registry=self.registry)
+        self.retroactive_blocks = Counter("moderation_retroactive_blocks", "Published items taken down by a "
+                                          "retro-hunt, by bank", ["bank"], registry=self.registry)
         self.ready = Gauge("moderation_ready", "1 once every model is loaded", registry=self.registry)
 
     def record_moderation(self, decision: str, surface: str, timings_ms: dict[str, float],

@@ -1,53 +1,92 @@
-"""In-memory index of earlier items' pHashes, for near-duplicate lookups.
+"""Earlier items as the built-in ``earlier-items`` bank on the banks' multi-index.
 
-A brute-force XOR-and-popcount over a packed uint64 array: exact, and fast
-enough for a single node's history (tens of millions of comparisons per
-second). The scalable multi-index design belongs to the hash-bank work.
+Each stored image's hashes (pHash; PDQ when trusted) are rows of
+``item_hashes``, written in the item's transaction and synced into the same
+per-signal-type ``HammingIndex`` as bank entries (``BankMatcher``, ``BankSync``):
+one structure, one sync, one benchmark (``benchmarks/hash_index.py``).
+Lookups take one hash at a time (so every frame of an image can be looked
+up) and return earlier items within the built-in bank's threshold for that
+signal type, with the decision in force and the decision their image carries
+(``moderation_service.decision_cause``).
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
+from datetime import datetime
 
-import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from moderation_service.banks.matcher import ITEM_SIGNAL_TYPES, BankMatcher
+from moderation_service.db.tables import ItemHash, ModerationItem, ReviewQueueEntry
+from moderation_service.decision_cause import image_decision
+
+ROWS_PER_ITEM = 4  # rows read per wanted item: an item may match by several hashes (frames)
 
 
 @dataclass(frozen=True)
-class IndexedItem:
+class EarlierItem:
     item_id: str
+    signal_type: str
     distance: int
-    decision: str
+    decision: str        # in force: a reviewer's or retro-hunt's final decision, else the policy's
+    image_decision: str  # what the image alone carries; see decision_cause.image_decision
 
 
-class NearDuplicateIndex:
-    def __init__(self, initial_capacity: int = 1024) -> None:
-        self._hashes = np.zeros(initial_capacity, dtype=np.uint64)
-        self._item_ids: list[str] = []
-        self._decisions: list[str] = []
-        self._known: set[str] = set()
-        self._lock = threading.Lock()
+def item_hash_rows(item_id: str, created_at: datetime, signals: dict) -> list[ItemHash]:
+    """The rows that index a stored item: its pHash and its trusted PDQ hash."""
+    rows = []
+    phash = (signals.get("image_hash") or {}).get("phash")
+    if phash:
+        rows.append(ItemHash(item_id=item_id, signal_type="phash", hash=phash, created_at=created_at))
+    pdq = (signals.get("pdq") or {}).get("hash")
+    if pdq:
+        rows.append(ItemHash(item_id=item_id, signal_type="pdq", hash=pdq, created_at=created_at))
+    return rows
 
-    def __len__(self) -> int:
-        return len(self._item_ids)
 
-    def add(self, item_id: str, phash_hex: str, decision: str) -> None:
-        """Adding an item twice (its own write, then a sync) keeps one entry."""
-        with self._lock:
-            if item_id in self._known:
-                return
-            self._known.add(item_id)
-            size = len(self._item_ids)
-            if size == len(self._hashes):
-                self._hashes = np.resize(self._hashes, size * 2)
-            self._hashes[size] = np.uint64(int(phash_hex, 16))
-            self._item_ids.append(item_id)
-            self._decisions.append(decision)
+class EarlierItems:
+    def __init__(self, matcher: BankMatcher, sessions: sessionmaker) -> None:
+        self.matcher = matcher
+        self.sessions = sessions
 
-    def search(self, phash_hex: str, max_distance: int, limit: int) -> list[IndexedItem]:
-        """Earlier items within ``max_distance`` bits, nearest first, then oldest first."""
-        with self._lock:
-            size = len(self._item_ids)
-            distances = np.bitwise_count(self._hashes[:size] ^ np.uint64(int(phash_hex, 16)))
-            within = np.flatnonzero(distances <= max_distance)
-            order = within[np.lexsort((within, distances[within]))][:limit]
-            return [IndexedItem(self._item_ids[i], int(distances[i]), self._decisions[i]) for i in order]
+    def add(self, rows: list[ItemHash]) -> None:
+        """After the commit: this process finds them at once; others on their next bank sync."""
+        for row in rows:
+            if row.signal_type in ITEM_SIGNAL_TYPES:
+                self.matcher.add_item_hash(row.id, row.signal_type, row.hash)
+
+    def search(self, signal_type: str, hash_hex: str, limit: int, radius: int | None = None,
+               exclude: str | None = None) -> list[EarlierItem]:
+        """Earlier items within ``radius`` (default: the built-in bank's threshold) of ONE hash,
+        nearest first, then oldest row first; at most ``limit``, each item once."""
+        if limit <= 0:
+            return []
+        found = self.matcher.search_items(signal_type, hash_hex, radius)
+        if not found:
+            return []
+        wanted = found[: limit * ROWS_PER_ITEM + (1 if exclude else 0)]
+        details = self._details([row_id for row_id, _ in wanted])
+        matches, seen = [], {exclude}
+        for row_id, distance in wanted:
+            detail = details.get(row_id)
+            if detail is None or detail[0] in seen:
+                continue  # gone from the database (deleted), or this item already matched nearer
+            item_id, decision, in_force = detail
+            seen.add(item_id)
+            matches.append(EarlierItem(item_id, signal_type, distance, decision, in_force))
+            if len(matches) == limit:
+                break
+        return matches
+
+    def _details(self, row_ids: list[int]) -> dict[int, tuple[str, str, str]]:
+        query = (select(ItemHash.id, ItemHash.item_id, ModerationItem.decision, ModerationItem.reasons,
+                        ReviewQueueEntry.final_decision, ReviewQueueEntry.verdict, ReviewQueueEntry.decided_by)
+                 .join(ModerationItem, ModerationItem.id == ItemHash.item_id)
+                 .outerjoin(ReviewQueueEntry, ReviewQueueEntry.item_id == ItemHash.item_id)
+                 .where(ItemHash.id.in_(row_ids)))
+        with self.sessions() as session:
+            rows = session.execute(query).all()
+        return {row.id: (row.item_id, row.final_decision or row.decision,
+                         image_decision(row.reasons or [], row.verdict, row.final_decision, row.decided_by))
+                for row in rows}

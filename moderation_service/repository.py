@@ -1,8 +1,6 @@
 """Persistence of moderation records; the one place that writes them."""
 from __future__ import annotations
 
-from typing import Iterator
-
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select, text
@@ -16,13 +14,17 @@ class ModerationRepository:
     def __init__(self, session_factory: sessionmaker) -> None:
         self._sessions = session_factory
 
-    def save(self, item: ModerationItem, review: ReviewQueueEntry | None) -> None:
-        """The item and its queue entry commit together or not at all."""
+    def save(self, item: ModerationItem, review: ReviewQueueEntry | None, hash_rows: list | None = None) -> None:
+        """The item, its queue entry and its image hashes (``item_hashes``) commit together or not at all;
+        the hash rows have their ids afterwards."""
         with self._sessions.begin() as session:
             session.add(item)
+            if review is not None or hash_rows:
+                session.flush()  # the queue entry and hash rows reference the item row
             if review is not None:
-                session.flush()  # the queue entry references the item row
                 session.add(review)
+            for row in hash_rows or ():
+                session.add(row)
 
     def reachable(self) -> bool:
         try:
@@ -62,19 +64,6 @@ class ModerationRepository:
         with self._sessions() as session:
             return [(queue, count, (now - _aware(oldest)).total_seconds()) for queue, count, oldest in
                     session.execute(query)]
-
-    def iter_image_hashes(self, since: datetime | None = None) -> Iterator[tuple[str, str, str, datetime]]:
-        """(item id, pHash, decision, created_at) of stored images, oldest first."""
-        query = (
-            select(ModerationItem.id, ModerationItem.phash, ModerationItem.decision, ModerationItem.created_at)
-            .where(ModerationItem.phash.is_not(None))
-            .order_by(ModerationItem.created_at)
-        )
-        if since is not None:
-            query = query.where(ModerationItem.created_at > since)
-        with self._sessions() as session:
-            for row in session.execute(query).yield_per(10_000):
-                yield row.id, row.phash, row.decision, _aware(row.created_at)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -1,4 +1,6 @@
-"""Retention: after N days, images and raw data go; hashes and decisions stay."""
+"""Retention: after N days, images and everything written by clients or people go (raw and redacted
+prompt, external_id, metadata, appeal reasons); hashes, decisions and the append-only audit log stay
+(its details were redacted before they were written)."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
-from moderation_service.db.tables import ModerationItem
+from moderation_service.db.tables import Appeal, ModerationItem
 from moderation_service.image_store import ImageStore
 
 log = logging.getLogger(__name__)
@@ -29,8 +31,13 @@ def purge(sessions: sessionmaker, images: ImageStore, older_than_days: int, now:
             .where(ModerationItem.created_at < cutoff, ModerationItem.purged_at.is_(None))))
         if not old:
             return PurgeReport(0, 0)
-        session.execute(update(ModerationItem).where(ModerationItem.id.in_([row.id for row in old]))
-                        .values(prompt_raw=None, request_metadata={}, purged_at=datetime.now(timezone.utc)))
+        ids = [row.id for row in old]
+        # Everything a client or a person wrote goes; decisions, hashes and the audit trail stay (the
+        # audit log is append-only, enforced by the database, so its details are redacted at write instead).
+        session.execute(update(ModerationItem).where(ModerationItem.id.in_(ids))
+                        .values(prompt_raw=None, prompt_redacted=None, external_id=None, request_metadata={},
+                                purged_at=datetime.now(timezone.utc)))
+        session.execute(update(Appeal).where(Appeal.item_id.in_(ids)).values(reason=""))
         # Images are shared by content: keep one that a younger item still points at.
         still_used = set(session.scalars(
             select(ModerationItem.image_sha256).where(

@@ -1,4 +1,4 @@
-"""Builds the service's parts from settings: database, policy, classifiers, index."""
+"""Builds the service's parts from settings: database, policy, classifiers, banks and their index."""
 from __future__ import annotations
 
 import logging
@@ -16,8 +16,7 @@ from moderation_service.candidates.shadow import ShadowScorer
 from moderation_service.banks.runtime import Banks, open_banks
 from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
 from moderation_service.image_store import ImageStore
-from moderation_service.index_sync import IndexSync
-from moderation_service.near_duplicates import NearDuplicateIndex
+from moderation_service.near_duplicates import EarlierItems
 from moderation_service.active_policies import ActivePolicies
 from moderation_service.policy import load_policy_set
 from moderation_service.policy.schema import signal_schemas
@@ -36,9 +35,8 @@ class Storage:
     session_factory: sessionmaker
     repository: ModerationRepository
     image_store: ImageStore
-    index: NearDuplicateIndex
-    index_sync: "IndexSync"
-    banks: Banks | None = None
+    banks: Banks
+    earlier: EarlierItems
 
 
 def classifier_config(settings: Settings) -> dict:
@@ -56,11 +54,11 @@ def open_storage(settings: Settings) -> Storage:
     upgrade_to_head(settings.database_url)
     session_factory = make_session_factory(make_engine(settings.database_url))
     repository = ModerationRepository(session_factory)
-    index = NearDuplicateIndex()
-    syncer = IndexSync(repository, index)
-    syncer.sync_once()
-    return Storage(session_factory, repository, ImageStore(settings.image_dir), index, syncer,
-                   open_banks(session_factory))
+    banks = open_banks(session_factory)  # loads bank entries and earlier items' hashes into one index
+    banks.matcher.set_earlier_items_thresholds({"phash": settings.near_duplicate_max_distance,
+                                                "pdq": settings.near_duplicate_pdq_max_distance})
+    return Storage(session_factory, repository, ImageStore(settings.image_dir), banks,
+                   EarlierItems(banks.matcher, session_factory))
 
 
 def load_classifiers(settings: Settings) -> dict[str, Classifier]:
@@ -91,7 +89,7 @@ def build_service(settings: Settings, policies: ActivePolicies, storage: Storage
     roster = Roster(classifiers, candidates or {}, storage.session_factory)
     roster.sync(None)
     live = {signal: roster.pools[signal][roster.entry_of(signal)] for signal in classifiers}
-    service = ModerationService(settings, live, policies, storage.repository, storage.image_store, storage.index,
+    service = ModerationService(settings, live, policies, storage.repository, storage.image_store, storage.earlier,
                                 banks=storage.banks, quality=quality_sampler(storage))
     service.roster = roster
     service.shadow = ShadowScorer(roster, storage.session_factory, models.shadow_queue_size, models.shadow_batch_size)

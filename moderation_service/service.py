@@ -22,9 +22,11 @@ from moderation_service.errors import ApiError
 from moderation_service.image_store import ImageStore
 from moderation_service.images import ImageRejected, decode_image
 from moderation_service.metrics import ServiceMetrics
-from moderation_service.near_duplicates import NearDuplicateIndex
+from moderation_service.decision_cause import annotate
+from moderation_service.near_duplicates import EarlierItems, item_hash_rows
 from moderation_service.active_policies import ActivePolicies
 from moderation_service.policy import evaluate
+from moderation_service import pii_scrubbing
 from classifiers.text_normalization import normalize_for_classification
 from moderation_service.repository import ModerationRepository
 from moderation_service.settings import Settings
@@ -73,7 +75,7 @@ class ModerationService:
         policies: ActivePolicies,
         repository: ModerationRepository,
         image_store: ImageStore,
-        index: NearDuplicateIndex,
+        earlier: EarlierItems,
         banks: "Banks | None" = None,
         quality: "QualitySampler | None" = None,
     ) -> None:
@@ -82,13 +84,15 @@ class ModerationService:
         self.policies = policies
         self.repository = repository
         self.image_store = image_store
-        self.index = index
+        self.earlier = earlier
         self.banks = banks
+        self.modalities = {name: clf.modality.value for name, clf in classifiers.items()}
         self.quality = quality
         self.roster: "Roster | None" = None  # candidate models (moderation_service/candidates)
         self.shadow: "ShadowScorer | None" = None
         self.metrics: ServiceMetrics | None = None
         self._executor = ThreadPoolExecutor(settings.classifier_workers, thread_name_prefix="classifier")
+        pii_scrubbing.use(classifiers.get("pii"))  # redacts what else is stored (reasons, metadata, notes)
         self.batchers = {
             name: DynamicBatcher(classifier, settings.batch_max_size, settings.batch_max_wait_ms, self._executor)
             for name, classifier in classifiers.items()
@@ -120,6 +124,8 @@ class ModerationService:
         prompt = self._checked_prompt(request.prompt)
         if prompt is None and request.image is None:
             raise ApiError(422, "empty_request", "send a non-empty prompt, an image, or both")
+        if request.external_id:
+            await self._run(pii_scrubbing.check_external_id, request.external_id)
         fingerprint = request.fingerprint() if request.idempotency_key else None
         if fingerprint and (earlier := await self._run(self._earlier_result, request, fingerprint)):
             return earlier
@@ -130,9 +136,10 @@ class ModerationService:
             image = await self._run(self._decode, request.image)
             timings["decode"] = _elapsed_ms(started)
 
-        signals, failed = await self._classify(prompt, image, timings)
+        signals, failed = await self._classify(prompt, image, timings, request.client)
         if isinstance(signals.get("image_hash"), ImageHashSignal):
-            signals["image_hash"] = await self._run(self._with_near_duplicates, signals["image_hash"])
+            signals["image_hash"] = await self._run(self._with_near_duplicates, signals["image_hash"],
+                                                    signals.get("pdq"))
 
         plain_signals = {name: signal.model_dump(mode="json") for name, signal in signals.items()}
         started = time.perf_counter()
@@ -151,6 +158,8 @@ class ModerationService:
         timings["policy"] = _elapsed_ms(started)
 
         item = self._record(request, prompt, image, plain_signals, failed, decision, timings)
+        # Which signals, and so which modality, each fired rule read: near-duplicates inherit only the image's part.
+        item.reasons = annotate(item.reasons, facts, self.modalities)
         if bank_matches and (bank_matches["matches"] or bank_matches["quarantined"]):
             item.signals = {**item.signals, "banks": bank_matches}  # only when a bank matched
         if shadow is not None:
@@ -167,9 +176,10 @@ class ModerationService:
         item.client = request.client
         item.idempotency_key = request.idempotency_key
         item.request_sha256 = fingerprint
+        hash_rows = item_hash_rows(item.id, item.created_at, plain_signals)
         started = time.perf_counter()
         try:
-            await self._run(self._store, item, queued, request.image, image)
+            await self._run(self._store, item, queued, request.image, image, hash_rows, prompt)
         except IntegrityError:
             # A concurrent retry with the same key committed first: answer with its result.
             if fingerprint and (earlier := await self._run(self._earlier_result, request, fingerprint)):
@@ -178,8 +188,7 @@ class ModerationService:
         timings["store"] = _elapsed_ms(started)
         # The stored copy keeps the timings known before the commit; the response adds "store".
         item.timings_ms = timings
-        if item.phash:
-            self.index.add(item.id, item.phash, item.decision)
+        self.earlier.add(hash_rows)
         if self.shadow is not None and self.shadow.active:  # after the commit: off the response's path
             self.shadow.submit(item.id, prompt, image)
         if self.metrics is not None:
@@ -220,14 +229,15 @@ class ModerationService:
         except ImageRejected as exc:
             raise ApiError(exc.status, exc.code, exc.message) from exc
 
-    async def _classify(self, prompt: str | None, image: DecodedImage | None, timings: dict[str, float]):
+    async def _classify(self, prompt: str | None, image: DecodedImage | None, timings: dict[str, float],
+                        client: str | None = None):
         inputs = {Modality.TEXT: prompt, Modality.IMAGE: image}
         jobs = {name: clf for name, clf in self.classifiers.items() if inputs[clf.modality] is not None}
 
         async def timed(name: str, classifier: Classifier) -> Signal:
             started = time.perf_counter()
             if name in self.batchers:
-                work = self.batchers[name].classify(inputs[classifier.modality])
+                work = self.batchers[name].classify(inputs[classifier.modality], client)
             else:
                 work = self._run(classifier.classify, inputs[classifier.modality])
             try:
@@ -250,14 +260,18 @@ class ModerationService:
                 signals[name] = result
         return signals, failed
 
-    def _with_near_duplicates(self, signal: ImageHashSignal) -> ImageHashSignal:
-        matches = self.index.search(signal.phash, self.settings.near_duplicate_max_distance,
-                                    self.settings.near_duplicate_limit)
-        # The decision in force: a reviewer's verdict replaces the policy's, so a policy can act on
-        # "near-duplicate of something reviewers rejected".
-        final = self.repository.final_decisions([m.item_id for m in matches]) if matches else {}
-        duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=final.get(m.item_id, m.decision))
-                      for m in matches]
+    def _with_near_duplicates(self, signal: ImageHashSignal, pdq: Signal | None) -> ImageHashSignal:
+        """Earlier items near the image's pHash, then (for items not found so) its PDQ hash. Each carries
+        the decision in force and the decision its image alone carries (``image_decision``)."""
+        limit = self.settings.near_duplicate_limit
+        matches = self.earlier.search("phash", signal.phash, limit)
+        pdq_hash = getattr(pdq, "hash", None)
+        if pdq_hash and len(matches) < limit:
+            known = {m.item_id for m in matches}
+            matches += [m for m in self.earlier.search("pdq", pdq_hash, limit) if m.item_id not in known]
+        duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=m.decision,
+                                    image_decision=m.image_decision, signal_type=m.signal_type)
+                      for m in matches[:limit]]
         return signal.model_copy(update={"near_duplicates": duplicates})
 
     def _bank_matches(self, plain_signals: dict, image: DecodedImage | None, prompt: str | None) -> dict | None:
@@ -310,11 +324,19 @@ class ModerationService:
         return Fernet(self.settings.raw_prompt_key.get_secret_value()).encrypt(prompt.encode()).decode()
 
     def _store(self, item: ModerationItem, review: ReviewQueueEntry | None,
-               image_bytes: bytes | None, image: DecodedImage | None) -> None:
+               image_bytes: bytes | None, image: DecodedImage | None, hash_rows: list,
+               prompt: str | None = None) -> None:
+        entities = (item.signals.get("pii") or {}).get("entities") or []
+        detected = [(e["type"], prompt[e["start"]:e["end"]]) for e in entities] if prompt else []
+        # Nothing raw at rest, nor in the response built from this item.
+        item.reasons = _redacted_reasons(item.reasons, detected)
+        if item.shadow_reasons:
+            item.shadow_reasons = _redacted_reasons(item.shadow_reasons, detected)
+        item.request_metadata = pii_scrubbing.redact_json(item.request_metadata)
         # The image file first: a crash before the commit leaves only an unreferenced file.
         if image is not None and image_bytes is not None:
             self.image_store.put(image.sha256, image.format, image_bytes)
-        self.repository.save(item, review)
+        self.repository.save(item, review, hash_rows)
 
     async def _run(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
@@ -326,6 +348,13 @@ def prompt_facts(prompt: str | None) -> dict[str, dict[str, object]]:
     if prompt is None:
         return {}
     return {"prompt": {"text": normalize_for_classification(prompt), "length": len(prompt)}}
+
+
+def _redacted_reasons(reasons: list[dict], detected: list[tuple[str, str]]) -> list[dict]:
+    """Reasons with personal data in their ``values`` (a ``matches`` rule's matched text) redacted;
+    ``detected``: (type, value) the PII signal found in the prompt."""
+    return [{**reason, "values": pii_scrubbing.redact_json(reason["values"], detected)} if reason.get("values")
+            else reason for reason in reasons]
 
 
 def _elapsed_ms(started: float) -> float:

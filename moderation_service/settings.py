@@ -32,10 +32,10 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_image_pixels: int = Field(default=40_000_000, gt=0)
     max_prompt_chars: int = Field(default=8_000, gt=0)
-    near_duplicate_max_distance: int = Field(default=6, ge=0, le=64)
+    # The built-in `earlier-items` bank's thresholds (bits); its entries sync with the banks (MODERATION_BANKS_*).
+    near_duplicate_max_distance: int = Field(default=6, ge=0, le=16, description="pHash bits for a near-duplicate.")
+    near_duplicate_pdq_max_distance: int = Field(default=31, ge=0, le=64, description="PDQ bits for a near-duplicate.")
     near_duplicate_limit: int = Field(default=5, ge=0)
-    index_sync_interval_s: float = Field(default=1.0, ge=0, description="How often each process reads other "
-                                         "processes' new items into its near-duplicate index; 0 turns it off.")
     store_raw_prompts: bool = Field(
         default=False, description="Keep the unredacted prompt, encrypted; off keeps only the redacted form."
     )

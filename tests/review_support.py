@@ -42,8 +42,7 @@ def queued_item(repository, *, queue="default", priority=0, phash=None, nsfw=0.5
 
 
 def review_app(data_dir, database_url: str = "", **overrides):
-    settings = Settings(data_dir=data_dir, database_url=database_url, policy_watch_interval_s=0,
-                        index_sync_interval_s=0, **overrides)
+    settings = Settings(data_dir=data_dir, database_url=database_url, policy_watch_interval_s=0, **overrides)
     return create_app(settings, {})
 
 

@@ -123,3 +123,31 @@ def test_the_service_batches_models_but_not_the_per_image_hashes(tmp_path, real_
         batchers = client.app.state.moderation.require().batchers
         assert {"toxicity", "nsfw", "pii"} <= set(batchers)
         assert not {"image_hash", "pdq"} & set(batchers)
+
+
+def test_one_clients_flood_of_long_prompts_does_not_hold_back_another_clients_pii(real_classifiers):
+    """Issue 12 item 4: with the real PII model, a client's six 8,000-character prompts
+    are queued first; another client's short prompt still completes, correctly, after
+    at most three of them (in arrival order it would come after all six)."""
+    batcher = DynamicBatcher(real_classifiers["pii"], max_batch=16, max_wait_ms=0)
+    long_text = ("a quiet harbour at dawn with fishing boats and gulls, " * 160)[:7970] + " mail flood@example.com"
+    finished: list[str] = []
+
+    async def scenario():
+        async def one(text: str, client: str, tag: str):
+            signal = await batcher.classify(text, client)
+            finished.append(tag)
+            return signal
+
+        flood = [asyncio.create_task(one(long_text, "flooder", f"long-{i}")) for i in range(6)]
+        await asyncio.sleep(0)  # every long prompt is queued before the short one
+        ordinary = asyncio.create_task(one("mail me at ana.ruiz@example.com", "ordinary", "short"))
+        return await asyncio.gather(*flood, ordinary)
+
+    try:
+        results = asyncio.run(scenario())
+    finally:
+        batcher.close()
+    assert len(results) == 7 and all("EMAIL_ADDRESS" in {e.type for e in r.entities} for r in results)
+    assert results[-1].redacted_text == "mail me at <EMAIL_ADDRESS>"
+    assert finished.index("short") <= 3, finished

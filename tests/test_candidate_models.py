@@ -57,7 +57,7 @@ def torch_candidate():
 def client(tmp_path, real_classifiers, torch_candidate, monkeypatch):
     monkeypatch.setenv("MODERATION_QUALITY_SAMPLE_RATE", "1.0")
     monkeypatch.setenv("MODERATION_MODELS_WATCH_INTERVAL_S", "0")  # the test syncs by hand
-    settings = Settings(data_dir=tmp_path / "data", policy_watch_interval_s=0, index_sync_interval_s=0)
+    settings = Settings(data_dir=tmp_path / "data", policy_watch_interval_s=0)
     app = create_app(settings, dict(real_classifiers), {"toxicity-candidate": ("toxicity", torch_candidate)})
     with TestClient(app) as test_client:
         yield test_client

@@ -65,11 +65,18 @@ def test_default_policy_redacts_personal_data(default_policy):
     assert "EMAIL_ADDRESS" in decision.redact_entities
 
 
-def test_default_policy_blocks_near_duplicate_of_blocked_item(default_policy):
-    duplicates = [{"item_id": "x", "distance": 2, "decision": "block"}]
+def test_default_policy_blocks_near_duplicate_of_item_blocked_for_its_image(default_policy):
+    duplicates = [{"item_id": "x", "distance": 2, "decision": "block", "image_decision": "block"}]
     decision = evaluate(default_policy, with_changes(image_hash={"near_duplicates": duplicates}))
     assert decision.action == "block"
     assert decision.reasons[0].rule_id == "near-duplicate-of-blocked"
+
+
+def test_default_policy_ignores_a_block_its_image_did_not_cause(default_policy):
+    duplicates = [{"item_id": "x", "distance": 0, "decision": "block", "image_decision": "allow"},
+                  {"item_id": "y", "distance": 1, "decision": "review", "image_decision": "review"}]
+    decision = evaluate(default_policy, with_changes(image_hash={"near_duplicates": duplicates}))
+    assert decision.action == "allow"
 
 
 def test_most_severe_action_wins_whatever_the_rule_order():

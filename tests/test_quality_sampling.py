@@ -70,7 +70,7 @@ def test_invalid_settings_are_refused_at_start_up(monkeypatch):
 def sampled_client(tmp_path, real_classifiers, monkeypatch):
     monkeypatch.setenv("MODERATION_QUALITY_SAMPLE_RATE", "1.0")
     monkeypatch.setenv("MODERATION_QUALITY_DAILY_BUDGET", "4")
-    settings = Settings(data_dir=tmp_path / "data", policy_watch_interval_s=0, index_sync_interval_s=0)
+    settings = Settings(data_dir=tmp_path / "data", policy_watch_interval_s=0)
     with TestClient(create_app(settings, real_classifiers)) as client:
         yield client
 

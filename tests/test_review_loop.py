@@ -20,8 +20,7 @@ def test_a_rejected_image_blocks_its_near_duplicates(tmp_path, real_classifiers)
     # Every image goes to review first, so a person sees it.
     (policies / "default.yaml").write_text(default.replace("nsfw_review: 0.40", "nsfw_review: 0.0"))
     shutil.copy(PROJECT_ROOT / "policies" / "avatar.yaml", policies / "avatar.yaml")
-    settings = Settings(data_dir=tmp_path / "data", policy_path=policies, policy_watch_interval_s=0,
-                        index_sync_interval_s=0)
+    settings = Settings(data_dir=tmp_path / "data", policy_path=policies, policy_watch_interval_s=0)
     scene = synthetic_scene(51)
     with TestClient(create_app(settings, real_classifiers)) as client:
         with_key(client)

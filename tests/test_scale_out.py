@@ -19,7 +19,7 @@ from test_serve import MODERATION, create_key, free_port
 
 def test_two_workers_share_one_database_and_one_view_of_earlier_images(tmp_path: Path, postgres_url: str):
     env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path), "MODERATION_DATABASE_URL": postgres_url,
-           "MODERATION_RATE_LIMIT_PER_MINUTE": "0", "MODERATION_INDEX_SYNC_INTERVAL_S": "0.5"}
+           "MODERATION_RATE_LIMIT_PER_MINUTE": "0", "MODERATION_BANKS_SYNC_INTERVAL_S": "0.5"}
     headers = create_key(env=env, client="scale")
     port = free_port()
     base = f"http://127.0.0.1:{port}"

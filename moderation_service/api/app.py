@@ -19,6 +19,7 @@ from moderation_service.api.schemas import (AUTH_ERRORS, ModerationRequest, Mode
 from moderation_service.auth import ApiKeyStore, Principal, require_scope
 from moderation_service.rate_limit import RateLimiter
 from moderation_service.retention import start_purging
+from moderation_service.retro_hunt import RetroHunter
 from moderation_service.db.tables import ReviewQueueEntry
 from moderation_service.errors import ApiError
 from moderation_service.metrics import ServiceMetrics
@@ -92,19 +93,18 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
             threading.Thread(target=load, name="model-loader", daemon=True).start()
         if settings.policy_watch_interval_s > 0:
             policies.watch(settings.policy_watch_interval_s)
-        if settings.index_sync_interval_s > 0:
-            storage.index_sync.start(settings.index_sync_interval_s)
         if storage.banks is not None:
             storage.banks.sync.start()
         review.webhooks.start()
+        retro_hunt.start(storage.banks.settings.retro_hunt_interval_s)
         stop_purging = threading.Event()
         if settings.retention_days > 0:
             start_purging(storage.session_factory, storage.image_store, settings.retention_days,
                           settings.purge_interval_s, stop_purging)
         yield
         stop_purging.set()
+        retro_hunt.stop()
         review.webhooks.stop()
-        storage.index_sync.stop()
         if storage.banks is not None:
             storage.banks.sync.stop()
         policies.stop()
@@ -133,6 +133,15 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     review = build_review(storage.session_factory, verdict_listeners=app.state.verdict_listeners)
     app.state.review = review
     app.state.authenticators.append(review.users.authenticate)
+
+    def taken_down(bank: str, count: int) -> None:
+        metrics.retroactive_blocks.labels(bank=bank).inc(count)
+        review.webhooks.wake()
+
+    # Retroactive takedown: new block-bank entries hunted among published items, in the background.
+    retro_hunt = RetroHunter(storage.session_factory, storage.banks, settle_s=storage.banks.settings.retro_hunt_settle_s,
+                             max_items=storage.banks.settings.retro_hunt_max_items, on_taken_down=taken_down)
+    app.state.retro_hunt = retro_hunt
     _install_error_handlers(app)
     app.add_middleware(RequestIds)
     max_body = settings.max_image_bytes * 4 // 3 + 1024 * 1024

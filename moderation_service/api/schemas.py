@@ -20,7 +20,7 @@ class ModerationRequest(BaseModel):
     image: str | None = Field(default=None, description="The image, base64 (a data: URL prefix is accepted).")
     surface: str = Field(default="default", pattern=SURFACE_PATTERN,
                          description="Where the content will be published; picks the policy.")
-    external_id: str | None = Field(default=None, max_length=255, description="The caller's own id.")
+    external_id: str | None = Field(default=None, max_length=255, description="The caller's own opaque id. Never personal data: an id holding an e-mail, phone, card, IBAN, SSN or IP address is refused (422 external_id_personal_data).")
     metadata: dict[str, Any] = Field(default_factory=dict, description="Stored as given; at most 16 KiB of JSON.")
 
 
@@ -33,6 +33,9 @@ class RuleReason(BaseModel):
     priority: int | None = None
     entities: list[str] = []
     reportable: bool = False
+    # What caused it (moderation_service/decision_cause): the signals its values came from, and their modalities.
+    signals: list[str] = []
+    modalities: list[Literal["text", "image"]] = []
 
 
 class PolicyRef(BaseModel):

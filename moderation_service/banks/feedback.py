@@ -1,5 +1,9 @@
 """Reviewer feedback: an image that reviewers reject joins the ``reviewer-rejected``
-block bank, so its near-duplicates are blocked later without another review."""
+block bank, so its near-duplicates are blocked later without another review.
+
+Only a reject of the image does: when every rule that sent the item to review
+read text signals only (a hateful caption), the image is not banked, so a
+later benign use of it is not blocked (``decision_cause.reject_covers_image``)."""
 from __future__ import annotations
 
 import logging
@@ -7,6 +11,7 @@ from typing import Callable
 
 from moderation_service.banks.runtime import Banks
 from moderation_service.banks.store import NewEntry
+from moderation_service.decision_cause import reject_covers_image
 from moderation_service.repository import ModerationRepository
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,9 @@ def bank_rejected_item(banks: Banks, repository: ModerationRepository, item_id: 
     entries = item_hashes(item)
     if not entries:
         return []  # a prompt-only item: nothing to bank
+    if not reject_covers_image(item.reasons or []):
+        log.info("item %s was rejected for its text only; its image is not banked", item_id)
+        return []
     banks.store.ensure_bank(REVIEWER_REJECTED_BANK, "block")
     added = banks.store.add_entries(REVIEWER_REJECTED_BANK, entries, source="reviewer")
     banks.sync.sync_once()  # this process blocks the next repost at once; others within a sync interval

@@ -8,6 +8,11 @@ blocks on a block-bank match only when no allow bank matched.
 Memory: besides the indexes, an entry costs 5 bytes here (its bank and signal
 type in arrays indexed by entry id); labels and hashes stay in the database
 and are read only for the few entries that match.
+
+Earlier items (the built-in ``earlier-items`` bank, table ``item_hashes``)
+share the same per-signal-type indexes under negative ids (``-row id``): one
+structure, one sync. Bank lookups skip them; ``search_items`` returns only
+them. They cost 1 byte each here (a "seen" flag, so a sync never adds one twice).
 """
 from __future__ import annotations
 
@@ -25,6 +30,8 @@ from moderation_service.banks.store import effective_thresholds
 
 SIGNAL_NAMES = list(SIGNAL_TYPES)
 NO_BANK = -1
+EARLIER_ITEMS = "earlier-items"
+ITEM_SIGNAL_TYPES = ("phash", "pdq")  # the image hashes an item is indexed by
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,9 @@ class BankMatcher:
         self._bank_of = np.full(1024, NO_BANK, np.int32)  # by entry id
         self._kind_of = np.zeros(1024, np.int8)           # by entry id: position in SIGNAL_NAMES
         self._quarantined: set[int] = set()
+        self._item_seen = np.zeros(1024, bool)  # by item_hashes row id
+        # The built-in bank's thresholds (settings near_duplicate_*); set by the service.
+        self.earlier_items = BankInfo(0, EARLIER_ITEMS, "history", {"phash": 6, "pdq": 31})
         self._lock = threading.Lock()
 
     # Applying changes (from sync)
@@ -82,17 +92,56 @@ class BankMatcher:
             self.remove_entry(entry_id)
 
     def load(self, ids: dict[str, np.ndarray], bank_ids: dict[str, np.ndarray], hashes: dict[str, np.ndarray],
-             quarantined: set[int]) -> None:
-        """Replace everything (start-up): per signal type, ids, bank ids and hash words; one bulk build each."""
+             quarantined: set[int], item_ids: dict[str, np.ndarray] | None = None,
+             item_hashes: dict[str, np.ndarray] | None = None) -> None:
+        """Replace everything (start-up): per signal type, ids, bank ids and hash words, and the
+        earlier items' row ids and hash words; one bulk build per signal type."""
+        item_ids, item_hashes = item_ids or {}, item_hashes or {}
         top = max((int(i.max()) for i in ids.values() if len(i)), default=0)
+        top_item = max((int(i.max()) for i in item_ids.values() if len(i)), default=0)
         with self._lock:
             self._grow(top)
+            self._grow_items(top_item)
             for name, entry_ids in ids.items():
                 self._bank_of[entry_ids] = bank_ids[name]
                 self._kind_of[entry_ids] = SIGNAL_NAMES.index(name)
+            for rows in item_ids.values():
+                self._item_seen[rows] = True
             self._quarantined = set(quarantined)
         for name, entry_ids in ids.items():
-            self.indexes[name].bulk_load(entry_ids, hashes[name])
+            if name in item_ids and len(item_ids[name]):
+                entry_ids = np.concatenate((entry_ids, -np.asarray(item_ids[name], np.int64)))
+                words = np.concatenate((hashes[name], item_hashes[name]))
+            else:
+                words = hashes[name]
+            self.indexes[name].bulk_load(entry_ids, words)
+
+    def add_item_hash(self, row_id: int, signal_type: str, hash_hex: str) -> None:
+        """An earlier item's hash (row ``row_id`` of item_hashes); a repeat is ignored."""
+        with self._lock:
+            self._grow_items(row_id)
+            if self._item_seen[row_id]:
+                return
+            self._item_seen[row_id] = True
+        self.indexes[signal_type].add(-row_id, SIGNAL_TYPES[signal_type].to_words(hash_hex))
+
+    def search_items(self, signal_type: str, hash_hex: str, radius: int | None = None) -> list[tuple[int, int]]:
+        """(item_hashes row id, distance) of earlier items within ``radius`` (default: the built-in
+        bank's threshold for the signal type), nearest first. One hash per call."""
+        if radius is None:
+            radius = self.earlier_items.thresholds[signal_type]
+        found = self.indexes[signal_type].search(SIGNAL_TYPES[signal_type].to_words(hash_hex), radius)
+        # Nearest first, then oldest first (the index orders by its own ids, which are negated here).
+        return sorted(((-entry_id, distance) for entry_id, distance in found if entry_id < 0),
+                      key=lambda hit: (hit[1], hit[0]))
+
+    def set_earlier_items_thresholds(self, thresholds: dict[str, int]) -> None:
+        self.earlier_items = BankInfo(0, EARLIER_ITEMS, "history", dict(thresholds))
+
+    def _grow_items(self, row_id: int) -> None:
+        if row_id >= len(self._item_seen):
+            size = max(row_id + 1, 2 * len(self._item_seen))
+            self._item_seen = np.concatenate((self._item_seen, np.zeros(size - len(self._item_seen), bool)))
 
     def add_entry(self, entry_id: int, bank_id: int, signal_type: str, hash_hex: str, quarantined: bool) -> None:
         with self._lock:
@@ -139,6 +188,8 @@ class BankMatcher:
             kind = SIGNAL_TYPES[name]
             for query in queries:
                 for entry_id, distance in self.indexes[name].search(kind.to_words(query), radius):
+                    if entry_id < 0:
+                        continue  # an earlier item, not a bank entry
                     if distance < best.get(entry_id, radius + 1):
                         best[entry_id] = distance
         kept = []
@@ -166,6 +217,17 @@ class BankMatcher:
         with self._lock:
             banks = list(self.banks.values())
         return max((bank.thresholds[signal_name] for bank in banks), default=None)
+
+    def bank_info(self, entry_id: int) -> BankInfo | None:
+        """The bank an entry belongs to, as this process knows it."""
+        with self._lock:
+            if entry_id >= len(self._bank_of) or self._bank_of[entry_id] == NO_BANK:
+                return None
+            return self.banks.get(int(self._bank_of[entry_id]))
+
+    def is_quarantined(self, entry_id: int) -> bool:
+        with self._lock:
+            return entry_id in self._quarantined
 
     def stats(self) -> dict:
         return {name: {"entries": len(index), "bytes": index.nbytes()} for name, index in self.indexes.items()}

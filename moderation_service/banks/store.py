@@ -21,7 +21,7 @@ from moderation_service.errors import ApiError
 
 PURPOSES = ("block", "allow", "watch")
 BANK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-RESERVED_NAMES = ("lookup", "quarantine")  # paths under /v1/banks/
+RESERVED_NAMES = ("lookup", "quarantine", "earlier-items")  # paths under /v1/banks/, and the built-in bank
 MAX_LABEL = 255
 
 

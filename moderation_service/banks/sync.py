@@ -6,6 +6,9 @@ allocated before commit, so a lower id can appear after a higher one: the
 cursor stops at the first gap and re-reads past it until the gap fills or is
 older than ``gap_timeout_s`` (a rolled-back write leaves a gap for ever).
 Re-applying a row is harmless: every step is idempotent.
+
+Earlier items' image hashes (``item_hashes``, the built-in ``earlier-items``
+bank) sync the same way, with their own id cursor, into the same indexes.
 """
 from __future__ import annotations
 
@@ -17,10 +20,10 @@ import time
 import numpy as np
 from sqlalchemy import select
 
-from moderation_service.banks.matcher import BankMatcher
+from moderation_service.banks.matcher import ITEM_SIGNAL_TYPES, BankMatcher
 from moderation_service.banks.signals.registry import SIGNAL_TYPES
 from moderation_service.banks.store import BankStore
-from moderation_service.db.tables import HashBank, HashBankChange, HashBankEntry
+from moderation_service.db.tables import HashBank, HashBankChange, HashBankEntry, ItemHash
 
 log = logging.getLogger(__name__)
 PAGE = 50_000
@@ -53,6 +56,7 @@ class BankSync:
         self.interval_s, self.jitter = interval_s, jitter
         self.entries = GapCursor(0, gap_timeout_s)
         self.changes = GapCursor(0, gap_timeout_s)
+        self.items = GapCursor(0, gap_timeout_s)
         self.last_synced_at: float | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -80,12 +84,25 @@ class BankSync:
                     if row.quarantined_at is not None:
                         quarantined.add(row.id)
                     top = max(top, row.id)
+            items = {name: ([], []) for name in ITEM_SIGNAL_TYPES}  # row ids, hash words
+            top_item = 0
+            result = session.execute(select(ItemHash.id, ItemHash.signal_type, ItemHash.hash)
+                                     .execution_options(yield_per=PAGE))
+            for page in result.partitions():
+                for row in page:
+                    row_ids, words = items[row.signal_type]
+                    row_ids.append(row.id)
+                    words.extend(int(row.hash[i:i + 16], 16) for i in range(0, len(row.hash), 16))
+                    top_item = max(top_item, row.id)
             self.matcher.load(
                 {name: np.array(c[0], np.int64) for name, c in columns.items()},
                 {name: np.array(c[1], np.int32) for name, c in columns.items()},
                 {name: np.array(c[2], np.uint64).reshape(-1, SIGNAL_TYPES[name].words()) for name, c in columns.items()},
-                quarantined)
+                quarantined,
+                {name: np.array(c[0], np.int64) for name, c in items.items()},
+                {name: np.array(c[1], np.uint64).reshape(-1, SIGNAL_TYPES[name].words()) for name, c in items.items()})
             self.entries.position = top
+            self.items.position = top_item
             self.last_synced_at = time.monotonic()
 
     def sync_once(self) -> None:
@@ -112,7 +129,20 @@ class BankSync:
                     self.entries.advance([row.id for row in rows], now)
                     if len(rows) < PAGE or self.entries.position == before:
                         break
+                self._sync_items(session, now)
             self.last_synced_at = now
+
+    def _sync_items(self, session, now: float) -> None:
+        while True:
+            rows = session.execute(select(ItemHash.id, ItemHash.signal_type, ItemHash.hash)
+                                   .where(ItemHash.id > self.items.position)
+                                   .order_by(ItemHash.id).limit(PAGE)).all()
+            for row in rows:
+                self.matcher.add_item_hash(row.id, row.signal_type, row.hash)
+            before = self.items.position
+            self.items.advance([row.id for row in rows], now)
+            if len(rows) < PAGE or self.items.position == before:
+                break
 
     def _apply(self, session, change: HashBankChange) -> None:
         if change.op == "bank_changed":

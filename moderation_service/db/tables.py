@@ -236,6 +236,31 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class ItemHash(Base):
+    """An image hash of a moderated item (migration 0010_i14): the built-in ``earlier-items`` bank.
+
+    The id orders additions, so every process syncs these into the banks' index as it does bank entries."""
+
+    __tablename__ = "item_hashes"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(String(36), ForeignKey("moderation_items.id", ondelete="CASCADE"), index=True)
+    signal_type: Mapped[str] = mapped_column(String(16))
+    hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RetroHuntCursor(Base):
+    """The highest block-bank entry id whose retro-hunt has committed."""
+
+    __tablename__ = "retro_hunt_cursor"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # Candidate models (moderation_service/candidates; migration 0009).
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from moderation_service import pii_scrubbing
 from moderation_service.db.tables import Appeal, ModerationItem, ReviewQueueEntry
 from moderation_service.errors import ApiError
 from moderation_service.review import audit
@@ -15,6 +16,7 @@ from moderation_service.review.config import APPEALS_QUEUE, ReviewSettings
 def open_appeal(sessions: sessionmaker, settings: ReviewSettings, item: ModerationItem, client: str,
                 reason: str) -> Appeal:
     actor = f"client:{client}"
+    reason = pii_scrubbing.redact_text(reason)  # free text written by a person: stored redacted
     now = utcnow()
     with sessions.begin() as session:
         if session.scalar(select(Appeal).where(Appeal.item_id == item.id, Appeal.status == "open")) is not None:

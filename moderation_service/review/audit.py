@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from moderation_service import pii_scrubbing
 from moderation_service.db.tables import ModerationItem, ReviewAuditEntry, ReviewQueueEntry
 from moderation_service.review.clock import aware, utcnow
 
@@ -20,11 +21,12 @@ def entry_state(entry: ReviewQueueEntry | None) -> dict[str, Any]:
 
 def record(session: Session, item_id: str, actor: str, action: str, previous: dict | None = None,
            new: dict | None = None, details: dict | None = None, policy_sha256: str | None = None) -> None:
-    """Adds one row in the caller's transaction, so the audit commits with the change it describes."""
+    """Adds one row in the caller's transaction, so the audit commits with the change it describes.
+    The log is append-only, so personal data in ``details`` (notes, appeal reasons) is redacted here, before the write."""
     if policy_sha256 is None:
         policy_sha256 = session.scalar(select(ModerationItem.policy_sha256).where(ModerationItem.id == item_id))
     session.add(ReviewAuditEntry(item_id=item_id, actor=actor, action=action, previous_state=previous or {},
-                                 new_state=new or {}, details=details or {}, policy_sha256=policy_sha256,
+                                 new_state=new or {}, details=pii_scrubbing.redact_json(details or {}), policy_sha256=policy_sha256,
                                  created_at=utcnow()))
 
 

@@ -13,10 +13,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import sessionmaker
 
 from moderation_service.db.tables import ModerationItem, ReviewQueueEntry
+from moderation_service.decision_cause import RETRO_ACTOR
 from moderation_service.image_store import ImageStore
 from moderation_service.review.clock import aware, utcnow
 
@@ -31,7 +32,10 @@ def export_dataset(sessions: sessionmaker, image_store: ImageStore, out_dir: Pat
     items_path = out_dir / "items.jsonl"
     query = (select(ModerationItem, ReviewQueueEntry)
              .join(ReviewQueueEntry, ReviewQueueEntry.item_id == ModerationItem.id)
-             .where(ReviewQueueEntry.status == "decided").order_by(ReviewQueueEntry.decided_at, ModerationItem.id))
+             .where(ReviewQueueEntry.status == "decided",
+                    # A retro-hunt takedown is a bank's decision, not a person's label.
+                    or_(ReviewQueueEntry.decided_by.is_(None), ReviewQueueEntry.decided_by != RETRO_ACTOR))
+             .order_by(ReviewQueueEntry.decided_at, ModerationItem.id))
     if since is not None:
         query = query.where(ReviewQueueEntry.decided_at >= since)
     labels: Counter = Counter()

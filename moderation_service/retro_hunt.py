@@ -1,0 +1,236 @@
+"""Retroactive takedown ("retro-hunt"): when a hash joins a block bank, take down what it matches.
+
+Every new entry of a block bank (by import, the API or a reviewer's reject:
+all write ``hash_bank_entries``) is searched against earlier items on the
+banks' index (the built-in ``earlier-items`` bank) within that bank's
+threshold for its signal type (sha256: the stored image digest). Each match
+whose decision in force is ``allow`` or ``redact`` is taken down:
+
+- its decision in force becomes ``block`` (a review row with
+  ``decided_by = "retro-hunt"``; the policy's own ``decision`` is kept),
+- a ``retroactive`` audit entry names the bank entry,
+- a signed ``item.retroactively_blocked`` webhook is queued (the outbox),
+- ``moderation_retroactive_blocks_total{bank}`` counts it.
+
+It runs in a background thread, never in a request. A cursor row
+(``retro_hunt_cursor``) holds the last entry hunted; each round locks it
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so one worker hunts at a time and
+the others skip), hunts a batch, and commits the takedowns with the cursor's
+advance: a crash rolls the round back and the next round redoes it. Items
+already blocked are never taken down again, so a replay is harmless.
+
+An entry is hunted ``settle_s`` after it was added, so every process has
+synced it (and every item decided before it synced is in the index). An
+entry that matches more than ``max_items`` items is quarantined instead, as
+a flooding entry is at match time: a generic hash cannot take down a flood.
+Items matching an allow bank are left alone, as the default policy does.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from moderation_service.banks.matcher import ITEM_SIGNAL_TYPES
+from moderation_service.banks.runtime import Banks
+from moderation_service.banks.store import effective_thresholds
+from moderation_service.db.tables import (HashBank, HashBankChange, HashBankEntry, ItemHash, ModerationItem,
+                                          RetroHuntCursor, ReviewQueueEntry)
+from moderation_service.decision_cause import RETRO_ACTOR
+from moderation_service.review import audit
+from moderation_service.review.clock import aware, utcnow
+from moderation_service.review.webhooks import enqueue_event
+
+log = logging.getLogger(__name__)
+CURSOR = "block-banks"
+EVENT = "item.retroactively_blocked"
+QUEUE = "retroactive"  # the review row that carries a takedown when the item had none
+IN_FORCE_PUBLISHED = ("allow", "redact")
+
+
+@dataclass
+class HuntReport:
+    entries: int = 0                                     # entries hunted this round
+    taken_down: list[tuple[str, int]] = field(default_factory=list)  # (item id, entry id)
+    quarantined: list[int] = field(default_factory=list)
+    skipped: bool = False                                # another worker held the cursor
+
+
+class RetroHunter:
+    def __init__(self, sessions: sessionmaker, banks: Banks, *, settle_s: float = 5.0, max_items: int = 50,
+                 batch: int = 100, gap_timeout_s: float | None = None,
+                 on_taken_down: Callable[[str, int], None] | None = None) -> None:
+        self.sessions, self.banks = sessions, banks
+        self.settle_s, self.max_items, self.batch = settle_s, max_items, batch
+        self.gap_timeout_s = banks.settings.gap_timeout_s if gap_timeout_s is None else gap_timeout_s
+        self.on_taken_down = on_taken_down  # (bank name, count) after a commit: the metrics counter
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.ensure_cursor()
+
+    def ensure_cursor(self) -> None:
+        """First start: begin after the newest entry, so old entries are not hunted unannounced."""
+        with self.sessions() as session:
+            if session.get(RetroHuntCursor, CURSOR) is not None:
+                return
+        try:
+            with self.sessions.begin() as session:
+                newest = session.scalar(select(HashBankEntry.id).order_by(HashBankEntry.id.desc()).limit(1)) or 0
+                session.add(RetroHuntCursor(name=CURSOR, entry_id=newest, updated_at=utcnow()))
+        except IntegrityError:
+            pass  # another worker created it first
+
+    # One round
+
+    def run_once(self) -> HuntReport:
+        self.banks.sync.sync_once()  # the index holds every entry and item committed until now
+        report = HuntReport()
+        counts: dict[str, int] = {}
+        with self.sessions.begin() as session:
+            cursor = session.scalar(select(RetroHuntCursor).where(RetroHuntCursor.name == CURSOR)
+                                    .with_for_update(skip_locked=True))
+            if cursor is None:
+                report.skipped = True
+                return report
+            now = utcnow()
+            position = cursor.entry_id
+            rows = session.execute(select(HashBankEntry, HashBank).join(HashBank)
+                                   .where(HashBankEntry.id > position).order_by(HashBankEntry.id)
+                                   .limit(self.batch)).all()
+            for entry, bank in rows:
+                age = (now - aware(entry.created_at)).total_seconds()
+                if age < self.settle_s:
+                    break  # not yet synced everywhere; later ones are newer still
+                if entry.id != position + 1 and age < self.settle_s + self.gap_timeout_s:
+                    break  # a lower id may still commit (ids are allocated before commit)
+                position = entry.id
+                report.entries += 1
+                if bank.purpose != "block" or entry.quarantined_at is not None:
+                    continue
+                taken = self._hunt(session, entry, bank, now, report)
+                if taken:
+                    counts[bank.name] = counts.get(bank.name, 0) + taken
+            cursor.entry_id, cursor.updated_at = position, now
+        for bank_name, count in counts.items():
+            if self.on_taken_down is not None:
+                self.on_taken_down(bank_name, count)
+        for entry_id in report.quarantined:
+            self.banks.matcher.set_quarantined(entry_id, True)
+        if report.taken_down:
+            log.warning("retro-hunt took down %d item(s)", len(report.taken_down))
+        return report
+
+    def _hunt(self, session: Session, entry: HashBankEntry, bank: HashBank, now: datetime,
+              report: HuntReport) -> int:
+        threshold = effective_thresholds(bank.thresholds)[entry.signal_type]
+        distances = self._matching_items(session, entry, threshold)
+        if not distances:
+            return 0
+        published = self._published(session, list(distances))
+        published = [item for item in published if not self._allowed_by_a_bank(session, item.id)]
+        if len(published) > self.max_items:
+            reason = (f"retro-hunt: would take down {len(published)} published items "
+                      f"(limit {self.max_items})")
+            log.warning("quarantining bank entry %d: %s", entry.id, reason)
+            entry.quarantined_at, entry.quarantine_reason = now, reason
+            session.add(HashBankChange(op="entry_quarantined", bank_id=entry.bank_id, entry_id=entry.id,
+                                       changed_at=now))
+            report.quarantined.append(entry.id)
+            return 0
+        for item in published:
+            self._take_down(session, item, entry, bank, distances[item.id], now)
+            report.taken_down.append((item.id, entry.id))
+        return len(published)
+
+    def _matching_items(self, session: Session, entry: HashBankEntry, threshold: int) -> dict[str, int]:
+        """Item id -> smallest distance, for items whose hash lies within ``threshold`` of the entry."""
+        if entry.signal_type == "sha256":
+            ids = session.scalars(select(ModerationItem.id).where(ModerationItem.image_sha256 == entry.hash))
+            return {item_id: 0 for item_id in ids}
+        if entry.signal_type not in ITEM_SIGNAL_TYPES:
+            return {}  # prompts are not kept raw, so a prompt hash cannot be hunted
+        found = dict(self.banks.matcher.search_items(entry.signal_type, entry.hash, threshold))
+        if not found:
+            return {}
+        best: dict[str, int] = {}
+        for chunk in _chunks(list(found), 5000):
+            for row_id, item_id in session.execute(select(ItemHash.id, ItemHash.item_id).where(ItemHash.id.in_(chunk))):
+                best[item_id] = min(best.get(item_id, found[row_id]), found[row_id])
+        return best
+
+    @staticmethod
+    def _published(session: Session, item_ids: list[str]) -> list[ModerationItem]:
+        """Those items whose decision in force is allow or redact (a reviewer's, else the policy's)."""
+        items = []
+        for chunk in _chunks(item_ids, 5000):
+            query = (select(ModerationItem).outerjoin(ReviewQueueEntry, ReviewQueueEntry.item_id == ModerationItem.id)
+                     .where(ModerationItem.id.in_(chunk),
+                            or_(ReviewQueueEntry.final_decision.in_(IN_FORCE_PUBLISHED),
+                                and_(ReviewQueueEntry.final_decision.is_(None),
+                                     ModerationItem.decision.in_(IN_FORCE_PUBLISHED))))
+                     .order_by(ModerationItem.created_at, ModerationItem.id))
+            items.extend(session.scalars(query))
+        return items
+
+    def _allowed_by_a_bank(self, session: Session, item_id: str) -> bool:
+        hashes: dict[str, list[str]] = {}
+        for signal_type, hash_hex in session.execute(select(ItemHash.signal_type, ItemHash.hash)
+                                                     .where(ItemHash.item_id == item_id)):
+            hashes.setdefault(signal_type, []).append(hash_hex)
+        if not hashes:
+            return False
+        return any(match.purpose == "allow" for match in self.banks.matcher.lookup(hashes).matches)
+
+    @staticmethod
+    def _take_down(session: Session, item: ModerationItem, entry: HashBankEntry, bank: HashBank, distance: int,
+                   now: datetime) -> None:
+        review = session.scalar(select(ReviewQueueEntry).where(ReviewQueueEntry.item_id == item.id))
+        previous = audit.entry_state(review)
+        in_force = (review.final_decision if review else None) or item.decision
+        if review is None:
+            review = ReviewQueueEntry(item_id=item.id, queue=QUEUE, priority=0, status="decided", enqueued_at=now)
+            session.add(review)
+        review.final_decision, review.decided_by, review.decided_at = "block", RETRO_ACTOR, now
+        review.reason_code = "hash_bank"
+        session.flush()
+        details = {"bank": bank.name, "entry_id": entry.id, "signal_type": entry.signal_type, "hash": entry.hash,
+                   "label": entry.label, "distance": distance, "previous_decision": in_force}
+        audit.record(session, item.id, RETRO_ACTOR, "retroactive", previous, audit.entry_state(review), details,
+                     item.policy_sha256)
+        enqueue_event(session, item, EVENT, {"final_decision": "block", "previous_decision": in_force,
+                                             "bank": bank.name, "entry_id": entry.id,
+                                             "signal_type": entry.signal_type, "distance": distance,
+                                             "decided_at": now.isoformat()})
+
+    # The background loop
+
+    def start(self, interval_s: float) -> None:
+        if interval_s <= 0 or self._thread is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(interval_s):
+                try:
+                    while self.run_once().entries >= self.batch:
+                        pass  # a backlog: keep going
+                except Exception:  # the database may be briefly away; the cursor has not moved
+                    log.exception("retro-hunt round failed; retrying")
+
+        self._thread = threading.Thread(target=loop, name="retro-hunt", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def _chunks(values: list, size: int):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]

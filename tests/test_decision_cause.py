@@ -1,0 +1,174 @@
+"""A block travels with its cause: near-duplicates inherit only what the image caused.
+
+Real classifiers and the real default policy, plus one test rule each where a
+block must be certain (a keyword rule for the caption, an exact-hash rule for
+the image), so the tests do not hang on a model's score for one sentence.
+"""
+from __future__ import annotations
+
+import base64
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import PROJECT_ROOT, encode, synthetic_scene, with_key
+from moderation_service.api.app import create_app
+from moderation_service.banks.feedback import REVIEWER_REJECTED_BANK
+from moderation_service.decision_cause import annotate, image_decision, reject_covers_image
+from moderation_service.settings import Settings
+from review_support import login
+
+DEFAULT = (PROJECT_ROOT / "policies" / "default.yaml").read_text()
+HATEFUL = "those immigrants are vermin and should be exterminated"
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def app_with(tmp_path, real_classifiers, extra_rules: str) -> TestClient:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(DEFAULT + extra_rules)
+    settings = Settings(data_dir=tmp_path / "data", policy_path=policy, policy_watch_interval_s=0,
+                        rate_limit_per_minute=0)
+    return TestClient(create_app(settings, real_classifiers))
+
+
+CAPTION_RULE = """
+  - id: test-caption-block
+    description: a caption the test wants blocked for certain
+    when: prompt.text contains_any [vermin, exterminated]
+    then: block
+"""
+
+
+def copy_of(scene) -> bytes:
+    return encode(scene.resize((320, 320)), "JPEG", quality=70)
+
+
+def test_a_caption_blocked_item_does_not_block_a_benign_reuse_of_its_image(tmp_path, real_classifiers):
+    scene = synthetic_scene(61)
+    with app_with(tmp_path, real_classifiers, CAPTION_RULE) as client:
+        with_key(client)
+        first = client.post("/v1/moderations", json={"prompt": HATEFUL, "image": b64(encode(scene))}).json()
+        assert first["decision"] == "block"
+        caption_rule = next(r for r in first["reasons"] if r["rule_id"] == "test-caption-block")
+        assert caption_rule["signals"] == ["prompt"] and caption_rule["modalities"] == ["text"]
+        # The cause is stored with the decision, not only returned.
+        stored = client.get(f"/v1/moderations/{first['id']}").json()
+        assert {r["rule_id"]: r["modalities"] for r in stored["reasons"]}["test-caption-block"] == ["text"]
+
+        second = client.post("/v1/moderations", json={"prompt": "a sunny afternoon", "image": b64(copy_of(scene))}).json()
+        # And the same copy again: the allowed copy must not have become a blocker either.
+        third = client.post("/v1/moderations", json={"prompt": "sunset", "image": b64(copy_of(scene))}).json()
+    duplicates = {d["item_id"]: d for d in second["signals"]["image_hash"]["near_duplicates"]}
+    assert duplicates[first["id"]]["decision"] == "block"
+    assert duplicates[first["id"]]["image_decision"] == "allow"
+    assert second["decision"] == "allow", second["reasons"]
+    assert third["decision"] == "allow", third["reasons"]
+
+
+def test_an_image_caused_block_is_inherited_by_near_duplicates(tmp_path, real_classifiers):
+    scene = synthetic_scene(62)
+    phash = real_classifiers["image_hash"].classify(_decoded(encode(scene))).phash
+    copy_hash = real_classifiers["image_hash"].classify(_decoded(copy_of(scene))).phash
+    assert copy_hash != phash  # so only inheritance can block the copy
+    image_rule = f"""
+  - id: test-image-block
+    description: this exact image hash is blocked
+    when: image_hash.phash == "{phash}"
+    then: block
+"""
+    with app_with(tmp_path, real_classifiers, image_rule) as client:
+        with_key(client)
+        first = client.post("/v1/moderations", json={"prompt": "a quiet lake", "image": b64(encode(scene))}).json()
+        assert first["decision"] == "block"
+        second = client.post("/v1/moderations", json={"prompt": "a quiet lake", "image": b64(copy_of(scene))}).json()
+    duplicate = second["signals"]["image_hash"]["near_duplicates"][0]
+    assert duplicate["item_id"] == first["id"] and duplicate["image_decision"] == "block"
+    assert second["decision"] == "block"
+    assert "near-duplicate-of-blocked" in {r["rule_id"] for r in second["reasons"]}
+    assert "test-image-block" not in {r["rule_id"] for r in second["reasons"]}
+
+
+def test_a_reviewer_reject_of_a_caption_neither_banks_nor_spreads_to_the_image(tmp_path, real_classifiers):
+    review_rule = """
+  - id: test-caption-review
+    description: the test sends this caption to the text queue
+    when: prompt.text contains_any [vermin]
+    then: {action: review, queue: text, priority: 1}
+"""
+    scene = synthetic_scene(63)
+    with app_with(tmp_path, real_classifiers, review_rule) as client:
+        with_key(client)
+        first = client.post("/v1/moderations", json={"prompt": "my neighbours are vermin", "image": b64(encode(scene))}).json()
+        assert first["decision"] == "review" and first["review"]["queue"] == "text"
+        reviewer = login(client, "carol")
+        assert client.post("/v1/review/claim", json={"queue": "text"}, headers=reviewer).json()["item"]["id"] == first["id"]
+        verdict = client.post(f"/v1/review/{first['id']}/verdict", headers=reviewer,
+                              json={"verdict": "reject", "reason_code": "hate", "key": "k1"})
+        assert verdict.status_code == 200, verdict.text
+        second = client.post("/v1/moderations", json={"prompt": "a calm morning", "image": b64(copy_of(scene))}).json()
+        banks = client.app.state.banks.store.list_banks()
+    duplicate = second["signals"]["image_hash"]["near_duplicates"][0]
+    assert duplicate["item_id"] == first["id"]
+    assert (duplicate["decision"], duplicate["image_decision"]) == ("block", "allow")
+    assert second["decision"] == "allow", second["reasons"]
+    assert all(bank["entries"] == 0 for bank in banks if bank["name"] == REVIEWER_REJECTED_BANK)
+
+
+def _decoded(data: bytes):
+    from moderation_service.images import decode_image
+    from moderation_service.settings import Settings as S
+
+    return decode_image(data, S().image_limits)
+
+
+# The rules on their own, with inputs of other shapes.
+
+MODALITIES = {"toxicity": "text", "pii": "text", "nsfw": "image", "image_hash": "image", "pdq": "image"}
+
+
+def reason(rule_id, action, **values):
+    return {"rule_id": rule_id, "description": "", "action": action, "values": values}
+
+
+@pytest.mark.parametrize("values, expected", [
+    ({"toxicity.scores.hate": 0.9, "thresholds.hate_block": 0.85}, ["text"]),
+    ({"nsfw.probability": 0.9}, ["image"]),
+    ({"nsfw.probability": 0.5, "prompt.text": "x"}, ["image", "text"]),
+    ({"nsfw.error": "Timeout"}, ["image"]),  # a failed image classifier
+    ({"thresholds.x": 1}, []),
+])
+def test_annotate_names_the_signals_and_modalities_each_rule_read(values, expected):
+    [annotated] = annotate([reason("r", "block", **values)], {}, MODALITIES)
+    assert annotated["modalities"] == expected
+    assert "thresholds" not in annotated["signals"]
+
+
+def test_a_bank_match_is_text_or_image_by_its_signal_type():
+    facts = {"banks": {"matches": [{"purpose": "block", "signal_type": "text_sha256"},
+                                   {"purpose": "allow", "signal_type": "pdq"}]}}
+    [annotated] = annotate([reason("hash-bank-block", "block", **{"banks.matches.purpose": "block"})], facts, MODALITIES)
+    assert annotated["modalities"] == ["text"]
+    facts["banks"]["matches"][1]["purpose"] = "block"
+    [annotated] = annotate([reason("hash-bank-block", "block", **{"banks.matches.purpose": "block"})], facts, MODALITIES)
+    assert annotated["modalities"] == ["image", "text"]
+
+
+def test_image_decision_follows_the_image_only_rules_and_the_reviewer():
+    text_block = annotate([reason("hate", "block", **{"toxicity.scores.hate": 0.9})], {}, MODALITIES)
+    both = annotate([reason("combo", "block", **{"toxicity.scores.hate": 0.9, "nsfw.probability": 0.5})], {}, MODALITIES)
+    image_review = annotate([reason("nsfw-borderline", "review", **{"nsfw.probability": 0.5})], {}, MODALITIES)
+    assert image_decision(text_block) == "allow"
+    assert image_decision(both) == "allow"  # the image alone did not block it
+    assert image_decision(text_block + image_review) == "review"
+    assert image_decision(image_review, verdict="reject", final_decision="block") == "block"
+    assert image_decision(text_block, verdict="reject", final_decision="block") == "allow"
+    assert image_decision(image_review, verdict="approve", final_decision="allow") == "allow"
+    assert image_decision([], verdict="reject", final_decision="block") == "block"  # a report: the whole item
+    assert image_decision(text_block, final_decision="block", decided_by="retro-hunt") == "block"
+    assert not reject_covers_image(text_block) and reject_covers_image(both)
+    # A record stored before causes were kept: worked out from its values.
+    legacy = [reason("nsfw-explicit", "block", **{"nsfw.probability": 0.95})]
+    assert image_decision(legacy) == "block"
