@@ -36,10 +36,32 @@ class ModelIdentity:
 
 
 @dataclass(frozen=True)
+class ImageView:
+    """One picture a viewer may see: a sampled frame, on one background.
+
+    ``frame`` is the 0-based frame index (0 for a still image); ``background``
+    is ``"light"`` (white) or ``"dark"`` (black) when transparency was
+    composited, and None for an opaque picture.
+    """
+
+    rgb: "PIL.Image.Image"
+    frame: int = 0
+    background: str | None = None
+
+    def label(self) -> dict[str, object]:
+        """How signals name this view: ``{"frame": 3, "background": "dark"}``."""
+        return {"frame": self.frame, "background": self.background}
+
+
+@dataclass(frozen=True)
 class DecodedImage:
     """An image decoded once per request and shared by every image classifier.
 
-    ``rgb`` is the first frame, converted to RGB with EXIF orientation applied.
+    ``rgb`` is the first frame, converted to RGB with EXIF orientation applied
+    (transparency on white). ``views`` are every picture to classify and hash:
+    the sampled frames of an animation, each on a light and a dark background
+    when it has meaningful transparency. Empty means ``rgb`` alone (the common,
+    cheap case of a still opaque image). ``frame_count`` counts all frames.
     """
 
     rgb: "PIL.Image.Image"
@@ -47,6 +69,11 @@ class DecodedImage:
     width: int
     height: int
     sha256: str
+    views: tuple[ImageView, ...] = ()
+    frame_count: int = 1
+
+    def all_views(self) -> tuple[ImageView, ...]:
+        return self.views or (ImageView(self.rgb),)
 
 
 class Signal(BaseModel):

@@ -25,10 +25,24 @@ from classifiers.onnx_session import open_session, session_device
 # The graph is a tf2onnx export: NHWC input, BGR, mean-subtracted, 224x224.
 _INPUT_HEIGHT_WIDTH_CHANNELS = [224, 224, 3]
 _NSFW_COLUMN = 1  # outputs are softmax [sfw, nsfw]
+_MAX_RUN = 32  # rows per session run: an animated image brings up to 20 views
+
+
+class NsfwView(Signal):
+    frame: int
+    background: str | None
+    probability: float
 
 
 class NsfwSignal(Signal):
+    """``probability`` is the maximum over the image's views; ``frame`` and
+    ``background`` name the view that gave it; ``views`` lists every view's
+    score when there are several."""
+
     probability: float
+    frame: int = 0
+    background: str | None = None
+    views: list[NsfwView] = []
 
 
 class OpenNsfwClassifier(Classifier[DecodedImage, NsfwSignal]):
@@ -62,12 +76,25 @@ class OpenNsfwClassifier(Classifier[DecodedImage, NsfwSignal]):
     def classify_batch(self, inputs: Sequence[DecodedImage]) -> list[NsfwSignal]:
         return self.classify_prepared([self.prepare(image) for image in inputs])
 
-    def prepare(self, item: DecodedImage) -> np.ndarray:
-        return self._preprocess_image(item.rgb, self._yahoo)
+    def prepare(self, item: DecodedImage) -> tuple[list[dict], np.ndarray]:
+        """Each view's label and the stacked model inputs, (views, 224, 224, 3)."""
+        views = item.all_views()
+        return [view.label() for view in views], np.stack([self._preprocess_image(view.rgb, self._yahoo)
+                                                             for view in views])
 
-    def classify_prepared(self, prepared: Sequence[np.ndarray]) -> list[NsfwSignal]:
+    def classify_prepared(self, prepared: Sequence[tuple[list[dict], np.ndarray]]) -> list[NsfwSignal]:
         if not prepared:
             return []
-        (outputs,) = self._session.run(None, {self._input_name: np.stack(prepared)})
-        return [NsfwSignal(probability=float(row[_NSFW_COLUMN])) for row in outputs]
+        stacked = np.concatenate([inputs for _, inputs in prepared])
+        scores = np.concatenate([self._session.run(None, {self._input_name: stacked[start:start + _MAX_RUN]})[0]
+                                 for start in range(0, len(stacked), _MAX_RUN)])[:, _NSFW_COLUMN]
+        signals, start = [], 0
+        for labels, inputs in prepared:
+            own = scores[start:start + len(inputs)]
+            start += len(inputs)
+            worst = int(np.argmax(own))
+            views = [NsfwView(probability=float(score), **label) for score, label in zip(own, labels)]
+            signals.append(NsfwSignal(probability=float(own[worst]), **labels[worst],
+                                      views=views if len(views) > 1 else []))
+        return signals
 

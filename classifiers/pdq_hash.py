@@ -3,6 +3,10 @@
 Hashes below ``min_quality`` (flat or tiny images) match too much to be
 trusted, so they are not given. ``dihedral`` holds the hashes of the seven
 flips and rotations, so a bank lookup also catches a mirrored repost.
+
+An image with several views (sampled animation frames, light and dark
+backgrounds) is hashed per view: ``views`` lists each, and the top-level
+fields are those of the first view with enough quality.
 """
 from __future__ import annotations
 
@@ -12,15 +16,24 @@ from typing import Sequence
 
 import numpy as np
 
-from classifiers.base import Classifier, DecodedImage, Modality, ModelIdentity, Signal
+from classifiers.base import Classifier, DecodedImage, ImageView, Modality, ModelIdentity, Signal
 
 MAX_SIDE = 512  # PDQ downsamples to 64x64 itself; a smaller input is faster and hashes the same content
+
+
+class PdqView(Signal):
+    frame: int
+    background: str | None
+    hash: str | None
+    quality: int
+    dihedral: list[str] = []
 
 
 class PdqSignal(Signal):
     hash: str | None  # None when quality < min_quality
     quality: int
     dihedral: list[str] = []
+    views: list[PdqView] = []  # one per view, only when there are several
 
 
 class PdqHashClassifier(Classifier[DecodedImage, PdqSignal]):
@@ -42,9 +55,16 @@ class PdqHashClassifier(Classifier[DecodedImage, PdqSignal]):
         return [self._hash(image) for image in inputs]
 
     def _hash(self, image: DecodedImage) -> PdqSignal:
+        views = [self._hash_view(view) for view in image.all_views()]
+        usable = [view for view in views if view.hash is not None]
+        chosen = usable[0] if usable else max(views, key=lambda view: view.quality)
+        return PdqSignal(hash=chosen.hash, quality=chosen.quality, dihedral=chosen.dihedral,
+                         views=views if len(views) > 1 else [])
+
+    def _hash_view(self, view: ImageView) -> PdqView:
         import pdqhash
 
-        rgb = image.rgb
+        rgb = view.rgb
         if max(rgb.size) > MAX_SIDE:
             rgb = rgb.copy()
             rgb.thumbnail((MAX_SIDE, MAX_SIDE))
@@ -56,9 +76,10 @@ class PdqHashClassifier(Classifier[DecodedImage, PdqSignal]):
             vector, quality = pdqhash.compute(pixels)
             hashes, quality = [vector], int(quality)
         if quality < self.min_quality:
-            return PdqSignal(hash=None, quality=quality)
+            return PdqView(frame=view.frame, background=view.background, hash=None, quality=quality)
         hexes = [bits_to_hex(bits) for bits in hashes]
-        return PdqSignal(hash=hexes[0], quality=quality, dihedral=hexes[1:])
+        return PdqView(frame=view.frame, background=view.background, hash=hexes[0], quality=quality,
+                       dihedral=hexes[1:])
 
 
 def bits_to_hex(bits: np.ndarray) -> str:

@@ -99,6 +99,11 @@ def presented_credential(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
+def authenticate_any(authenticators, secret: str) -> Principal | None:
+    """The first authenticator that recognises ``secret`` wins."""
+    return next((found for authenticate in authenticators if (found := authenticate(secret))), None)
+
+
 def require_scope(scope: str) -> Callable[..., Principal]:
     """A FastAPI dependency: 401 without a valid credential, 403 without ``scope``.
 
@@ -109,12 +114,14 @@ def require_scope(scope: str) -> Callable[..., Principal]:
         raise ValueError(f"unknown scope {scope!r}")
 
     def dependency(request: Request) -> Principal:
-        secret = presented_credential(request)
-        if secret is None:
-            raise ApiError(401, "unauthenticated", "send a key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
-        principal = next(
-            (found for authenticate in request.app.state.authenticators if (found := authenticate(secret))), None
-        )
+        # The edge guard (api/edge_guard.py) has already looked the credential up, before the body.
+        principal = request.scope.get("state", {}).get("principal")
+        if principal is None:
+            secret = presented_credential(request)
+            if secret is None:
+                raise ApiError(401, "unauthenticated",
+                               "send a key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
+            principal = authenticate_any(request.app.state.authenticators, secret)
         if principal is None:
             raise ApiError(401, "invalid_credentials", "the key is unknown or revoked")
         if scope not in principal.scopes:

@@ -11,7 +11,9 @@ runs the model alone.
 Items wait in a ``FairQueue``, one line per client, so a client that floods a
 model delays another client by at most one of its items per batch. A
 classifier may also cap a batch's total cost (``item_cost``/``batch_cost_limit``,
-characters for PII), so one batch never gathers many long items.
+characters for PII), so one batch never gathers many long items. A batch
+that raises is bisected until the failing item is alone, so only that item's
+request gets a failed signal.
 """
 from __future__ import annotations
 
@@ -51,6 +53,7 @@ class DynamicBatcher:
         self._cost_limit = getattr(classifier, "batch_cost_limit", None)
         self.batches_run = 0
         self.items_run = 0
+        self.batches_split = 0  # batches that raised and were bisected
         self._thread = threading.Thread(target=self._work, name=f"batcher-{classifier.name}", daemon=True)
         self._thread.start()
 
@@ -95,18 +98,29 @@ class DynamicBatcher:
 
     def _run(self, batch: list[_Pending]) -> None:
         try:
-            results = self.classifier.classify_prepared([pending.item for pending in batch])
-            if len(results) != len(batch):
-                raise RuntimeError(f"{self.classifier.name} returned {len(results)} signals for {len(batch)} inputs")
-        except Exception as exc:  # every request in the batch learns of it; the policy's on_error decides
-            log.exception("classifier %s failed on a batch of %d", self.classifier.name, len(batch))
-            for pending in batch:
-                pending.loop.call_soon_threadsafe(_set_exception, pending.future, exc)
+            results = self._classify(batch)
+        except Exception as exc:
+            if len(batch) == 1:  # this item alone fails; the policy's on_error decides for its request
+                log.warning("classifier %s failed on one item: %s", self.classifier.name, type(exc).__name__)
+                batch[0].loop.call_soon_threadsafe(_set_exception, batch[0].future, exc)
+                return
+            # One bad item must not fail the others: bisect, so a single poisoned item costs
+            # about 2*log2(batch) extra passes and every other item still gets its signal.
+            self.batches_split += 1
+            middle = len(batch) // 2
+            self._run(batch[:middle])
+            self._run(batch[middle:])
             return
         self.batches_run += 1
         self.items_run += len(batch)
         for pending, result in zip(batch, results):
             pending.loop.call_soon_threadsafe(_set_result, pending.future, result)
+
+    def _classify(self, batch: list[_Pending]) -> list[Any]:
+        results = self.classifier.classify_prepared([pending.item for pending in batch])
+        if len(results) != len(batch):
+            raise RuntimeError(f"{self.classifier.name} returned {len(results)} signals for {len(batch)} inputs")
+        return results
 
 
 def _set_result(future: asyncio.Future, result: Any) -> None:

@@ -9,6 +9,7 @@ import typer
 from pydantic import ValidationError
 
 from moderation_service.settings import PROJECT_ROOT
+from moderation_service.private_files import prepare_data_dir
 
 # Nothing may reach a model hub at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -66,13 +67,14 @@ def serve(
     except PolicyError as exc:
         typer.secho(f"refusing to start: invalid policy: {exc}", fg="red", err=True)
         raise typer.Exit(2) from None
-    # Our access lines carry the request id and no query strings; uvicorn's own are off.
-    options = dict(host=host, port=port, log_level=log_level, access_log=False, log_config=None)
+    from moderation_service.api.slow_clients import server_options
+
+    options = server_options(settings, host, port, log_level)  # header deadline, keep-alive, no access log
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return
     # Migrate once here, so N workers do not race to; each worker builds its own app.
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # 0700, the database 0600
     upgrade_to_head(settings.database_url)
     os.environ["MODERATION_LOG_LEVEL"], os.environ["MODERATION_LOG_FORMAT"] = log_level, log_format
     uvicorn.run("moderation_service.api.worker:create_worker_app", factory=True, workers=workers, **options)
@@ -311,7 +313,7 @@ def db_upgrade() -> None:
     from moderation_service.db.engine import upgrade_to_head
 
     settings = _settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # 0700, the database 0600
     upgrade_to_head(settings.database_url)
     typer.echo("database is at the latest revision")
 
@@ -321,7 +323,7 @@ def _key_store():
     from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
 
     settings = _settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # 0700, the database 0600
     upgrade_to_head(settings.database_url)
     return ApiKeyStore(make_session_factory(make_engine(settings.database_url)))
 
@@ -392,7 +394,7 @@ def _user_store():
     settings = _settings()
     from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # 0700, the database 0600
     upgrade_to_head(settings.database_url)
     return UserStore(make_session_factory(make_engine(settings.database_url)))
 
@@ -456,15 +458,19 @@ def dataset_export(
 def review_ui(
     api_url: str = typer.Option("http://127.0.0.1:8000", envvar="MODERATION_API_URL", help="The running API."),
     port: int = typer.Option(8501, help="Port of the console."),
+    host: str = typer.Option("127.0.0.1", help="Address to serve on; 0.0.0.0 serves beyond loopback "
+                             "(put TLS in front: the login token travels in a cookie)."),
 ) -> None:
     """Start the Streamlit review console; it talks only to the API at --api-url."""
-    import subprocess
     import sys
 
     env = {**os.environ, "MODERATION_API_URL": api_url}
+    # toolbarMode viewer: no Deploy button or developer menu for reviewers.
     command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "review_ui" / "app.py"),
-               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    raise typer.Exit(subprocess.call(command, env=env))
+               "--server.port", str(port), "--server.address", host, "--server.headless", "true",
+               "--client.toolbarMode", "viewer", "--browser.gatherUsageStats", "false"]
+    # Become the console (exec), so a signal to this process reaches Streamlit: no orphan is left behind.
+    os.execve(sys.executable, command, env)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,22 @@
 """Safe decoding of untrusted uploaded images into ``DecodedImage``.
 
 Supported formats: JPEG (including MPO, multi-picture JPEG from cameras),
-PNG, WebP and GIF. For animated GIF and WebP only the first frame is decoded
-and classified; later frames are never read.
+PNG (and APNG), WebP and GIF. What is decoded is what a viewer sees:
+
+* an animation (GIF, WebP, APNG) gives its first frame, its longest-shown
+  frame and up to ``ImageLimits.sample_frames`` evenly spaced frames, each
+  downscaled to ``ImageLimits.frame_side``; every frame is decoded once, in
+  one pass, and the whole animation is refused past ``max_animation_pixels``;
+* a picture with meaningful transparency (some pixel at most 250 opaque)
+  gives two views, composited on white ("light") and on black ("dark"), so
+  content drawn in white on a transparent background is seen too.
+
+Decoding is bounded by construction: the byte, pixel, side and aspect-ratio
+limits are read from the header before any pixel is decoded; a progressive
+JPEG is refused above ``max_jpeg_scans`` scans (each scan re-walks every
+block of the image); a JPEG larger than ``work_side`` is decoded already
+scaled down (libjpeg DCT scaling), and any other large image is shrunk band
+by band, so no second full-size copy is made.
 
 Every rejection is an ``ImageRejected`` with a stable ``code`` and an HTTP
 ``status``:
@@ -17,6 +31,15 @@ image_unsupported_format   415     a recognisable image/document format we do no
 image_too_many_pixels      413     width*height over ``ImageLimits.max_pixels``
                                    (read from the header, before any pixel is
                                    decoded), or a Pillow decompression-bomb alarm
+image_bad_shape            422     a side over ``max_side`` or a side ratio over
+                                   ``max_aspect_ratio`` (read from the header)
+image_too_costly           422     more decode work than allowed: a progressive
+                                   JPEG with more than ``max_jpeg_scans`` scans or
+                                   ``max_jpeg_scan_pixels`` scans x pixels, an
+                                   animation over ``max_animation_frames`` frames,
+                                   ``max_animation_canvas_pixels`` pixels a frame or
+                                   ``max_animation_pixels`` frame pixels in all, or
+                                   (in the service) a decode past its deadline
 image_truncated            422     the data ends before the image does
 image_invalid              422     not an image, or corrupt
 =========================  ======  ===============================================
@@ -25,6 +48,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import struct
 import threading
 import warnings
@@ -32,9 +56,9 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
-from classifiers.base import DecodedImage
+from classifiers.base import DecodedImage, ImageView
 
 # Pillow's format ids we decode; MPO is how Pillow names JPEGs with an MPF
 # header (most phone cameras), so it is reported as JPEG.
@@ -55,6 +79,19 @@ _HEADER_PARSE_LOCK = threading.Lock()
 class ImageLimits:
     max_bytes: int = 10 * 1024 * 1024
     max_pixels: int = 40_000_000
+    max_side: int = 32_768            # pixels, either side
+    max_aspect_ratio: float = 100.0   # long side / short side
+    max_jpeg_scans: int = 100         # libjpeg's default progression has 10; mozjpeg's about 20
+    # Each scan of a progressive JPEG re-walks every block at full size (about 1.7 ns a pixel,
+    # measured): 1e9 keeps the worst case near 2 s and admits 25 scans at 40 Mpx.
+    max_jpeg_scan_pixels: int = 1_000_000_000
+    sample_frames: int = 8            # evenly spaced frames, besides the first and the longest-shown
+    max_animation_frames: int = 10_000
+    # Decoders keep two or three canvases per animation (libwebp: about 16 bytes a pixel, measured).
+    max_animation_canvas_pixels: int = 10_000_000
+    max_animation_pixels: int = 100_000_000  # frames x canvas pixels, all decoded once in a pass (2-14 ns each, measured)
+    work_side: int = 2048             # a still image's long side after decoding (models need <= 512)
+    frame_side: int = 512             # a sampled frame's long side (PDQ's own working size)
 
 
 class ImageRejected(Exception):
@@ -134,11 +171,13 @@ def _looks_like_xml_or_svg(head: bytes) -> bool:
 
 
 def decode_image(data: bytes, limits: ImageLimits = ImageLimits()) -> DecodedImage:
-    """Decode untrusted bytes into an RGB first frame with EXIF orientation applied.
+    """Decode untrusted bytes into what a viewer sees, EXIF orientation applied.
 
-    Only the first frame of an animated GIF or WebP is decoded. Transparency
-    is composited onto white. ``sha256`` is of ``data`` as received;
-    ``width``/``height`` are after orientation.
+    ``rgb`` is the first frame on white; ``views`` (see the module docstring)
+    is empty for a still opaque image. ``sha256`` is of ``data`` as received;
+    ``width``/``height`` are the uploaded image's, after orientation (``rgb``
+    may be smaller: see ``ImageLimits.work_side``).
+    Raises ``ImageRejected``.
     """
     if not data:
         raise _empty()
@@ -152,19 +191,81 @@ def decode_image(data: bytes, limits: ImageLimits = ImageLimits()) -> DecodedIma
     sniffed = sniff_format(data)
     if sniffed is not None and sniffed not in _ALLOWED_PIL_FORMATS:
         raise _unsupported(sniffed)
+    scans = jpeg_scan_count(data) if sniffed == "JPEG" else 0
+    if scans > limits.max_jpeg_scans:
+        raise _too_costly(f"the progressive JPEG has {scans} scans; the limit is {limits.max_jpeg_scans}")
 
     image = _open_header(data, limits)
+    if scans > 1 and scans * image.size[0] * image.size[1] > limits.max_jpeg_scan_pixels:
+        image.close()
+        raise _too_costly(f"the progressive JPEG has {scans} scans of {image.size[0]}x{image.size[1]} pixels; "
+                          f"the limit is {limits.max_jpeg_scan_pixels} scan pixels")
+    size = image.size  # before draft() scales a JPEG down
     try:
-        rgb = _decode_first_frame(image)
+        if getattr(image, "n_frames", 1) > 1 and image.format != "MPO":
+            views, frame_count, orientation = _decode_animation(image, limits)
+        else:
+            (views, orientation), frame_count = _decode_still(image, limits), 1
     finally:
         image.close()
+    first = views[0].rgb
+    width, height = size[::-1] if orientation in _SWAPS_SIDES else size
     return DecodedImage(
-        rgb=rgb,
+        rgb=first,
         format=_REPORTED_FORMAT[image.format or ""],
-        width=rgb.width,
-        height=rgb.height,
+        width=width,
+        height=height,
         sha256=hashlib.sha256(data).hexdigest(),
+        views=views if len(views) > 1 else (),
+        frame_count=frame_count,
     )
+
+
+def _too_costly(detail: str) -> ImageRejected:
+    return ImageRejected("image_too_costly", 422, detail)
+
+
+def _bad_shape(detail: str) -> ImageRejected:
+    return ImageRejected("image_bad_shape", 422, detail)
+
+
+def jpeg_scan_count(data: bytes) -> int:
+    """Start-of-scan markers of the first JPEG in ``data``, counted by walking its segments.
+
+    Segment payloads (EXIF thumbnails, ICC profiles) are skipped by their
+    lengths, and entropy-coded data holds no marker but RSTn (a 0xFF byte in
+    it is stuffed as 0xFF00), so the count is exact. Stops at EOI or at bytes
+    it cannot walk; the decoder then judges those.
+    """
+    scans, position, size = 0, 2, len(data)
+    while position + 4 <= size:
+        if data[position] != 0xFF:
+            return scans
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker == 0xD9:  # EOI
+            return scans
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            position += 2
+            continue
+        length = (data[position + 2] << 8) | data[position + 3]
+        position += 2 + length
+        if marker != 0xDA:
+            continue
+        scans += 1
+        # Entropy-coded data runs to the next marker other than a stuffed 0xFF00 or RSTn.
+        while True:
+            position = data.find(b"\xff", position)
+            if position < 0 or position + 1 >= size:
+                return scans
+            following = data[position + 1]
+            if following == 0x00 or 0xD0 <= following <= 0xD7:
+                position += 2
+                continue
+            break
+    return scans
 
 
 def _open_header(data: bytes, limits: ImageLimits) -> Image.Image:
@@ -194,6 +295,13 @@ def _open_header(data: bytes, limits: ImageLimits) -> Image.Image:
         raise _too_many_pixels(
             f"the image is {width}x{height} = {width * height} pixels; the limit is {limits.max_pixels}"
         )
+    if max(width, height) > limits.max_side:
+        image.close()
+        raise _bad_shape(f"the image is {width}x{height}; the longest side allowed is {limits.max_side}")
+    if max(width, height) > limits.max_aspect_ratio * min(width, height):
+        image.close()
+        raise _bad_shape(f"the image is {width}x{height}; the sides may differ by a factor of at most "
+                         f"{limits.max_aspect_ratio:g}")
     return image
 
 
@@ -213,17 +321,65 @@ def _identify_rejected(data: bytes) -> ImageRejected:
         return _invalid()
 
 
-def _decode_first_frame(image: Image.Image) -> Image.Image:
+def _decode_still(image: Image.Image, limits: ImageLimits) -> tuple[tuple[ImageView, ...], int]:
     try:
-        image.seek(0)
+        image.seek(0)  # an MPO's first picture
+        width, height = image.size
+        if image.format in ("JPEG", "MPO") and max(width, height) > limits.work_side:
+            # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: a quarter of the memory and less work.
+            scale = limits.work_side / max(width, height)
+            image.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
         image.load()
-        oriented = ImageOps.exif_transpose(image)
-        return _to_rgb(oriented)
+        orientation = _orientation(image)
+        return _views(image, limits.work_side, orientation, frame=0), orientation
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise _too_many_pixels(str(exc)) from exc
     except _DECODE_ERRORS as exc:
         raise _classify_decode_error(exc) from exc
 
+
+def _decode_animation(image: Image.Image, limits: ImageLimits) -> tuple[tuple[ImageView, ...], int, int]:
+    """The first, the longest-shown and up to ``sample_frames`` evenly spaced frames, in one pass.
+
+    Every frame is decoded (each is drawn over the ones before it), so the work
+    is ``frames x canvas pixels``, refused past ``max_animation_pixels`` before
+    any frame is decoded. A later frame that is truncated or corrupt rejects
+    the whole image (what it hides cannot be moderated).
+    """
+    try:
+        count = image.n_frames
+        width, height = image.size
+        if count > limits.max_animation_frames:
+            raise _too_costly(f"the animation has {count} frames; the limit is {limits.max_animation_frames}")
+        if width * height > limits.max_animation_canvas_pixels:
+            raise _too_costly(f"the animation is {width}x{height}; an animation may have at most "
+                              f"{limits.max_animation_canvas_pixels} pixels")
+        if count * width * height > limits.max_animation_pixels:
+            raise _too_costly(f"the animation has {count} frames of {width}x{height} pixels; the limit is "
+                              f"{limits.max_animation_pixels} frame pixels in all")
+        spaced = min(limits.sample_frames, count)
+        wanted = {0} | {round(i * (count - 1) / max(spaced - 1, 1)) for i in range(spaced)}
+        kept: dict[int, tuple[ImageView, ...]] = {}
+        longest = (-1.0, 0, ())
+        orientation = 1
+        for index in range(count):
+            image.seek(index)
+            image.load()
+            if index == 0:
+                orientation = _orientation(image)
+            duration = float(image.info.get("duration") or 0)
+            if index in wanted or duration > longest[0]:
+                views = _views(image, limits.frame_side, orientation, frame=index)
+                if index in wanted:
+                    kept[index] = views
+                if duration > longest[0]:
+                    longest = (duration, index, views)
+        kept[longest[1]] = longest[2]
+        return tuple(view for index in sorted(kept) for view in kept[index]), count, orientation
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise _too_many_pixels(str(exc)) from exc
+    except _DECODE_ERRORS as exc:
+        raise _classify_decode_error(exc) from exc
 
 def _classify_decode_error(exc: BaseException) -> ImageRejected:
     if isinstance(exc, EOFError) or "truncated" in str(exc).lower():
@@ -231,37 +387,98 @@ def _classify_decode_error(exc: BaseException) -> ImageRejected:
     return _invalid(f"the image is corrupt: {exc}")
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """RGB with transparency flattened onto white and high-bit-depth scaled to 8 bits."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        image = _high_bit_depth_to_l(image)
-    if _has_transparency(image):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    if image.mode == "RGB":
+# EXIF orientation -> the transpose that displays it (as ImageOps.exif_transpose).
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}
+_SWAPS_SIDES = (5, 6, 7, 8)
+_OPAQUE_ENOUGH = 250  # alpha above this everywhere: transparency hides nothing worth a second view
+_HIGH_BIT_DEPTH = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+_BAND_BYTES = 8 << 20  # source rows converted at once while shrinking
+_LANCZOS_SUPPORT = 3
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(0x0112, 1)
+    except _DECODE_ERRORS:
+        return 1
+    return value if value in _TRANSPOSE else 1
+
+
+def _views(image: Image.Image, side: int, orientation: int, frame: int) -> tuple[ImageView, ...]:
+    """The loaded ``image`` at most ``side`` pixels long, oriented, on one background or two."""
+    picture = _shrunk(image, side)
+    if orientation in _TRANSPOSE:
+        picture = picture.transpose(_TRANSPOSE[orientation])
+    if picture.mode != "RGBA":
+        return (ImageView(picture, frame),)
+    alpha = np.asarray(picture.getchannel("A"))
+    if alpha.min() > _OPAQUE_ENOUGH:
+        return (ImageView(picture.convert("RGB"), frame),)
+    return tuple(ImageView(Image.alpha_composite(Image.new("RGBA", picture.size, colour), picture).convert("RGB"),
+                           frame, background)
+                 for background, colour in (("light", (255, 255, 255, 255)), ("dark", (0, 0, 0, 255))))
+
+
+
+def _shrunk(image: Image.Image, side: int) -> Image.Image:
+    """RGB, or RGBA when the image has transparency, with its long side at most ``side``.
+
+    A large image is converted and resized band by band (each band with the
+    rows the Lanczos filter reads around it, so the result equals a whole-image
+    resize), so no second full-size copy of it is ever made.
+    """
+    mode = "RGBA" if _has_transparency(image) else "RGB"
+    extrema = image.getextrema() if image.mode in _HIGH_BIT_DEPTH else None
+    width, height = image.size
+    if max(width, height) <= side:
+        return _converted(image, mode, extrema)
+    scale = side / max(width, height)
+    target = (max(1, round(width * scale)), max(1, round(height * scale)))
+    rows_per_row = height / target[1]
+    margin = math.ceil(_LANCZOS_SUPPORT * rows_per_row) + 1
+    out_rows = max(1, int(_BAND_BYTES // (width * 4) / rows_per_row))
+    out = Image.new(mode, target)
+    for top in range(0, target[1], out_rows):
+        bottom = min(target[1], top + out_rows)
+        source_top, source_bottom = top * rows_per_row, bottom * rows_per_row
+        crop_top = max(0, math.floor(source_top) - margin)
+        crop_bottom = min(height, math.ceil(source_bottom) + margin)
+        band = _converted(image.crop((0, crop_top, width, crop_bottom)), mode, extrema)
+        out.paste(band.resize((target[0], bottom - top), Image.Resampling.LANCZOS,
+                              box=(0, source_top - crop_top, width, source_bottom - crop_top)), (0, top))
+    return out
+
+
+def _converted(image: Image.Image, mode: str, extrema) -> Image.Image:
+    if image.mode in _HIGH_BIT_DEPTH:
+        image = _high_bit_depth_to_l(image, extrema)
+    if image.mode == mode:
         return image.copy()  # detach from the decoder's file object
-    return image.convert("RGB")
+    return image.convert(mode)
 
 
 def _has_transparency(image: Image.Image) -> bool:
     return "A" in image.getbands() or "a" in image.getbands() or "transparency" in image.info
 
 
-def _high_bit_depth_to_l(image: Image.Image) -> Image.Image:
+def _high_bit_depth_to_l(image: Image.Image, extrema) -> Image.Image:
     # Pillow's own convert("RGB") clips these modes at 255, turning most
-    # 16-bit images white; scale by the nominal range instead.
-    values = np.asarray(image).astype(np.float64)
+    # 16-bit images white; scale by the nominal range instead. ``extrema`` are
+    # of the whole image, so bands of it scale alike.
+    values = np.asarray(image).astype(np.float32)
+    low, high = extrema if extrema else ((values.min(), values.max()) if values.size else (0.0, 1.0))
     if image.mode.startswith("I;16"):
         scaled = values / 257.0
-    elif image.mode == "F" and values.size and 0.0 <= values.min() and values.max() <= 1.0:
+    elif image.mode == "F" and 0.0 <= low and high <= 1.0:
         scaled = values * 255.0
-    elif values.size and 0.0 <= values.min() and values.max() <= 255.0:
+    elif 0.0 <= low and high <= 255.0:
         scaled = values
-    elif values.size and 0.0 <= values.min() and values.max() <= 65535.0:
+    elif 0.0 <= low and high <= 65535.0:
         scaled = values / 257.0
     else:
-        low, high = (values.min(), values.max()) if values.size else (0.0, 1.0)
         scaled = (values - low) * (255.0 / max(high - low, 1e-12))
     # A tRNS key of a 16-bit image no longer matches after scaling, so it is dropped.
     return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
+

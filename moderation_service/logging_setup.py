@@ -41,6 +41,14 @@ def configure_logging(level: str = "info", json_format: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    quiet_third_party_loggers()
+    logging.captureWarnings(True)  # Pillow's and others' warnings become JSON lines, not bare stderr text
+
+
+def quiet_third_party_loggers() -> None:
+    """httpx logs every request's full URL at INFO, and a webhook URL may carry a token in its query."""
+    for name in ("httpx", "httpcore", "httpx2", "httpcore2"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def accept_request_id(header: str | None) -> str:

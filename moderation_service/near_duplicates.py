@@ -34,14 +34,16 @@ class EarlierItem:
 
 
 def item_hash_rows(item_id: str, created_at: datetime, signals: dict) -> list[ItemHash]:
-    """The rows that index a stored item: its pHash and its trusted PDQ hash."""
-    rows = []
-    phash = (signals.get("image_hash") or {}).get("phash")
-    if phash:
-        rows.append(ItemHash(item_id=item_id, signal_type="phash", hash=phash, created_at=created_at))
-    pdq = (signals.get("pdq") or {}).get("hash")
-    if pdq:
-        rows.append(ItemHash(item_id=item_id, signal_type="pdq", hash=pdq, created_at=created_at))
+    """One row per distinct trusted hash of the image: its own, and each view's (the sampled frames
+    of an animation, the light and dark backgrounds of a transparent picture)."""
+    image_hash, pdq = signals.get("image_hash") or {}, signals.get("pdq") or {}
+    candidates = [("phash", image_hash.get("phash")), *(("phash", v.get("phash")) for v in image_hash.get("views") or []),
+                  ("pdq", pdq.get("hash")), *(("pdq", v.get("hash")) for v in pdq.get("views") or [])]
+    rows, seen = [], set()
+    for signal_type, hash_hex in candidates:
+        if hash_hex and (signal_type, hash_hex) not in seen:
+            seen.add((signal_type, hash_hex))
+            rows.append(ItemHash(item_id=item_id, signal_type=signal_type, hash=hash_hex, created_at=created_at))
     return rows
 
 

@@ -26,6 +26,7 @@ from moderation_service.quality.store import count_since
 from moderation_service.repository import ModerationRepository
 from moderation_service.service import ModerationService
 from moderation_service.settings import Settings
+from moderation_service.private_files import prepare_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def load_service_policies(settings: Settings) -> ActivePolicies:
 
 
 def open_storage(settings: Settings) -> Storage:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # 0700, the database 0600
     upgrade_to_head(settings.database_url)
     session_factory = make_session_factory(make_engine(settings.database_url))
     repository = ModerationRepository(session_factory)

@@ -20,12 +20,15 @@ from moderation_service.batching import DynamicBatcher
 from moderation_service.db.tables import ModerationItem, ReviewQueueEntry
 from moderation_service.errors import ApiError
 from moderation_service.image_store import ImageStore
+from moderation_service.decode_pool import DecodePool
+from moderation_service.image_views import bank_matches, view_hashes
 from moderation_service.images import ImageRejected, decode_image
 from moderation_service.metrics import ServiceMetrics
 from moderation_service.decision_cause import annotate
 from moderation_service.near_duplicates import EarlierItems, item_hash_rows
 from moderation_service.active_policies import ActivePolicies
 from moderation_service.policy import evaluate
+from moderation_service.api.strict_json import check_text
 from moderation_service import pii_scrubbing
 from classifiers.text_normalization import normalize_for_classification
 from moderation_service.repository import ModerationRepository
@@ -92,6 +95,11 @@ class ModerationService:
         self.shadow: "ShadowScorer | None" = None
         self.metrics: ServiceMetrics | None = None
         self._executor = ThreadPoolExecutor(settings.classifier_workers, thread_name_prefix="classifier")
+        # Decoding has threads of its own, so costly uploads queue behind each other,
+        # never in front of other requests' storing, hashing and lookups.
+        self._decoder = ThreadPoolExecutor(settings.decode_workers, thread_name_prefix="decode")
+        self._decode_pool = DecodePool(settings.decode_workers, settings.image_limits,
+                                       settings.decode_timeout_ms / 1000) if settings.decode_isolation == "process" else None
         pii_scrubbing.use(classifiers.get("pii"))  # redacts what else is stored (reasons, metadata, notes)
         self.batchers = {
             name: DynamicBatcher(classifier, settings.batch_max_size, settings.batch_max_wait_ms, self._executor)
@@ -118,6 +126,9 @@ class ModerationService:
         for batcher in [*self.batchers.values(), *self._retired]:
             batcher.close()
         self._executor.shutdown(wait=True)
+        self._decoder.shutdown(wait=True)
+        if self._decode_pool is not None:
+            self._decode_pool.close()
 
     async def moderate(self, request: ModerationInput) -> Moderated:
         """Decides and stores one item; with an Idempotency-Key, a retry gets the first result."""
@@ -133,7 +144,7 @@ class ModerationService:
         image = None
         if request.image is not None:
             started = time.perf_counter()
-            image = await self._run(self._decode, request.image)
+            image = await self._decoded(request.image)
             timings["decode"] = _elapsed_ms(started)
 
         signals, failed = await self._classify(prompt, image, timings, request.client)
@@ -218,13 +229,26 @@ class ModerationService:
     def _checked_prompt(self, prompt: str | None) -> str | None:
         if prompt is None or not prompt.strip():
             return None
+        check_text(prompt, "the prompt")  # a lone surrogate breaks tokenizers and spaCy: 422 invalid_text
         if len(prompt) > self.settings.max_prompt_chars:
             raise ApiError(422, "prompt_too_long",
                            f"the prompt has {len(prompt)} characters; the limit is {self.settings.max_prompt_chars}")
         return prompt
 
+    async def _decoded(self, data: bytes) -> DecodedImage:
+        """Past ``decode_timeout_ms`` (queueing included) the answer is 422 image_too_costly. A decode
+        not yet started is cancelled; one running finishes its work, which the limits bound."""
+        work = asyncio.get_running_loop().run_in_executor(self._decoder, self._decode, data)
+        try:
+            return await asyncio.wait_for(work, self.settings.decode_timeout_ms / 1000)
+        except TimeoutError:
+            raise ApiError(422, "image_too_costly",
+                           f"the image was not decoded within {self.settings.decode_timeout_ms} ms") from None
+
     def _decode(self, data: bytes) -> DecodedImage:
         try:
+            if self._decode_pool is not None:
+                return self._decode_pool.decode(data)
             return decode_image(data, self.settings.image_limits)
         except ImageRejected as exc:
             raise ApiError(exc.status, exc.code, exc.message) from exc
@@ -261,29 +285,38 @@ class ModerationService:
         return signals, failed
 
     def _with_near_duplicates(self, signal: ImageHashSignal, pdq: Signal | None) -> ImageHashSignal:
-        """Earlier items near the image's pHash, then (for items not found so) its PDQ hash. Each carries
-        the decision in force and the decision its image alone carries (``image_decision``)."""
+        """Earlier items near any view's pHash (none below the quality floor), then (for items not found
+        so) any view's PDQ hash; each at its nearest view, with the decision in force and the decision
+        its image alone carries (``image_decision``). The index takes one hash at a time."""
         limit = self.settings.near_duplicate_limit
-        matches = self.earlier.search("phash", signal.phash, limit)
-        pdq_hash = getattr(pdq, "hash", None)
-        if pdq_hash and len(matches) < limit:
-            known = {m.item_id for m in matches}
-            matches += [m for m in self.earlier.search("pdq", pdq_hash, limit) if m.item_id not in known]
+        phashes = [(v.frame, v.background, v.phash) for v in signal.views] or [(0, None, signal.phash)]
+        pdq_views = getattr(pdq, "views", None) or [(0, None, getattr(pdq, "hash", None))]
+        pdqs = [(v.frame, v.background, v.hash) if not isinstance(v, tuple) else v for v in pdq_views]
+        ranked: list[tuple] = []
+        for signal_type, views in (("phash", phashes), ("pdq", pdqs)):
+            if len(ranked) >= limit:
+                break
+            known = {match.item_id for match, *_ in ranked}
+            nearest: dict[str, tuple] = {}
+            for frame, background, hash_hex in views:
+                if not hash_hex:
+                    continue
+                for match in self.earlier.search(signal_type, hash_hex, limit):
+                    if match.item_id not in known and (match.item_id not in nearest
+                                                       or match.distance < nearest[match.item_id][0].distance):
+                        nearest[match.item_id] = (match, frame, background)
+            ranked += sorted(nearest.values(), key=lambda found: found[0].distance)  # stable: oldest first on ties
         duplicates = [NearDuplicate(item_id=m.item_id, distance=m.distance, decision=m.decision,
-                                    image_decision=m.image_decision, signal_type=m.signal_type)
-                      for m in matches[:limit]]
+                                    image_decision=m.image_decision, signal_type=m.signal_type,
+                                    frame=frame, background=background)
+                      for m, frame, background in ranked[:limit]]
         return signal.model_copy(update={"near_duplicates": duplicates})
 
     def _bank_matches(self, plain_signals: dict, image: DecodedImage | None, prompt: str | None) -> dict | None:
         """Hash-bank matches of the image's hashes and the normalised prompt, for policies as ``banks``."""
         if self.banks is None:
             return None
-        pdq = plain_signals.get("pdq") or {}
-        signal = self.banks.lookup_item(
-            phash=(plain_signals.get("image_hash") or {}).get("phash"),
-            pdq=[pdq["hash"], *pdq.get("dihedral", [])] if pdq.get("hash") else None,
-            image_sha256=image.sha256 if image else None, prompt=prompt)
-        return signal.model_dump(mode="json")
+        return bank_matches(self.banks, view_hashes(plain_signals), image.sha256 if image else None, prompt)
 
     def _record(self, request, prompt, image, plain_signals, failed, decision, timings) -> ModerationItem:
         pii = plain_signals.get("pii")

@@ -3,6 +3,7 @@ and validated at start-up so a bad value stops the service with a clear message.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,24 @@ class Settings(BaseSettings):
     )
     max_image_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_image_pixels: int = Field(default=40_000_000, gt=0)
+    max_image_side: int = Field(default=32_768, gt=0, description="Longest image side, in pixels.")
+    max_image_aspect_ratio: float = Field(default=100.0, ge=1, description="Long side / short side, at most.")
+    max_jpeg_scans: int = Field(default=100, ge=1, description="Scans of a progressive JPEG, at most.")
+    max_jpeg_scan_pixels: int = Field(default=1_000_000_000, gt=0, description="Scans x pixels of a progressive "
+                                      "JPEG, at most (each scan walks the whole image: about 1.7 ns a pixel).")
+    image_sample_frames: int = Field(default=8, ge=1, le=64, description="Evenly spaced frames of an animation "
+                                     "to moderate, besides the first and the longest-shown.")
+    max_animation_frames: int = Field(default=10_000, ge=1)
+    max_animation_canvas_pixels: int = Field(default=10_000_000, gt=0, description="Pixels of an animation's "
+                                             "canvas, at most (decoders keep two or three canvases).")
+    max_animation_pixels: int = Field(default=100_000_000, gt=0, description="Frames x canvas pixels of an "
+                                      "animation, at most: every frame is decoded once.")
+    decode_workers: int = Field(default=2, ge=1, description="Threads that decode images, apart from the others.")
+    decode_isolation: Literal["thread", "process"] = Field(
+        default="thread", description="`process` decodes in child processes, killed at the deadline: a hard bound "
+        "whatever the decoder does, at the cost of a copy of the decoded views (measured in the README).")
+    decode_timeout_ms: int = Field(default=10_000, ge=1, description="Per image, queueing included; past it the "
+                                   "answer is 422 image_too_costly.")
     max_prompt_chars: int = Field(default=8_000, gt=0)
     # The built-in `earlier-items` bank's thresholds (bits); its entries sync with the banks (MODERATION_BANKS_*).
     near_duplicate_max_distance: int = Field(default=6, ge=0, le=16, description="pHash bits for a near-duplicate.")
@@ -49,6 +68,19 @@ class Settings(BaseSettings):
                                        "signal counts as failed and the policy's on_error decides.")
     rate_limit_per_minute: int = Field(default=6000, ge=0, description="Requests per minute per API key; 0 is no limit.")
     rate_limit_burst: int = Field(default=200, ge=1, description="Requests a key may send at once above the rate.")
+    max_request_bytes: int = Field(default=1024 * 1024, gt=0, description="Body cap of every route but "
+                                   "moderations and bank uploads (those take an image: max_image_bytes * 4/3 + 1 MiB).")
+    header_read_timeout_s: float = Field(default=10.0, gt=0, description="A connection whose request line and "
+                                         "headers have not all arrived in this time is closed.")
+    body_read_timeout_s: float = Field(default=60.0, gt=0, description="A body that has not all arrived in this "
+                                       "time is refused (408 request_timeout) and its connection closed.")
+    login_hash_concurrency: int = Field(default=2, ge=1, description="Password checks (argon2id, 64 MiB each) "
+                                        "that run at once; further logins wait their turn.")
+    login_free_failures: int = Field(default=5, ge=1, description="Failed logins per user or address before "
+                                     "each further attempt must wait (exponential back-off).")
+    login_backoff_s: float = Field(default=1.0, gt=0, description="The first wait after the free failures; "
+                                   "doubles with each further failure.")
+    login_backoff_max_s: float = Field(default=900.0, gt=0, description="The longest wait between attempts.")
     # Measured side by side on 2 cores: 1 thread lets the text model, spaCy and
     # onnxruntime run at once (prompt p50 26.4 -> 22.8 ms, prompt+image 47.9 -> 39.4 ms).
     torch_threads: int = Field(default=1, ge=0, description="Intra-op threads for torch models; 0 keeps torch's "
@@ -105,7 +137,12 @@ class Settings(BaseSettings):
 
     @property
     def image_limits(self) -> ImageLimits:
-        return ImageLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels)
+        return ImageLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels,
+                           max_side=self.max_image_side, max_aspect_ratio=self.max_image_aspect_ratio,
+                           max_jpeg_scans=self.max_jpeg_scans, max_jpeg_scan_pixels=self.max_jpeg_scan_pixels,
+                           sample_frames=self.image_sample_frames, max_animation_frames=self.max_animation_frames,
+                           max_animation_canvas_pixels=self.max_animation_canvas_pixels,
+                           max_animation_pixels=self.max_animation_pixels)
 
     @property
     def image_dir(self) -> Path:

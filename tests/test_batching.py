@@ -55,21 +55,53 @@ def test_concurrent_requests_are_gathered_and_answered_in_order():
     assert max(classifier.batches) == 8 and len(classifier.batches) < 20
 
 
-def test_a_failing_batch_fails_each_of_its_requests_and_the_batcher_goes_on():
+def test_a_failing_item_fails_alone_and_the_batcher_goes_on():
     classifier = RecordingClassifier(fail_on="bad")
-    batcher = DynamicBatcher(classifier, max_batch=4, max_wait_ms=20)
+    batcher = DynamicBatcher(classifier, max_batch=8, max_wait_ms=50)
 
     async def run():
-        first = await asyncio.gather(batcher.classify("bad"), batcher.classify("ok"), return_exceptions=True)
-        second = await batcher.classify("fine")
+        first = await asyncio.gather(*(batcher.classify(text) for text in ("ok", "bad", "fine", "good", "also")),
+                                     return_exceptions=True)
+        second = await batcher.classify("later")
         return first, second
 
     try:
         first, second = asyncio.run(run())
     finally:
         batcher.close()
-    assert all(isinstance(result, ValueError) for result in first)
-    assert second.text == "fine"
+    assert isinstance(first[1], ValueError)
+    assert [result.text for i, result in enumerate(first) if i != 1] == ["ok", "fine", "good", "also"]
+    assert second.text == "later"
+    assert batcher.batches_split >= 1
+
+
+@pytest.mark.parametrize("model", ["toxicity", "pii"])
+def test_a_poisoned_item_in_a_real_batch_fails_alone(real_classifiers, model):
+    """A lone surrogate makes the real tokenizer (toxicity) and spaCy (PII) raise; mixed into a
+    batch of good items from other requests, only its own request loses the signal."""
+    classifier = real_classifiers[model]
+    batcher = DynamicBatcher(classifier, max_batch=16, max_wait_ms=100)
+    good = ["a red bicycle by the sea", "call me at 555-0134 tomorrow", "you are a filthy animal",
+            "a quiet lake at dawn", "my name is Ada Lovelace", "I will hurt you", "plain words"]
+    texts = good[:3] + ["hello \ud800 world"] + good[3:]
+
+    async def run():
+        return await asyncio.gather(*(batcher.classify(text) for text in texts), return_exceptions=True)
+
+    try:
+        results = asyncio.run(run())
+    finally:
+        batcher.close()
+    assert isinstance(results[3], Exception)
+    answered = results[:3] + results[4:]
+    assert not any(isinstance(result, Exception) for result in answered), answered
+    for text, signal in zip(good, answered):
+        single = classifier.classify(text)
+        if model == "toxicity":  # batched padding may move the last digit
+            assert signal.scores == pytest.approx(single.scores, abs=1e-4)
+        else:
+            assert signal == single
+    assert batcher.batches_split >= 1  # it really was one shared batch that raised
 
 
 def test_batched_scores_equal_single_scores_on_the_real_toxicity_model(real_classifiers):

@@ -143,7 +143,7 @@ rules:
         ("name: x\nrules: [{id: a, when: 'nudity.score > 1', then: block}]", "unknown signal"),
         ("name: x\nrules: [{id: a, when: 'nsfw.prob > 1', then: block}]", "no field 'prob'"),
         ("name: x\nrules: [{id: a, when: 'nsfw.probability == explicit', then: block}]", "type mismatch"),
-        ("name: x\nrules: [{id: a, when: 'prompt.text matches \"(a+)+$\"', then: block}]", "backtrack"),
+        ("name: x\nrules: [{id: a, when: 'prompt.text matches \"(?<=a)b\"', then: block}]", "RE2"),
         ("name: x\nrules: [{id: a, when: 'prompt.text matches \"([a-z\"', then: block}]", "regex"),
         ("name: x\nrules: [{id: a, when: 'nsfw.probability > 1', then: block}, "
          "{id: a, when: 'nsfw.probability > 1', then: block}]", "duplicate rule id"),

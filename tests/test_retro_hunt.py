@@ -224,6 +224,8 @@ def test_on_postgres_a_banked_pdq_takes_down_exactly_its_near_duplicates(postgre
                                                                         monkeypatch):
     monkeypatch.setenv("MODERATION_BANKS_RETRO_HUNT_INTERVAL_S", "0")  # this test drives the rounds
     monkeypatch.setenv("MODERATION_BANKS_RETRO_HUNT_SETTLE_S", "0")
+    # The receiver listens on loopback, which webhooks reach only through this allow-list.
+    monkeypatch.setenv("MODERATION_REVIEW_WEBHOOK_ALLOWED_NETWORKS", '["127.0.0.0/8"]')
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     Receiver.received = []

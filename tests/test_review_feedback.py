@@ -46,6 +46,8 @@ class Receiver:
 def client(tmp_path, monkeypatch):
     monkeypatch.setenv("MODERATION_REVIEW_WEBHOOK_BACKOFF_S", "0.2")
     monkeypatch.setenv("MODERATION_REVIEW_WEBHOOK_POLL_S", "0.05")
+    # The receivers here listen on loopback, which only this allow-list lets webhooks reach.
+    monkeypatch.setenv("MODERATION_REVIEW_WEBHOOK_ALLOWED_NETWORKS", '["127.0.0.0/8"]')
     with TestClient(review_app(tmp_path / "data")) as test_client:
         yield test_client
 

@@ -50,3 +50,62 @@ def test_no_server_errors_and_responses_match_the_schema(served):
         exercise()
         tested.append(f"{operation.method.upper()} {operation.path}")
     assert "POST /v1/moderations" in tested and "GET /v1/moderations/{item_id}" in tested
+
+
+BIG_INT = "9" * 5000
+HOSTILE_VALUES = {  # raw JSON text for one field: each must be a 4xx with one of these codes
+    "5,000-digit integer": (BIG_INT, {"number_too_large"}),
+    "negative 5,000-digit integer": ("-" + BIG_INT, {"number_too_large"}),
+    "float beyond a double": ("1e400", {"number_too_large"}),
+    "100 nested arrays": ("[" * 100 + "]" * 100, {"too_deeply_nested"}),
+    "40 nested objects": ('{"a": ' * 40 + "1" + "}" * 40, {"too_deeply_nested"}),
+    "lone surrogate": ('"x \\udfff y"', {"invalid_text"}),
+}
+
+
+def json_body_fields(app) -> list[tuple[str, str, list[str]]]:
+    """(method, path, property names) of every operation with a JSON body in the schema."""
+    import re
+
+    schema = app.openapi()
+    found = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if content is None:
+                continue
+            body_schema = content["schema"]
+            if "$ref" in body_schema:
+                body_schema = schema["components"]["schemas"][body_schema["$ref"].rsplit("/", 1)[1]]
+            found.append((method.upper(), re.sub(r"\{[^}]+\}", "x", path), sorted(body_schema.get("properties", {}))))
+    return found
+
+
+def test_huge_numbers_deep_nesting_and_lone_surrogates_in_every_json_field(served):
+    """Beyond what schemathesis generates: each hostile value in each field of each JSON body."""
+    app, key = served
+    client = TestClient(app)
+    operations = json_body_fields(app)
+    assert len(operations) >= 8
+    tried = 0
+    for method, path, fields in operations:
+        if path == "/v1/policies/reload":
+            continue
+        for field in fields or ["any"]:
+            for name, (raw, codes) in HOSTILE_VALUES.items():
+                body = '{"%s": %s}' % (field, raw)
+                response = client.request(method, path, content=body, headers={
+                    "Authorization": f"Bearer {key}", "content-type": "application/json"})
+                assert 400 <= response.status_code < 500, (method, path, field, name, response.text[:200])
+                assert response.json()["error"]["code"] in codes, (method, path, field, name, response.text[:200])
+                tried += 1
+    assert tried >= 100
+
+
+def test_huge_integers_in_query_parameters_are_4xx(served):
+    app, key = served
+    client = TestClient(app)
+    for path in ("/v1/banks/x/entries?after_id=" + BIG_INT, "/v1/banks/x/entries?limit=-" + BIG_INT,
+                 "/v1/policies/shadow-report?since=" + BIG_INT, "/v1/review/stats?since=" + BIG_INT):
+        response = client.get(path, headers={"Authorization": f"Bearer {key}"})
+        assert 400 <= response.status_code < 500, (path, response.status_code, response.text[:200])

@@ -11,19 +11,21 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from classifiers.base import Classifier
 from moderation_service.api.request_parsing import parse_moderation_request, validation_error
 from moderation_service.api.schemas import (AUTH_ERRORS, ModerationRequest, ModerationResponse, ReviewRef,
                                              error_responses)
-from moderation_service.auth import ApiKeyStore, Principal, require_scope
+from moderation_service.auth import ApiKeyStore, Principal, authenticate_any, require_scope
 from moderation_service.rate_limit import RateLimiter
 from moderation_service.retention import start_purging
 from moderation_service.retro_hunt import RetroHunter
 from moderation_service.db.tables import ReviewQueueEntry
 from moderation_service.errors import ApiError
+from moderation_service.login_throttle import LoginGuard
 from moderation_service.metrics import ServiceMetrics
-from moderation_service.api.body_limit import BodySizeLimit
+from moderation_service.api.edge_guard import EdgeGuard, EdgeLimits
 from moderation_service.api.request_ids import RequestIds
 from moderation_service.api.policy_routes import policy_router
 from moderation_service.api.bank_routes import bank_router
@@ -143,9 +145,12 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
                              max_items=storage.banks.settings.retro_hunt_max_items, on_taken_down=taken_down)
     app.state.retro_hunt = retro_hunt
     _install_error_handlers(app)
-    app.add_middleware(RequestIds)
-    max_body = settings.max_image_bytes * 4 // 3 + 1024 * 1024
-    app.add_middleware(BodySizeLimit, max_bytes=max_body)
+    limits = EdgeLimits(large_body_bytes=settings.max_image_bytes * 4 // 3 + 1024 * 1024,
+                        small_body_bytes=settings.max_request_bytes, body_read_timeout_s=settings.body_read_timeout_s)
+    app.add_middleware(EdgeGuard, limits=limits, rate_limiter=rate_limiter,
+                       authenticate=lambda secret: authenticate_any(app.state.authenticators, secret),
+                       on_refused=lambda error: metrics.rejected.labels(code=error.code).inc())
+    app.add_middleware(RequestIds)  # outermost: refusals at the edge get a request id and an access line
 
     @app.post(
         "/v1/moderations",
@@ -161,8 +166,7 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
         }}},
     )
     async def moderate(request: Request, principal: Principal = require_scope("moderate")) -> ModerationResponse:
-        service = state.require()
-        rate_limiter.check(principal)
+        service = state.require()  # the per-key rate limit is checked at the edge, for every route
         moderation_input = await parse_moderation_request(request, settings.max_image_bytes)
         moderation_input = replace(moderation_input, client=principal.name,
                                    idempotency_key=_idempotency_key(request))
@@ -184,7 +188,8 @@ def create_app(settings: Settings | None = None, classifiers: dict[str, Classifi
     app.include_router(policy_router(policies, storage))
     if storage.banks is not None:
         app.include_router(bank_router(storage.banks, state, settings))
-    app.include_router(review_router(review, storage.repository, storage.image_store, _prompt_unsealer(settings)))
+    app.include_router(review_router(review, storage.repository, storage.image_store, _prompt_unsealer(settings),
+                                     login_guard=LoginGuard.from_settings(settings)))
     app.include_router(quality_router(storage.session_factory))
     app.include_router(model_router(state, storage.session_factory))
 
@@ -244,7 +249,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         if 400 <= exc.status < 500 and hasattr(request.app.state, "metrics"):
             request.app.state.metrics.rejected.labels(code=exc.code).inc()
         headers = {}
-        if exc.status == 429 and isinstance(exc.details, dict):
+        if exc.status in (429, 503) and isinstance(exc.details, dict) and "retry_after_s" in exc.details:
             headers["Retry-After"] = str(exc.details.get("retry_after_s", 1))
         if exc.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
@@ -260,6 +265,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         codes = {404: "not_found", 405: "method_not_allowed"}
         error = ApiError(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
         return JSONResponse(error.body(), status_code=exc.status_code)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_left(_request: Request, _exc: ClientDisconnect) -> JSONResponse:
+        # Not a server error: no traceback. Nobody reads this answer.
+        log.info("the client disconnected before its request was read")
+        return JSONResponse(ApiError(400, "client_disconnected", "the client disconnected").body(), status_code=400)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -183,7 +183,9 @@ def bank_router(banks: Banks, state, settings) -> APIRouter:
             raise ApiError(exc.status, exc.code, exc.message) from exc
         hashes = {"sha256": [image.sha256]}
         if "image_hash" in service.classifiers:
-            hashes["phash"] = [service.classifiers["image_hash"].classify(image).phash]
+            phash = service.classifiers["image_hash"].classify(image).phash
+            if phash:  # None below the quality floor: a blank hash would match every flat image
+                hashes["phash"] = [phash]
         if "pdq" in service.classifiers:
             pdq = service.classifiers["pdq"].classify(image)
             if pdq.hash:

@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from moderation_service.api.body_limit import BodyTooLarge
+from moderation_service.api import strict_json
+from moderation_service.api.edge_guard import BodyTimeout, BodyTooLarge
 from moderation_service.api.schemas import ModerationRequest
 from moderation_service.errors import ApiError
 from moderation_service.service import ModerationInput
@@ -20,7 +21,7 @@ MULTIPART_FIELDS = {"prompt", "surface", "external_id", "metadata", "image"}
 
 
 async def parse_moderation_request(request: Request, max_image_bytes: int) -> ModerationInput:
-    """The body's size is already bounded by the BodySizeLimit middleware."""
+    """The body's size is already bounded by the EdgeGuard middleware."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         return await _from_json(request, max_image_bytes)
@@ -31,10 +32,7 @@ async def parse_moderation_request(request: Request, max_image_bytes: int) -> Mo
 
 async def _from_json(request: Request, max_image_bytes: int) -> ModerationInput:
     body = await request.body()
-    try:
-        document = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+    document = strict_json.loads(body)  # duplicate keys, huge numbers, deep nesting, lone surrogates: 4xx
     payload = _validated(document)
     image = _decode_base64(payload.image, max_image_bytes) if payload.image is not None else None
     return _to_input(payload, image)
@@ -45,12 +43,16 @@ async def _from_multipart(request: Request, max_image_bytes: int) -> ModerationI
         form = await request.form(max_files=1, max_fields=len(MULTIPART_FIELDS))
     except Exception as exc:  # starlette raises several types for malformed multipart
         # The size limit fires inside the parser's task group, which wraps it.
-        if isinstance(exc, BodyTooLarge) or (isinstance(exc, ExceptionGroup) and exc.subgroup(BodyTooLarge)):
-            raise BodyTooLarge() from None
+        for edge_error in (BodyTooLarge, BodyTimeout):
+            if isinstance(exc, edge_error) or (isinstance(exc, ExceptionGroup) and exc.subgroup(edge_error)):
+                raise edge_error() from None
         raise ApiError(400, "invalid_multipart", f"the multipart body cannot be parsed: {exc}") from None
     unknown = sorted(set(form.keys()) - MULTIPART_FIELDS)
     if unknown:
         raise ApiError(422, "unknown_field", f"unknown form fields: {', '.join(unknown)}", details=unknown)
+    repeated = sorted(key for key in set(form.keys()) if len(form.getlist(key)) > 1)
+    if repeated:  # the parser would keep the last one silently
+        raise ApiError(422, "duplicate_field", f"repeated form fields: {', '.join(repeated)}", details=repeated)
     fields: dict[str, Any] = {}
     for key in ("prompt", "surface", "external_id"):
         value = form.get(key)
@@ -58,8 +60,10 @@ async def _from_multipart(request: Request, max_image_bytes: int) -> ModerationI
             fields[key] = value
     if isinstance(form.get("metadata"), str):
         try:
-            fields["metadata"] = json.loads(form["metadata"])
-        except json.JSONDecodeError:
+            fields["metadata"] = strict_json.loads(form["metadata"])
+        except ApiError as exc:
+            if exc.code != "invalid_json":
+                raise
             raise ApiError(422, "invalid_metadata", "metadata must be a JSON object") from None
     payload = _validated(fields)
     upload = form.get("image")

@@ -57,4 +57,5 @@ def verdict_listener(banks: Banks, repository: ModerationRepository) -> Callable
             added = bank_rejected_item(banks, repository, item_id)
             log.info("banked %d hash(es) of rejected item %s", len(added), item_id)
 
+    on_verdict.banks_images = True  # a verdict that opts out of banking skips this listener (review.runtime)
     return on_verdict

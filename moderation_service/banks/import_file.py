@@ -17,6 +17,7 @@ from moderation_service.banks.transfer import import_entries
 from moderation_service.db.engine import make_engine, make_session_factory, upgrade_to_head
 from moderation_service.errors import ApiError
 from moderation_service.settings import Settings
+from moderation_service.private_files import prepare_data_dir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=["csv", "hma"], default="csv")
     args = parser.parse_args(argv)
     settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # 0700, the database 0600
     upgrade_to_head(settings.database_url)
     store = BankStore(make_session_factory(make_engine(settings.database_url)))
     try:

@@ -70,6 +70,7 @@ class ReviewQueueEntry(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     skipped_by: Mapped[str | None] = mapped_column(String(160))
+    skipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # migration 0011_i15
     verdict: Mapped[str | None] = mapped_column(String(16))
     reason_code: Mapped[str | None] = mapped_column(String(64))
     final_decision: Mapped[str | None] = mapped_column(String(16))
@@ -79,6 +80,16 @@ class ReviewQueueEntry(Base):
     # ("uniform" or "uncertainty") and its inclusion probability; None for policy-sent reviews.
     sampling: Mapped[str | None] = mapped_column(String(16))
     sampling_probability: Mapped[float | None] = mapped_column(Float)
+
+
+class ReviewerPreference(Base):
+    """A reviewer's console settings (migration 0011_i15); unset fields fall back to the organisation's."""
+
+    __tablename__ = "reviewer_preferences"
+
+    actor: Mapped[str] = mapped_column(String(160), primary_key=True)
+    blur_radius: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ApiKey(Base):
@@ -234,6 +245,8 @@ class WebhookDelivery(Base):
     attempt_log: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The endpoint URL when the event was created; retries go there (migration 0010_issue12_webhook_url).
+    url: Mapped[str | None] = mapped_column(Text)
 
 
 class ItemHash(Base):

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel
 
-from moderation_service.banks.matcher import BanksSignal
+from moderation_service.image_views import ViewBanksSignal
 
 NUMBER, STRING, BOOLEAN, ANY = "number", "string", "boolean", "any"
 
@@ -37,7 +37,7 @@ class PromptSignal(BaseModel):
 
 
 # Signals the service adds beside the classifiers' own.
-SERVICE_SIGNALS: dict[str, type[BaseModel]] = {"prompt": PromptSignal, "banks": BanksSignal}
+SERVICE_SIGNALS: dict[str, type[BaseModel]] = {"prompt": PromptSignal, "banks": ViewBanksSignal}
 
 
 def schema_of(annotation: Any) -> FieldSchema:

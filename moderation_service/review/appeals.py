@@ -2,7 +2,7 @@
 which only senior reviewers and admins may claim."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from moderation_service import pii_scrubbing
@@ -21,6 +21,12 @@ def open_appeal(sessions: sessionmaker, settings: ReviewSettings, item: Moderati
     with sessions.begin() as session:
         if session.scalar(select(Appeal).where(Appeal.item_id == item.id, Appeal.status == "open")) is not None:
             raise ApiError(409, "appeal_open", "this item already has an open appeal")
+        # Appeals jump the queue (priority 100): one client may not fill it.
+        open_count = session.scalar(select(func.count()).select_from(Appeal)
+                                    .where(Appeal.client == client, Appeal.status == "open"))
+        if open_count >= settings.max_open_appeals_per_client:
+            raise ApiError(429, "too_many_open_appeals", f"this client has {open_count} open appeals, the most "
+                           "allowed; wait for some to be decided", details={"retry_after_s": 60})
         entry = session.scalar(select(ReviewQueueEntry).where(ReviewQueueEntry.item_id == item.id))
         if entry is not None and entry.status != "decided":
             raise ApiError(409, "review_pending", "the item is still waiting for its first review; appeal its outcome")

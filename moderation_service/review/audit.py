@@ -26,8 +26,18 @@ def record(session: Session, item_id: str, actor: str, action: str, previous: di
     if policy_sha256 is None:
         policy_sha256 = session.scalar(select(ModerationItem.policy_sha256).where(ModerationItem.id == item_id))
     session.add(ReviewAuditEntry(item_id=item_id, actor=actor, action=action, previous_state=previous or {},
-                                 new_state=new or {}, details=pii_scrubbing.redact_json(details or {}), policy_sha256=policy_sha256,
+                                 new_state=new or {}, details=_redacted(details or {}), policy_sha256=policy_sha256,
                                  created_at=utcnow()))
+
+
+# Identifiers and codes we write ourselves: never personal data, and redacting one (a UUID's digits look
+# like a phone number to the fallback) would break the link it records. Everything else is redacted.
+OWN_FIELDS = frozenset({"group_of", "key", "appeal_id", "lease_expires_at", "policy_decision", "reason_code",
+                        "appeal_outcome", "rule_ids", "image_sha256", "by_id", "bank", "external_id"})
+
+
+def _redacted(details: dict) -> dict:
+    return {key: value if key in OWN_FIELDS else pii_scrubbing.redact_json(value) for key, value in details.items()}
 
 
 def as_dict(row: ReviewAuditEntry) -> dict[str, Any]:

@@ -33,6 +33,7 @@ class Claim:
     queue: str
     lease_expires_at: datetime
     group: list[dict]  # near-duplicates claimed with it: {"item_id", "distance"}
+    only_skipped: bool = False  # every claimable item of the queue was one this actor had skipped
 
 
 def claimable(now: datetime):
@@ -54,22 +55,38 @@ class ReviewQueue:
     def claim(self, actor: str, queue: str) -> Claim | None:
         """The next item of ``queue`` for ``actor`` (and its near-duplicates), or None when it is empty.
 
-        Items this actor skipped come last: they are offered again only when nothing else is left.
+        Items this actor skipped come last: they are offered again only when nothing else is left,
+        oldest skip first, so skipping through them walks the whole queue instead of looping on one.
         """
         for _ in range(CLAIM_RETRIES):
             now = utcnow()
             with self._sessions.begin() as session:
                 entry = self._next_candidate(session, queue, now, avoid_skipped_by=actor)
+                only_skipped = entry is None
                 if entry is None:
-                    entry = self._next_candidate(session, queue, now, avoid_skipped_by=None)
+                    entry = self._next_candidate(session, queue, now, avoid_skipped_by=None, skipped_first_by=actor)
                 if entry is None:
                     return None
                 expires = now + timedelta(seconds=self.settings.lease_s)
                 if not self._take(session, entry, actor, now, expires, details={}):
                     continue  # another reviewer won this row between our read and our write
                 group = self._claim_group(session, entry, actor, now, expires)
-                return Claim(entry.item_id, entry.queue, expires, group)
+                return Claim(entry.item_id, entry.queue, expires, group, only_skipped)
         raise ApiError(503, "claim_contention", "too many reviewers raced for the same items; retry")
+
+    def claim_item(self, actor: str, item_id: str) -> Claim:
+        """Claims one named item (a shared ``?item=`` link); 409 ``not_claimable`` when it is held or decided."""
+        now = utcnow()
+        expires = now + timedelta(seconds=self.settings.lease_s)
+        with self._sessions.begin() as session:
+            entry = session.scalar(select(ReviewQueueEntry).where(ReviewQueueEntry.item_id == item_id))
+            if entry is None:
+                raise ApiError(404, "not_found", f"no review item {item_id!r}")
+            if entry.status == "claimed" and entry.claimed_by == actor:
+                return Claim(item_id, entry.queue, aware(entry.lease_expires_at), [])
+            if not self._take(session, entry, actor, now, expires, details={"by_id": True}):
+                raise ApiError(409, "not_claimable", f"item {item_id!r} is decided or held by another reviewer")
+            return Claim(item_id, entry.queue, expires, [])
 
     def renew(self, actor: str, item_id: str) -> datetime:
         """A fresh lease for an item the actor still holds (also after expiry, if nobody took it since)."""
@@ -81,18 +98,25 @@ class ReviewQueue:
             audit.record(session, item_id, actor, "renew", details={"lease_expires_at": expires.isoformat()})
         return expires
 
-    def give_back(self, actor: str, item_id: str, action: str) -> None:
-        """``release`` returns the item as it was; ``skip`` also puts it behind others for this actor."""
+    def give_back(self, actor: str, item_id: str, action: str, to_queue: str | None = None,
+                  details: dict | None = None) -> None:
+        """``release`` returns the item as it was; ``skip`` also puts it behind others for this actor;
+        ``ungroup`` takes a near-duplicate out of the group it was claimed with; ``move`` and ``escalate``
+        put it into ``to_queue`` (at that queue's priority)."""
         with self._sessions.begin() as session:
             entry = self._held_entry(session, actor, item_id)
             previous = audit.entry_state(entry)
             values = dict(status="pending", claimed_by=None, claimed_at=None, lease_expires_at=None)
             if action == "skip":
-                values["skipped_by"] = actor
+                values["skipped_by"], values["skipped_at"] = actor, utcnow()
+            if to_queue is not None:
+                values.update(queue=to_queue, priority=self.settings.queue_priority(to_queue), skipped_by=None,
+                              skipped_at=None)
             if not self._update_held(session, actor, item_id, **values):
                 raise not_holder(item_id)
             audit.record(session, item_id, actor, action, previous,
-                         {**previous, "status": "pending", "claimed_by": None})
+                         {**previous, "status": "pending", "claimed_by": None, "queue": to_queue or previous["queue"]},
+                         details)
 
     def held_by(self, actor: str) -> list[ReviewQueueEntry]:
         """The actor's current claims with a live lease (the console resumes them after a reload)."""
@@ -103,10 +127,13 @@ class ReviewQueue:
 
     # -- internals ---------------------------------------------------------------------------------
 
-    def _next_candidate(self, session: Session, queue: str, now: datetime,
-                        avoid_skipped_by: str | None) -> ReviewQueueEntry | None:
+    def _next_candidate(self, session: Session, queue: str, now: datetime, avoid_skipped_by: str | None,
+                        skipped_first_by: str | None = None) -> ReviewQueueEntry | None:
+        order = claim_order()
+        if skipped_first_by is not None:  # the skipped ones again: the longest-skipped first
+            order = (func.coalesce(ReviewQueueEntry.skipped_at, ReviewQueueEntry.enqueued_at), *order)
         query = (select(ReviewQueueEntry).where(ReviewQueueEntry.queue == queue, claimable(now))
-                 .order_by(*claim_order()).limit(1))
+                 .order_by(*order).limit(1))
         if avoid_skipped_by is not None:
             query = query.where(or_(ReviewQueueEntry.skipped_by.is_(None),
                                     ReviewQueueEntry.skipped_by != avoid_skipped_by))

@@ -32,6 +32,8 @@ class ReviewRuntime:
         """Feedback after the commit: a failing listener is logged, never undoes the verdict."""
         for item in decided:
             for listener in list(self.verdict_listeners):
+                if item.get("bank") is False and getattr(listener, "banks_images", False):
+                    continue  # the reviewer opted this item out of the reviewer-rejected bank
                 try:
                     listener(item["item_id"], verdict)
                 except Exception:

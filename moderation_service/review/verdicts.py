@@ -33,9 +33,12 @@ class VerdictRequest:
     note: str
     key: str
     also_decide: tuple[str, ...] = ()  # near-duplicates the actor holds, decided with the same verdict
+    bank: bool = True  # a reject adds the image to the reviewer-rejected bank unless the reviewer opts out
 
     def fingerprint(self) -> str:
         body = [self.item_id, self.verdict, self.reason_code, self.note, sorted(self.also_decide)]
+        if not self.bank:  # appended only when set, so keys stored before the opt-out existed still replay
+            body.append("no-bank")
         return hashlib.sha256(json.dumps(body).encode()).hexdigest()
 
 
@@ -58,6 +61,10 @@ class Verdicts:
         if request.reason_code not in self.settings.reason_codes:
             raise ApiError(422, "invalid_reason_code", f"reason_code must be one of "
                            f"{', '.join(self.settings.reason_codes)}")
+        if request.verdict == "reject" and request.reason_code not in self.settings.reasons_for("reject"):
+            raise ApiError(422, "reason_code_mismatch", f"reason_code {request.reason_code!r} says the content is "
+                           f"fine; a {request.verdict} needs one of "
+                           f"{', '.join(self.settings.reasons_for(request.verdict))}")
         replay = self._replay(actor, request)
         if replay is not None:
             return replay, True
@@ -114,6 +121,8 @@ class Verdicts:
                        "policy_decision": item.decision}
             if item_id != request.item_id:
                 details["group_of"] = request.item_id
+            if request.verdict == "reject" and not request.bank:
+                details["bank"] = False
             if appeal_outcome:
                 details["appeal_outcome"] = appeal_outcome
             audit.record(session, item_id, actor, action, previous, new_state, details, item.policy_sha256)
@@ -123,6 +132,7 @@ class Verdicts:
                 "policy_decision": item.decision, "decided_at": now.isoformat(),
                 **({"appeal_outcome": appeal_outcome} if appeal_outcome else {})})
             decided.append({"item_id": item_id, "final_decision": decision, "queue": entry.queue,
+                            **({"bank": False} if request.verdict == "reject" and not request.bank else {}),
                             **({"appeal_outcome": appeal_outcome} if appeal_outcome else {})})
         return {"verdict": request.verdict, "reason_code": request.reason_code, "decided": decided,
                 "decided_at": now.isoformat()}

@@ -10,6 +10,7 @@ HMAC-SHA256 of the raw body under its secret (see ``verify_signature``).
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -19,13 +20,14 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-import httpx
+import httpcore
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from moderation_service.db.tables import ModerationItem, WebhookDelivery, WebhookEndpoint
 from moderation_service.review.clock import aware, utcnow
 from moderation_service.review.config import ReviewSettings
+from moderation_service.review.webhook_targets import GuardedBackend, TargetRefused, check_url, parse_networks
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Moderation-Signature"
@@ -54,12 +56,14 @@ def register_endpoint(sessions: sessionmaker, client: str, url: str) -> str:
 
 def enqueue_event(session: Session, item: ModerationItem, event: str, data: dict[str, Any]) -> None:
     """Adds a delivery for the item's client, if it registered an endpoint, in the caller's transaction."""
-    if not item.client or session.get(WebhookEndpoint, item.client) is None:
+    endpoint = session.get(WebhookEndpoint, item.client) if item.client else None
+    if endpoint is None:
         return
     now = utcnow()
     body = json.dumps({"event": event, "item_id": item.id, "external_id": item.external_id,
                        "sent_for": now.isoformat(), **data}, sort_keys=True)
     session.add(WebhookDelivery(client=item.client, item_id=item.id, event=event, body=body, status="pending",
+                                url=endpoint.url,
                                 attempts=0, next_attempt_at=now, attempt_log=[], created_at=now))
 
 
@@ -71,21 +75,26 @@ def delivery_as_dict(row: WebhookDelivery) -> dict[str, Any]:
 
 
 class WebhookDispatcher:
+    """Sends due deliveries from its own thread and event loop.
+
+    Each client's deliveries go in order on that client's own task, so a slow or
+    silent receiver delays only its own client. Each attempt has one total deadline
+    (``webhook_timeout_s``: connect, send and reply together), reads at most
+    ``webhook_max_response_bytes`` of the reply, and goes only to a public address
+    (moderation_service.review.webhook_targets), checked when it connects.
+    """
+
     def __init__(self, sessions: sessionmaker, settings: ReviewSettings) -> None:
         self._sessions = sessions
         self.settings = settings
+        self.allowed = parse_networks(settings.webhook_allowed_networks)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def deliver_due(self) -> int:
-        """Sends every due delivery once; returns how many were attempted."""
-        attempted = 0
-        for delivery_id in self._due_ids():
-            if self._take(delivery_id):
-                self._attempt(delivery_id)
-                attempted += 1
-        return attempted
+        """Sends every due delivery once (clients side by side); returns how many were attempted."""
+        return asyncio.run(self._round())
 
     def wake(self) -> None:
         self._wake.set()
@@ -93,7 +102,8 @@ class WebhookDispatcher:
     def start(self) -> None:
         if self.settings.webhook_poll_s <= 0 or self._thread is not None:
             return
-        self._thread = threading.Thread(target=self._loop, name="webhook-dispatcher", daemon=True)
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), name="webhook-dispatcher",
+                                        daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -102,20 +112,49 @@ class WebhookDispatcher:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.deliver_due()
-            except Exception:  # keep the dispatcher alive; the row stays due and is retried
-                log.exception("webhook dispatch failed")
-            self._wake.wait(self.settings.webhook_poll_s)
-            self._wake.clear()
+    async def _round(self) -> int:
+        due = await asyncio.to_thread(self._due_by_client, set())
+        return sum(await asyncio.gather(*(self._deliver_client(ids) for ids in due.values())))
 
-    def _due_ids(self) -> list[int]:
+    async def _serve(self) -> None:
+        running: dict[str, asyncio.Task] = {}
+        while not self._stop.is_set():
+            running = {client: task for client, task in running.items() if not task.done()}
+            try:
+                for client, ids in (await asyncio.to_thread(self._due_by_client, set(running))).items():
+                    running[client] = asyncio.create_task(self._deliver_client(ids))
+            except Exception:  # keep the dispatcher alive; the rows stay due and are retried
+                log.exception("webhook dispatch failed")
+            await asyncio.to_thread(self._wake.wait, self.settings.webhook_poll_s)
+            self._wake.clear()
+        for task in running.values():
+            task.cancel()  # a claimed attempt is retried after IN_FLIGHT_S
+        await asyncio.gather(*running.values(), return_exceptions=True)
+
+    async def _deliver_client(self, delivery_ids: list[int]) -> int:
+        attempted = 0
+        for delivery_id in delivery_ids:
+            if self._stop.is_set():
+                break
+            if await asyncio.to_thread(self._take, delivery_id):
+                await self._attempt(delivery_id)
+                attempted += 1
+        return attempted
+
+    def _due_by_client(self, busy: set[str]) -> dict[str, list[int]]:
+        """Due deliveries of clients without a delivery in flight, oldest first, per client."""
+        query = (select(WebhookDelivery.id, WebhookDelivery.client)
+                 .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= utcnow())
+                 .order_by(WebhookDelivery.next_attempt_at).limit(1000))
+        if busy:
+            query = query.where(WebhookDelivery.client.not_in(busy))
+        by_client: dict[str, list[int]] = {}
         with self._sessions() as session:
-            return list(session.scalars(select(WebhookDelivery.id).where(
-                WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= utcnow())
-                .order_by(WebhookDelivery.next_attempt_at).limit(100)))
+            for delivery_id, client in session.execute(query):
+                ids = by_client.setdefault(client, [])
+                if len(ids) < 100:
+                    ids.append(delivery_id)
+        return by_client
 
     def _take(self, delivery_id: int) -> bool:
         """Compare-and-set on next_attempt_at, so two dispatchers never send the same attempt."""
@@ -127,27 +166,51 @@ class WebhookDispatcher:
                 .values(next_attempt_at=now + timedelta(seconds=IN_FLIGHT_S))
                 .execution_options(synchronize_session=False)).rowcount == 1
 
-    def _attempt(self, delivery_id: int) -> None:
+    def _load(self, delivery_id: int) -> tuple[WebhookDelivery, WebhookEndpoint | None]:
         with self._sessions() as session:
             delivery = session.get(WebhookDelivery, delivery_id)
-            endpoint = session.get(WebhookEndpoint, delivery.client)
+            return delivery, session.get(WebhookEndpoint, delivery.client)
+
+    async def _attempt(self, delivery_id: int) -> None:
+        delivery, endpoint = await asyncio.to_thread(self._load, delivery_id)
         started = utcnow()
         entry: dict[str, Any] = {"attempt": delivery.attempts + 1, "at": started.isoformat()}
         ok = False
         if endpoint is None:
             entry["error"] = "the client has no webhook endpoint any more"
         else:
+            url = delivery.url or endpoint.url  # the URL the delivery was created for (older rows: the current one)
             body = delivery.body.encode()
             headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(endpoint.secret, body),
-                       "X-Moderation-Event": delivery.event, "X-Moderation-Delivery": str(delivery.id)}
+                       "X-Moderation-Event": delivery.event, "X-Moderation-Delivery": str(delivery.id),
+                       "User-Agent": "moderation-webhooks"}
+            timeout = self.settings.webhook_timeout_s
             try:
-                response = httpx.post(endpoint.url, content=body, headers=headers,
-                                      timeout=self.settings.webhook_timeout_s)
-                entry["status_code"] = response.status_code
-                ok = 200 <= response.status_code < 300
-            except httpx.HTTPError as exc:
+                check_url(url, self.allowed)
+                status = await asyncio.wait_for(self._post(url, body, headers), timeout)
+                entry["status_code"] = status
+                ok = 200 <= status < 300
+            except TargetRefused as exc:
+                entry["error"] = f"refused: {exc}"[:300]
+            except asyncio.TimeoutError:
+                entry["error"] = f"no complete answer within {timeout:g} s"
+            except Exception as exc:  # httpcore's connect, protocol and network errors
                 entry["error"] = f"{type(exc).__name__}: {exc}"[:300]
-        self._record(delivery_id, entry, ok)
+        await asyncio.to_thread(self._record, delivery_id, entry, ok)
+
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """The reply's status; at most webhook_max_response_bytes of its body are read, then the connection closes."""
+        timeout = self.settings.webhook_timeout_s
+        extensions = {"timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}}
+        async with httpcore.AsyncConnectionPool(network_backend=GuardedBackend(self.allowed), max_connections=1,
+                                                retries=0) as pool:
+            async with pool.stream("POST", url, headers=headers, content=body, extensions=extensions) as response:
+                read = 0
+                async for chunk in response.aiter_stream():
+                    read += len(chunk)
+                    if read >= self.settings.webhook_max_response_bytes:
+                        break
+                return response.status
 
     def _record(self, delivery_id: int, entry: dict[str, Any], ok: bool) -> None:
         now = utcnow()

@@ -65,6 +65,16 @@ def polyglot_jpeg_zip() -> bytes:
     return encoded(scene(), "JPEG") + b"PK\x03\x04" + b"\0" * 26 + b"payload.txt" + b"hello"
 
 
+def scan_heavy_progressive_jpeg(side: int = 6000, repeats: int = 3000) -> bytes:
+    """A progressive JPEG whose last scan (a few bytes) repeats: each copy re-walks every block.
+
+    About 1 MB at 6000x6000 with 3000 repeats; libjpeg decodes it for minutes.
+    """
+    data = encoded(Image.new("RGB", (side, side), (120, 130, 140)), "JPEG", progressive=True, quality=90)
+    last_scan, end = data.rfind(b"\xff\xda"), data.rfind(b"\xff\xd9")
+    return data[:end] + data[last_scan:end] * repeats + data[end:]
+
+
 def corpus() -> dict[str, tuple[bytes, int, str | None]]:
     jpeg, png, gif = encoded(scene(), "JPEG"), encoded(scene(), "PNG"), encoded(scene("P"), "GIF")
     return {
@@ -82,6 +92,18 @@ def corpus() -> dict[str, tuple[bytes, int, str | None]]:
         "TIFF": (encoded(scene(), "TIFF"), 415, "image_unsupported_format"),
         "text pretending to be an image": (b"GIF89 is not what this is" * 10, 422, "image_invalid"),
         "10,000-frame GIF": (many_frame_gif(), 200, None),
+        "10,001-frame GIF": (many_frame_gif(10_001), 422, "image_too_costly"),
+        "GIF of 2000 frames of 300x300": (many_frame_gif(2000, screen=(300, 300)), 422, "image_too_costly"),
+        "2-frame GIF on a 5000x4000 canvas": (many_frame_gif(2, screen=(5000, 4000)), 422, "image_too_costly"),
+        "scan-heavy progressive JPEG 6000x6000": (scan_heavy_progressive_jpeg(), 422, "image_too_costly"),
+        "scan-heavy progressive JPEG 500x500": (scan_heavy_progressive_jpeg(500, 200), 422, "image_too_costly"),
+        # Under the scan count, over scans x pixels: 40 scans of 36 Mpx.
+        "progressive JPEG 6000x6000 of 40 scans": (scan_heavy_progressive_jpeg(6000, 30), 422, "image_too_costly"),
+        "PNG declaring 1x39999999": (png_declaring(1, 39_999_999), 422, "image_bad_shape"),
+        "PNG declaring 39999999x1": (png_declaring(39_999_999, 1), 422, "image_bad_shape"),
+        "PNG declaring 2x30000": (png_declaring(2, 30_000), 422, "image_bad_shape"),
+        "GIF declaring 65535x2": (many_frame_gif(1, screen=(65_535, 2)), 422, "image_bad_shape"),
+        "wide but sane panorama 4000x50": (encoded(scene(size=(4000, 50)), "PNG"), 200, None),
         "CMYK JPEG": (encoded(scene("CMYK"), "JPEG"), 200, None),
         "16-bit PNG": (sixteen_bit_png(), 200, None),
         "RGBA PNG": (encoded(scene("RGBA"), "PNG"), 200, None),

@@ -4,14 +4,14 @@ An item a rule marked `reportable` (sexualised minors) must be reported to the
 authorities; the flag is stored with the decision and indexed so a reporting
 workflow can list them.
 
-Revision ID: 0011_i11
-Revises: 0010_i14
+Revision ID: 0012_i11
+Revises: 0011_i15
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_i11"
-down_revision = "0010_i14"
+revision = "0012_i11"
+down_revision = "0011_i15"
 branch_labels = None
 depends_on = None
 
