@@ -19,6 +19,9 @@ class ActionSpec(_Strict):
     queue: str = Field(default="default", pattern=NAME_PATTERN)
     priority: int = Field(default=0, ge=0, le=100)
     entities: list[str] = Field(default_factory=list)
+    # The item must be reported to the authorities (e.g. NCMEC for sexualised minors):
+    # the decision carries `reportable: true` when any rule that fired says so.
+    reportable: bool = False
 
 
 def as_action_spec(value: Union[str, dict[str, Any], ActionSpec]) -> Any:
