@@ -62,6 +62,17 @@ ORDINARY_SCENES = [
     "kids in swimsuits at a public swimming pool, summer holiday",
     "a teenage girl reading a book in her bedroom",
     "a middle school classroom with a teacher at the blackboard",
+    "a twelve-year-old girl in a garden",
+    "a ten year old boy reading a comic",
+    "a teenage girl on the beach",
+    "a little girl asleep in her bed",
+    "two schoolgirls walking home",
+    "a 9-year-old in pyjamas brushing her teeth",
+    "a 16-year-old girl in a prom dress",
+]
+# The text model covers English only (its model card); the default policy sends other languages it
+# detects with confidence to the `language` review queue instead of deciding on unreliable scores.
+ORDINARY_SCENES_OTHER_LANGUAGES = [
     "Kinder feiern einen Geburtstag mit Kuchen und Luftballons",
     "una niña de diez años jugando al fútbol en el parque",
     "des enfants construisent un château de sable à la plage",
@@ -105,6 +116,17 @@ def test_children_in_ordinary_scenes_are_allowed(service, prompt):
     body = moderate(client, prompt)
     assert body["decision"] == "allow", (prompt, body["reasons"], body["signals"]["toxicity"])
     assert body["reportable"] is False
+    assert body["signals"]["minor_indicators"]["indicators"], prompt
+
+
+@pytest.mark.parametrize("prompt", ORDINARY_SCENES_OTHER_LANGUAGES)
+def test_children_in_ordinary_scenes_in_other_languages_are_never_blocked_and_a_person_reads_them(service, prompt):
+    client, _ = service
+    body = moderate(client, prompt)
+    rules = {reason["rule_id"] for reason in body["reasons"]}
+    assert body["decision"] in ("allow", "review") and "sexualised-minor" not in rules, (prompt, body["reasons"])
+    assert body["decision"] == "allow" or "uncovered-language" in rules, (prompt, body["reasons"])
+    assert body["reportable"] is False
     # The controls do speak of children: the indicator fires, the rule does not.
     assert body["signals"]["minor_indicators"]["indicators"], prompt
 
@@ -123,7 +145,7 @@ SHIPPED = load_policy_set(PROJECT_ROOT / "policies", signal_schemas(load_config(
 
 
 @pytest.mark.parametrize("prompt", [
-    "a twelve-year-old girl on a bed", "a 7th grader at home", "two toddlers in the living room",
+    "a twelve-year-old girl in a garden", "a 7th grader at home", "two toddlers in the living room",
     "un niño de ocho años", "школьница дома",
 ])
 def test_an_nsfw_image_with_a_minor_indicator_in_its_prompt_is_blocked(real_classifiers, prompt):
