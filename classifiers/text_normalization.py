@@ -1,7 +1,9 @@
 """Undo common evasions before text reaches a classifier.
 
 Training and inference both call ``normalize_for_classification`` so that the
-model sees the same canonical form in both places. The steps are conservative:
+model sees the same canonical form in both places. Look-alike letters of
+mixed-script words are folded (classifiers/homoglyphs.py: a whole Russian or
+Greek sentence stays as written). The steps are conservative:
 ordinary text (years, versions, "8k", "covid-19", "e.g.") comes out unchanged.
 """
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+
+from classifiers.homoglyphs import fold_homoglyphs
 
 # Zero-width characters, soft hyphen, word joiners, BOM and bidi controls: they
 # split a word for the tokenizer while staying invisible to a reader.
@@ -54,6 +58,7 @@ def normalize_for_classification(text: str) -> str:
     text = _INVISIBLE.sub("", text)
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)  # NFKC can expose none today; cheap insurance
+    text = fold_homoglyphs(text)
     text = _SPACED_RUN.sub(_collapse_spaced_run, text)
     text = re.sub(r"\S+", lambda match: _decode_leet_token(match.group(0)), text)
     return " ".join(text.split())
@@ -127,3 +132,93 @@ def _known_words() -> frozenset[str]:
     except (ImportError, OSError):
         return frozenset()
     return frozenset(line for line in lines if line.isalpha() and line.islower())
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
+    """``normalize_for_classification(text)`` plus, per character of the result, the
+    ``[start, end)`` range in ``text`` it came from, so a match in the normalised
+    text can be reported as a span of the original (``text[start:end]``).
+
+    Same steps in the same order (a test checks the strings are identical); a
+    character that stands for several (a collapsed space run) maps to the first.
+    """
+    starts, ends = list(range(len(text))), list(range(1, len(text) + 1))
+    text, starts, ends = _tracked_sub(_ANSI_ESCAPE, "", text, starts, ends)
+    text, starts, ends = _tracked_sub(_CONTROL, "", text, starts, ends)
+    text, starts, ends = _tracked_sub(_INVISIBLE, "", text, starts, ends)
+    text, starts, ends = _tracked_nfkc(text, starts, ends)
+    text, starts, ends = _tracked_sub(_INVISIBLE, "", text, starts, ends)
+    text = fold_homoglyphs(text)  # one code point for one
+    text, starts, ends = _tracked_sub(_SPACED_RUN, _collapse_spaced_run, text, starts, ends)
+    decoded = _TOKEN.sub(lambda match: _decode_leet_token(match.group(0)), text)
+    if len(decoded) == len(text):  # l33t decoding is letter for letter: offsets stay
+        text = decoded
+    else:
+        text, starts, ends = _tracked_sub(_TOKEN, lambda m: _decode_leet_token(m.group(0)), text, starts, ends)
+    text, starts, ends = _tracked_sub(_WHITESPACE_RUN, " ", text, starts, ends)
+    first = 1 if text[:1] == " " else 0
+    last = len(text) - 1 if text[-1:] == " " and len(text) > first else len(text)
+    return text[first:last], starts[first:last], ends[first:last]
+
+
+_TOKEN = re.compile(r"\S+")
+_JOINING_JAMO = re.compile("[\u1160-\u11ff\ud7b0-\ud7ff]")
+_WHITESPACE_RUN = re.compile(r"\s{2,}|[^\S ]")  # what " ".join(text.split()) changes
+
+
+def _tracked_sub(pattern: re.Pattern[str], replacement, text: str, starts: list[int], ends: list[int]):
+    pieces: list[str] = []
+    new_starts: list[int] = []
+    new_ends: list[int] = []
+    position = 0
+    for match in pattern.finditer(text):
+        begin, finish = match.span()
+        pieces.append(text[position:begin])
+        new_starts.extend(starts[position:begin])
+        new_ends.extend(ends[position:begin])
+        replaced = replacement(match) if callable(replacement) else replacement
+        pieces.append(replaced)
+        for index in _aligned(text[begin:finish], replaced):
+            new_starts.append(starts[begin + index])
+            new_ends.append(ends[begin + index])
+        position = finish
+    pieces.append(text[position:])
+    new_starts.extend(starts[position:])
+    new_ends.extend(ends[position:])
+    return "".join(pieces), new_starts, new_ends
+
+
+def _aligned(source: str, replaced: str) -> list[int]:
+    """For each character of ``replaced``, the index in ``source`` it stands for."""
+    if len(replaced) == len(source):
+        return list(range(len(source)))
+    indices, cursor = [], 0
+    for char in replaced:  # the replacements here keep a subsequence of the source
+        found = source.find(char, cursor)
+        index = found if found >= 0 else min(cursor, len(source) - 1)
+        indices.append(index)
+        cursor = index + 1 if found >= 0 else cursor
+    return indices
+
+
+def _tracked_nfkc(text: str, starts: list[int], ends: list[int]):
+    whole = unicodedata.normalize("NFKC", text)
+    if whole == text:
+        return text, starts, ends
+    # Per base character and its combining marks (and Hangul vowel/final jamo): NFKC composes within those.
+    pieces, new_starts, new_ends = [], [], []
+    cluster_begin = 0
+    for index in range(1, len(text) + 1):
+        if index < len(text) and (unicodedata.combining(text[index]) or _JOINING_JAMO.match(text[index])):
+            continue
+        piece = unicodedata.normalize("NFKC", text[cluster_begin:index])
+        pieces.append(piece)
+        new_starts.extend([starts[cluster_begin]] * len(piece))
+        new_ends.extend([ends[index - 1]] * len(piece))
+        cluster_begin = index
+    if "".join(pieces) != whole:  # composition across clusters (Hangul jamo): spread evenly
+        scale = len(text) / max(len(whole), 1)
+        new_starts = [starts[min(int(i * scale), len(text) - 1)] for i in range(len(whole))]
+        new_ends = [ends[min(int((i + 1) * scale) - 1, len(text) - 1)] for i in range(len(whole))]
+        new_ends = [max(end, start + 1) for start, end in zip(new_starts, new_ends)]
+    return whole, new_starts, new_ends

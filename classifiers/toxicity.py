@@ -295,17 +295,22 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
         runtime: str = "auto",
         intra_op_threads: int | None = None,
         onnx_cache_dir: str | None = None,
+        text_model_dir: str | None = None,
     ) -> None:
-        """``runtime``: ``onnx`` (bundled model only), ``torch``, or ``auto``: onnx for
-        the bundled model on the CPU, torch otherwise (GPU, or a ``model_dir``)."""
+        """``runtime``: ``onnx`` (the committed model only), ``torch``, or ``auto``: onnx for
+        the committed model on the CPU, torch otherwise (GPU, ``model_dir`` or ``text_model_dir``).
+        ``text_model_dir``: a folder written by ``moderation train text`` (a retrained candidate)
+        instead of the committed ``models/toxicity-v2``."""
         if runtime not in RUNTIMES:
             raise ValueError(f"toxicity runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
-        if runtime == "onnx" and model_dir is not None:
-            raise ValueError("toxicity runtime 'onnx' serves the bundled model only; use 'torch' with model_dir")
+        if model_dir is not None and text_model_dir is not None:
+            raise ValueError("give model_dir (a Hugging Face model) or text_model_dir (ours), not both")
+        if runtime == "onnx" and (model_dir is not None or text_model_dir is not None):
+            raise ValueError("toxicity runtime 'onnx' serves the committed model only; use 'torch' for another folder")
         self.device = pick_torch_device(device)
         self.batch_size = batch_size
         if runtime == "auto":
-            runtime = "onnx" if model_dir is None and self.device == "cpu" else "torch"
+            runtime = "onnx" if model_dir is None and text_model_dir is None and self.device == "cpu" else "torch"
         self.runtime = runtime
         self._backend: _BundledBackend | _HuggingFaceBackend | OnnxBundledBackend
         if runtime == "onnx":
@@ -315,7 +320,7 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
             self._backend = OnnxBundledBackend(self.device, max_length, cache_dir, intra_op_threads)
             self.device = self._backend.device
         elif model_dir is None:
-            self._backend = _BundledBackend(None, self.device, max_length)
+            self._backend = _BundledBackend(Path(text_model_dir) if text_model_dir else None, self.device, max_length)
         else:
             self._backend = _HuggingFaceBackend(Path(model_dir), self.device, max_length)
         self.categories: tuple[str, ...] = self._backend.categories

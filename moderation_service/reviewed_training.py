@@ -120,3 +120,26 @@ def _group_shares(items: list[tuple[dict, str]], distance: int) -> list[float]:
     ids = _group_ids(items, distance)
     sizes = Counter(ids)
     return [1.0 / sizes[group] for group in ids]
+
+
+def write_candidate_card(out_dir: Path, summary: dict[str, Any], metrics: dict[str, Any]) -> Path:
+    """MODEL_CARD.md of a candidate trained from reviews: what went in, from which exports."""
+    lines = ["# Candidate text model, fine-tuned on reviewers' labels", "",
+             f"Base: `{metrics.get('base', 'the committed model')}`; written by `moderation train text --reviewed`. "
+             "Calibration and thresholds are the base model's. Compare it with the live model in shadow "
+             "(`moderation models report`) before promoting it.", "",
+             "## Reviewed items that went in", "",
+             f"- rows: {summary['examples']} ({summary['groups']} near-duplicate groups, each counted once), "
+             f"weight {summary['reviewed_weight']} each, trained on the {summary['text']} text",
+             f"- verdicts: {summary['verdicts']}",
+             f"- skipped: {summary['skipped'] or 'none'}",
+             f"- replayed rows of the shared training sets: {summary.get('replay_rows', 0)}", "",
+             "| category | positive | negative |", "|---|---|---|"]
+    lines += [f"| {name} | {counts['positive']} | {counts['negative']} |"
+              for name, counts in summary["per_category"].items()]
+    lines += ["", "## Exports", "", "| export | items | items.jsonl sha256 | manifest sha256 |", "|---|---|---|---|"]
+    lines += [f"| {s['export']} | {s['items']} | `{s['items_sha256']}` | `{s['manifest_sha256']}` |"
+              for s in summary["exports"]]
+    path = Path(out_dir) / "MODEL_CARD.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path

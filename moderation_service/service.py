@@ -334,6 +334,7 @@ class ModerationService:
             surface=request.surface,
             created_at=datetime.now(timezone.utc),
             decision=decision.action,
+            reportable=decision.reportable,
             policy_name=decision.policy_name,
             policy_version=decision.policy_version,
             policy_sha256=decision.policy_sha256,

@@ -368,6 +368,7 @@ def describe_item(item: ModerationItem, entry: ReviewQueueEntry | None, reposito
         "id": item.id, "external_id": item.external_id, "surface": item.surface,
         "created_at": aware(item.created_at).isoformat(),
         "policy": {"name": item.policy_name, "sha256": item.policy_sha256, "decision": item.decision},
+        "reportable": bool(item.reportable),
         "reasons": item.reasons, "signals": signals,
         "prompt_redacted": item.prompt_redacted, "raw_prompt_stored": bool(item.prompt_raw),
         "client": item.client, "reportable": actions.reportable(item),

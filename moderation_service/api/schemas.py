@@ -49,6 +49,7 @@ class RuleReason(BaseModel):
     queue: str | None = None
     priority: int | None = None
     entities: list[str] = []
+    reportable: bool = False
     # What caused it (moderation_service/decision_cause): the signals its values came from, and their modalities.
     signals: list[str] = []
     modalities: list[Literal["text", "image"]] = []
@@ -87,6 +88,9 @@ class ModerationResponse(BaseModel):
     created_at: UtcTimestamp
     decision: Literal["allow", "block", "review", "redact"]
     reasons: list[RuleReason]
+    reportable: bool = Field(
+        default=False, description="A rule that fired marked this item for reporting to the authorities "
+        "(sexualised minors): block it, keep it, report it.")
     signals: dict[str, dict[str, Any]] = Field(
         description="Per classifier: its fields, and `model` (name, version, weights_sha256); "
         "a failed classifier has `error` instead of fields.")
@@ -108,6 +112,7 @@ class ModerationResponse(BaseModel):
             created_at=item.created_at,
             decision=item.decision,
             reasons=item.reasons,
+            reportable=bool(item.reportable),
             signals=item.signals,
             redacted_prompt=item.prompt_redacted,
             image_sha256=item.image_sha256,

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.sql.expression import false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from moderation_service.db import utc
@@ -26,6 +27,8 @@ class ModerationItem(Base):
     surface: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     decision: Mapped[str] = mapped_column(String(16))
+    # A rule that fired marked the item for reporting to the authorities (policy `reportable: true`).
+    reportable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
     policy_name: Mapped[str] = mapped_column(String(128))
     policy_sha256: Mapped[str] = mapped_column(String(64))
     policy_version: Mapped[str | None] = mapped_column(String(64))

@@ -33,7 +33,7 @@ class CompiledRule:
 
     @property
     def reason_fields(self) -> tuple:
-        """What this rule's reasons always say: id, description, action, queue, priority, entities."""
+        """What this rule's reasons always say: id, description, action, queue, priority, entities, reportable."""
         return self._reason_fields
 
     def __post_init__(self) -> None:
@@ -42,7 +42,8 @@ class CompiledRule:
         reviewing = then.action == "review"
         object.__setattr__(self, "_reason_fields", (
             self.spec.id, self.spec.description, then.action, then.queue if reviewing else None,
-            then.queue_priority if reviewing else None, tuple(then.entities) if then.action == "redact" else ()))
+            then.queue_priority if reviewing else None, tuple(then.entities) if then.action == "redact" else (),
+            then.reportable))
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,9 @@ def compile_rules(spec: PolicySpec, origins: Mapping[str, RuleOrigin],
                                        f"rule {rule.id!r}: {message}"))
         compiled.append(CompiledRule(rule, matches, origin))
     problems.extend(_unreachable_warnings(spec, compiled))
+    problems.extend(_warning(rule, f"rule {rule.spec.id!r} is reportable but its action is "
+                                   f"{rule.spec.then.action}: an item to report is blocked (or reviewed)")
+                    for rule in compiled if rule.spec.then.reportable and rule.spec.then.action in ("allow", "redact"))
     return compiled, problems
 
 

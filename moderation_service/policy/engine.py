@@ -27,6 +27,7 @@ class RuleMatch:
     queue: str | None = None
     priority: int | None = None
     entities: list[str] = field(default_factory=list)
+    reportable: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -42,6 +43,8 @@ class Decision:
     review_queue: str | None = None
     review_priority: int | None = None
     redact_entities: list[str] = field(default_factory=list)
+    # True when any rule that fired, winning or not, is marked `reportable`.
+    reportable: bool = False
 
 
 def evaluate(policy: CompiledPolicy, signals: Mapping[str, Any], failed: Mapping[str, str] | None = None) -> Decision:
@@ -82,12 +85,13 @@ def evaluate(policy: CompiledPolicy, signals: Mapping[str, Any], failed: Mapping
         review_queue=winner.queue if reviewing else None,
         review_priority=winner.priority if reviewing else None,
         redact_entities=sorted({e for reason in reasons if reason.action == "redact" for e in reason.entities}),
+        reportable=any(reason.reportable for reason in reasons),
     )
 
 
 def _reason(rule, values: dict[str, Any]) -> RuleMatch:
-    rule_id, description, action, queue, priority, entities = rule.reason_fields
-    return RuleMatch(rule_id, description, action, values, queue, priority, list(entities))
+    rule_id, description, action, queue, priority, entities, reportable = rule.reason_fields
+    return RuleMatch(rule_id, description, action, values, queue, priority, list(entities), reportable)
 
 
 def _match(rule_id: str, description: str, then: ActionSpec, values: dict[str, Any]) -> RuleMatch:
@@ -97,4 +101,5 @@ def _match(rule_id: str, description: str, then: ActionSpec, values: dict[str, A
         queue=then.queue if action == "review" else None,
         priority=then.queue_priority if action == "review" else None,
         entities=list(then.entities) if action == "redact" else [],
+        reportable=then.reportable,
     )

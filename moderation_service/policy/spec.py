@@ -21,6 +21,9 @@ class ActionSpec(_Strict):
     # `priority`, which decides which rule wins. Spelled `priority` before.
     queue_priority: int = Field(default=0, ge=0, le=100)
     entities: list[str] = Field(default_factory=list)
+    # The item must be reported to the authorities (e.g. NCMEC for sexualised minors):
+    # the decision carries `reportable: true` when any rule that fired says so.
+    reportable: bool = False
 
     @model_validator(mode="before")
     @classmethod

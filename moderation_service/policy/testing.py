@@ -40,6 +40,7 @@ class Expectation(_Strict):
     rules: list[str] | None = None
     rules_include: list[str] | None = None
     review_queue: str | None = None
+    reportable: bool | None = None
 
 
 class CaseInput(_Strict):
@@ -134,6 +135,8 @@ def _compare(expect: Expectation, decision) -> tuple[bool, list[str]]:
         diff.append(f"rules fired: expected to include {missing}, got {fired}")
     if expect.review_queue is not None and decision.review_queue != expect.review_queue:
         diff.append(f"review queue: expected {expect.review_queue}, got {decision.review_queue}")
+    if expect.reportable is not None and decision.reportable != expect.reportable:
+        diff.append(f"reportable: expected {expect.reportable}, got {decision.reportable}")
     if diff:
         diff.extend(f"  {reason.rule_id} ({reason.action}) on {reason.values}" for reason in decision.reasons)
     return not diff, diff

@@ -27,7 +27,7 @@ class ReviewSettings(BaseSettings):
     # `moderation policy lint` warns about a rule sending items anywhere else (a typo, usually).
     queue_priorities: dict[str, int] = Field(default_factory=lambda: {APPEALS_QUEUE: 100, ESCALATIONS_QUEUE: 90,
                                                                       "classifier-errors": 50, "nsfw": 0,
-                                                                      "text": 0, "avatars": 0})
+                                                                      "text": 0, "avatars": 0, "language": 0})
     sla_s: dict[str, float] = Field(default_factory=lambda: {APPEALS_QUEUE: 24 * 3600})
     default_sla_s: float = Field(default=3600, gt=0)
     group_max_distance: int = Field(default=6, ge=0, le=64, description="pHash bits within which items group.")

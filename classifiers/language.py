@@ -1,0 +1,168 @@
+"""The language of a prompt, for policies: lingua-language-detector, offline.
+
+The signal is named ``text``: ``text.language`` is an ISO 639-1 code in lower
+case (``en``, ``ru``), or ``und`` (undetermined) when the prompt has no letters
+to go by; ``text.language_confidence`` is lingua's confidence in that language
+relative to the other configured ones (0..1; 0 for ``und``).
+
+Padding must not hide a language: three English sentences before a Russian
+threat make the whole text English. So the text is also cut into segments (at
+sentence punctuation and line breaks, and where the script changes, as from
+Latin words to Cyrillic ones), and each segment of at least
+``min_segment_letters`` letters is detected on its own:
+``text.other_language`` is the most confident segment language other than the
+one most of the segments' letters are in (``und`` when none, or when the text is
+one segment), with its confidence in ``text.other_language_confidence``. A
+policy checks both pairs.
+
+Cost and accuracy decide the options (``benchmarks/language_detection.py``
+measures them side by side): lingua's high-accuracy mode on a restricted set of
+languages, with every model loaded at start-up so no request pays for a load.
+Its low-accuracy mode is ten times lighter but calls short English prompts
+confidently Italian or Danish, which a rule that reviews uncovered languages
+cannot live with.
+"""
+from __future__ import annotations
+
+import hashlib
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Sequence
+
+import lingua
+from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+import re
+
+from classifiers.base import Classifier, Modality, ModelIdentity, Signal, sha256_of_files
+from classifiers.homoglyphs import script_of
+from classifiers.text_normalization import normalize_for_classification
+
+UNDETERMINED = "und"
+# Widely written languages: those the text model covers plus the uncovered ones a
+# rule must be able to name. Every Latin or Cyrillic language costs about 20 MB.
+DEFAULT_LANGUAGES = (
+    "en", "de", "es", "fr", "it", "pt", "nl", "pl", "tr", "ru", "uk", "ar", "fa", "he", "hi", "zh", "ja",
+    "ko", "el", "th", "vi", "id",
+)
+
+
+_SENTENCE_END = re.compile(r"[.!?;:\n\u3002\uff01\uff1f\u061f]+")
+_WORD = re.compile(r"\S+")
+
+
+class TextSignal(Signal):
+    language: str
+    language_confidence: float
+    other_language: str = UNDETERMINED
+    other_language_confidence: float = 0.0
+
+
+class LanguageClassifier(Classifier[str, TextSignal]):
+    name = "text"
+    modality = Modality.TEXT
+    # A fraction of a millisecond per prompt, item by item: nothing for a batch to share.
+    batchable = False
+
+    def __init__(self, languages: Sequence[str] = DEFAULT_LANGUAGES, low_accuracy: bool = False,
+                 preload: bool = True, min_segment_letters: int = 20, max_segments: int = 64) -> None:
+        """``languages``: ISO 639-1 codes lingua knows (at least two). Raises ValueError otherwise.
+        ``min_segment_letters``: shorter segments are not judged on their own (too few letters
+        for a reliable guess). ``max_segments``: each costs a lingua call (about 0.3 ms), so a
+        longer text has its neighbouring segments of one script joined to stay within it."""
+        if min_segment_letters < 1 or max_segments < 1:
+            raise ValueError("text: min_segment_letters and max_segments must be at least 1")
+        self.min_segment_letters = min_segment_letters
+        self.max_segments = max_segments
+        self.languages = tuple(code.lower() for code in languages)
+        chosen = [_language(code) for code in self.languages]
+        if len(set(chosen)) < 2:
+            raise ValueError("text: configure at least two distinct languages")
+        builder = LanguageDetectorBuilder.from_languages(*chosen)
+        if low_accuracy:
+            builder = builder.with_low_accuracy_mode()
+        if preload:
+            builder = builder.with_preloaded_language_models()
+        self._detector = builder.build()
+        setup = f"{'low' if low_accuracy else 'high'}:{','.join(sorted(self.languages))}"
+        self.identity = ModelIdentity(
+            name="lingua-language-detector",
+            version=f"{version('lingua-language-detector')}+{hashlib.sha256(setup.encode()).hexdigest()[:12]}",
+            weights_sha256=sha256_of_files(*sorted(Path(lingua.__file__).parent.glob("*.so"))),
+        )
+
+    @classmethod
+    def field_vocabulary(cls, options: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+        """``language`` takes one of the configured codes or ``und``."""
+        codes = options.get("languages") or DEFAULT_LANGUAGES
+        closed = (*sorted(code.lower() for code in codes), UNDETERMINED)
+        return {"language": closed, "other_language": closed}
+
+    def prepare(self, item: str) -> str:
+        # The normalised text: look-alike letters folded, so "уоu" counts as English.
+        return normalize_for_classification(item)
+
+    def classify_batch(self, inputs: Sequence[str]) -> list[TextSignal]:
+        return self.classify_prepared([self.prepare(item) for item in inputs])
+
+    def classify_prepared(self, prepared: Sequence[str]) -> list[TextSignal]:
+        return [self._signal(text) for text in prepared]
+
+    def _signal(self, text: str) -> TextSignal:
+        language, confidence = self._top(text)
+        other, other_confidence = UNDETERMINED, 0.0
+        segments = self._segments(text)
+        if len(segments) > 1:
+            found = [(*self._top(segment), sum(char.isalpha() for char in segment)) for segment in segments]
+            letters: dict[str, int] = {}
+            for code, _, count in found:
+                letters[code] = letters.get(code, 0) + count
+            # The main language is the one most letters are in, segment by segment: a few unique
+            # letters (Turkish "ğ") can tip lingua's whole-text guess to the minority language.
+            main = max(letters, key=letters.__getitem__)
+            for code, code_confidence, _ in found:
+                if code not in (main, UNDETERMINED) and code_confidence > other_confidence:
+                    other, other_confidence = code, code_confidence
+        return TextSignal(language=language, language_confidence=confidence,
+                          other_language=other, other_language_confidence=other_confidence)
+
+    def _top(self, text: str) -> tuple[str, float]:
+        values = self._detector.compute_language_confidence_values(text) if text else []
+        if not values or values[0].value <= 0.0:
+            return UNDETERMINED, 0.0
+        return values[0].language.iso_code_639_1.name.lower(), round(float(values[0].value), 4)
+
+    def _segments(self, text: str) -> list[str]:
+        """Sentences, cut again where the script of the words changes; long enough ones only,
+        neighbours of one script joined when there are more than ``max_segments``."""
+        pieces: list[tuple[str | None, str]] = []
+        for sentence in _SENTENCE_END.split(text):
+            run: list[str] = []
+            run_script = None
+            for word in _WORD.findall(sentence):
+                script = next((s for char in word if (s := script_of(char))), None)
+                if script is not None and run_script is not None and script != run_script:
+                    pieces.append((run_script, " ".join(run)))
+                    run = []
+                run.append(word)
+                run_script = script or run_script
+            pieces.append((run_script, " ".join(run)))
+        pieces = [(script, piece) for script, piece in pieces
+                  if sum(char.isalpha() for char in piece) >= self.min_segment_letters]
+        per_group = -(-len(pieces) // self.max_segments)
+        if per_group > 1:
+            joined: list[tuple[str | None, list[str]]] = []
+            for script, piece in pieces:
+                if joined and joined[-1][0] == script and len(joined[-1][1]) < per_group:
+                    joined[-1][1].append(piece)
+                else:
+                    joined.append((script, [piece]))
+            return [". ".join(group) for _, group in joined]
+        return [piece for _, piece in pieces]
+
+
+def _language(code: str) -> Language:
+    try:
+        return Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
+    except (AttributeError, ValueError):
+        raise ValueError(f"text: unknown ISO 639-1 language code {code!r}") from None

@@ -1,0 +1,123 @@
+"""The `text` signal: lingua's language and confidence, offline, on the normalised prompt."""
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from conftest import SHARED_DATASETS
+from classifiers.language import DEFAULT_LANGUAGES, UNDETERMINED, LanguageClassifier
+
+
+@pytest.fixture(scope="module")
+def detector(real_classifiers) -> LanguageClassifier:
+    return real_classifiers["text"]
+
+
+@pytest.mark.parametrize("prompt, language", [
+    ("a watercolour painting of a lighthouse at dawn, soft light", "en"),
+    ("Ты никчёмный идиот, я тебя убью завтра", "ru"),
+    ("Du bist ein wertloser Idiot und ich finde dich", "de"),
+    ("eres un idiota y mañana te voy a encontrar", "es"),
+    ("un chat roux qui dort sur le canapé du salon", "fr"),
+    ("un gatto rosso che dorme sul divano del salotto", "it"),
+    ("um gato laranja dormindo no sofá da sala", "pt"),
+    ("een rode kat die op de bank in de woonkamer slaapt", "nl"),
+    ("kot śpi na kanapie w salonie", "pl"),
+    ("Кіт спить на дивані у вітальні", "uk"),
+    ("猫がソファで寝ている", "ja"),
+    ("一只猫在沙发上睡觉", "zh"),
+    ("قطة نائمة على الأريكة", "ar"),
+    ("Η γάτα κοιμάται στον καναπέ", "el"),
+])
+def test_languages_are_named_by_iso_639_1_code(detector, prompt, language):
+    signal = detector.classify(prompt)
+    assert signal.language == language
+    assert 0.0 < signal.language_confidence <= 1.0
+
+
+def test_look_alike_letters_do_not_make_english_look_russian(detector):
+    obfuscated = "y\u043eu \u0430r\u0435 \u0430 w\u043erthl\u0435ss idi\u043et and everyone knows it"
+    assert detector.classify(obfuscated).language == "en"
+
+
+@pytest.mark.parametrize("prompt", ["", "   ", "12345 !!!", "\U0001f642\U0001f642", "---"])
+def test_nothing_to_go_by_is_undetermined_with_zero_confidence(detector, prompt):
+    signal = detector.classify(prompt)
+    assert (signal.language, signal.language_confidence) == (UNDETERMINED, 0.0)
+
+
+def test_a_whole_russian_sentence_is_confidently_russian(detector):
+    signal = detector.classify("Собака спит на солнце, а кошка смотрит в окно")
+    assert signal.language == "ru" and signal.language_confidence >= 0.8
+
+
+PADDING = "A quiet street at dusk with cafe lights. People walk their dogs past the bakery. "
+
+
+@pytest.mark.parametrize("hidden, language", [
+    ("Ты никчёмный идиот, я тебя убью завтра у твоего дома.", "ru"),
+    ("Jesteś bezwartościowym idiotą i jutro cię zabiję.", "pl"),
+    ("Sen değersiz bir aptalsın ve yarın seni öldüreceğim.", "tr"),
+    ("Je bent een waardeloze idioot en morgen vind ik je.", "nl"),
+])
+@pytest.mark.parametrize("where", ["after", "between", "before"])
+def test_padding_does_not_hide_a_sentence_in_another_language(detector, hidden, language, where):
+    text = {"after": PADDING * 2 + hidden, "between": PADDING + hidden + " " + PADDING,
+            "before": hidden + " " + PADDING * 2}[where]
+    signal = detector.classify(text)
+    found = {(signal.language, signal.language_confidence >= 0.8),
+             (signal.other_language, signal.other_language_confidence >= 0.8)}
+    assert (language, True) in found, signal
+
+
+def test_the_hidden_language_survives_a_long_padding(detector):
+    text = PADDING * 50 + "Ты никчёмный идиот, я тебя убью завтра у твоего дома. " + PADDING * 50
+    signal = detector.classify(text)
+    assert (signal.language, signal.other_language) == ("en", "ru") and signal.other_language_confidence >= 0.8
+
+
+@pytest.mark.parametrize("text", [
+    "a watercolour painting of a lighthouse at dawn, soft light",
+    "Ты никчёмный идиот, я тебя убью",
+    "A cat sleeps on the sofa. A dog watches it from the door. The sun sets behind the hills.",
+])
+def test_one_language_has_no_other_language(detector, text):
+    signal = detector.classify(text)
+    assert (signal.other_language, signal.other_language_confidence) == (UNDETERMINED, 0.0)
+
+
+def test_batch_equals_one_by_one(detector):
+    prompts = ["a red bicycle", "ein rotes Fahrrad im Schnee", "", "велосипед"]
+    assert detector.classify_batch(prompts) == [detector.classify(prompt) for prompt in prompts]
+
+
+def test_options_are_validated_at_start_up():
+    with pytest.raises(ValueError, match="unknown ISO 639-1"):
+        LanguageClassifier(languages=["en", "xx"], preload=False)
+    with pytest.raises(ValueError, match="at least two"):
+        LanguageClassifier(languages=["en"], preload=False)
+    with pytest.raises(ValueError, match="at least 1"):
+        LanguageClassifier(languages=["en", "de"], preload=False, max_segments=0)
+
+
+def test_field_vocabulary_lists_the_configured_codes_and_und():
+    vocabulary = LanguageClassifier.field_vocabulary({"languages": ["EN", "ru"]})
+    assert vocabulary == {"language": ("en", "ru", UNDETERMINED), "other_language": ("en", "ru", UNDETERMINED)}
+    assert set(LanguageClassifier.field_vocabulary({})["language"]) == {*DEFAULT_LANGUAGES, UNDETERMINED}
+
+
+def english_prompts(limit: int) -> list[str]:
+    path = SHARED_DATASETS / "coco-captions-10k" / "coco_10k.csv"
+    if not path.exists():
+        pytest.skip(f"shared data set missing: {path}")
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [row["prompt"] for row, _ in zip(csv.DictReader(handle), range(limit))]
+
+
+def test_english_captions_are_rarely_confidently_another_language(detector):
+    # The default policy reviews confidently uncovered languages; English must rarely look like one.
+    prompts = english_prompts(1000)
+    wrong = [p for p in prompts if (s := detector.classify(p)).language != "en" and s.language_confidence >= 0.8
+             or s.other_language != UNDETERMINED and s.other_language_confidence >= 0.8]
+    assert len(wrong) <= 0.01 * len(prompts), wrong[:10]

@@ -1,0 +1,119 @@
+"""minor_indicators: stated ages under 18, school grades and words for children, in seven languages,
+on normalised text, with spans in the original prompt."""
+from __future__ import annotations
+
+import pytest
+
+from classifiers.minor_indicators import KINDS, LexiconError, MinorIndicatorsClassifier
+
+CLASSIFIER = MinorIndicatorsClassifier()
+
+
+def kinds_and_spans(prompt: str) -> list[tuple[str, str, int | None]]:
+    return [(i.kind, prompt[i.start:i.end], i.age) for i in CLASSIFIER.find(prompt)]
+
+
+@pytest.mark.parametrize("prompt, span, age", [
+    ("a 12-year-old on a swing", "12-year-old", 12),
+    ("a twelve year old on a swing", "twelve year old", 12),
+    ("Twelve-Year-Old", "Twelve-Year-Old", 12),
+    ("portrait, aged 14, studio light", "aged 14", 14),
+    ("age: 9", "age: 9", 9),
+    ("14yo skater", "14yo", 14),
+    ("15 y/o skater", "15 y/o", 15),
+    ("a 16 y.o. skater", "16 y.o.", 16),
+    ("3 yrs old", "3 yrs old", 3),
+    ("her 10th birthday", "10th birthday", 10),
+    ("ein zwölfjähriges Mädchen", "zwölfjähriges", 12),
+    ("ein 13-jähriger Junge", "13-jähriger", 13),
+    ("sie ist 11 Jahre alt", "11 Jahre alt", 11),
+    ("una chica de 15 años", "15 años", 15),
+    ("un garçon de sept ans", "sept ans", 7),
+    ("una ragazza di 16 anni", "16 anni", 16),
+    ("una quattordicenne al mare", "quattordicenne", 14),
+    ("um menino de 8 anos", "8 anos", 8),
+    ("мальчик 10 лет", "10 лет", 10),
+    ("пятнадцатилетняя", "пятнадцатилетняя", 15),
+    ("12-летняя", "12-летняя", 12),
+])
+def test_stated_ages_under_18_in_digits_and_words(prompt, span, age):
+    assert ("stated_age", span, age) in kinds_and_spans(prompt)
+
+
+@pytest.mark.parametrize("prompt", [
+    "a 40-year-old man", "I am 25 years old", "18 year old student", "21yo", "12 years of experience",
+    "a 1990s photo", "112 years old", "a woman aged 30", "mit 45 Jahren", "treinta años", "20 ans",
+    "a 2-year warranty", "version 12 old build",
+])
+def test_adult_ages_and_other_numbers_are_not_stated_minor_ages(prompt):
+    assert not [k for k in kinds_and_spans(prompt) if k[0] == "stated_age"]
+
+
+@pytest.mark.parametrize("prompt, span", [
+    ("a 7th grader", "7th grader"), ("seventh-graders at lunch", "seventh-graders"), ("grade 5 math", "grade 5"),
+    ("middle school hallway", "middle school"), ("primary school yard", "primary school"),
+    ("a kindergartener", "kindergartener"), ("junior high dance", "junior high"),
+    ("die Grundschule", "Grundschule"), ("eine Fünftklässlerin", "Fünftklässlerin"), ("die 6. Klasse", "6. Klasse"),
+    ("escuela primaria", "escuela primaria"), ("élèves de l'école primaire", "école primaire"),
+    ("scuola media", "scuola media"), ("ensino fundamental", "ensino fundamental"),
+    ("ученица 7 класса", "7 класса"), ("начальная школа", "начальная школа"),
+])
+def test_school_grades(prompt, span):
+    assert ("school_grade", span, None) in kinds_and_spans(prompt)
+
+
+@pytest.mark.parametrize("prompt, span", [
+    ("a child", "child"), ("two kids", "kids"), ("a toddler", "toddler"), ("little girl", "little girl"),
+    ("a schoolgirl", "schoolgirl"), ("preteen", "preteen"), ("pre-teen", "pre-teen"), ("underage", "underage"),
+    ("spielende Kinder", "Kinder"), ("ein kleines Mädchen", "kleines Mädchen"), ("minderjährige", "minderjährige"),
+    ("una niña", "niña"), ("menores de edad", "menores de edad"), ("une fillette", "fillette"),
+    ("une écolière", "écolière"), ("una bambina", "bambina"), ("minorenne", "minorenne"),
+    ("uma criança", "criança"), ("menino", "menino"), ("школьница", "школьница"), ("ребёнок", "ребёнок"),
+    ("подростки", "подростки"),
+])
+def test_words_for_children(prompt, span):
+    assert ("child_term", span, None) in kinds_and_spans(prompt)
+
+
+@pytest.mark.parametrize("prompt", [
+    "a kind woman at the market", "what kind of bird is this", "a kinder world", "no kidding",
+    "the childhood home of a poet", "minor scratches on the car", "a cat on a mat", "teenth",
+    "problemas menores", "a bimbo", "hey baby", "Mädchenname",
+])
+def test_adult_and_ordinary_words_are_not_indicators(prompt):
+    assert kinds_and_spans(prompt) == []
+
+
+def test_evasions_are_normalised_and_spans_stay_in_the_original():
+    prompt = "a  tw\u0435lv\u0435-y\u0435ar-old\u200b  s c h o o l g i r l"
+    found = kinds_and_spans(prompt)
+    assert ("stated_age", "tw\u0435lv\u0435-y\u0435ar-old", 12) in found
+    assert ("child_term", "s c h o o l g i r l", None) in found
+    fullwidth = "\uff11\uff12\uff59\uff4f model"
+    assert kinds_and_spans(fullwidth) == [("stated_age", "\uff11\uff12\uff59\uff4f", 12)]
+
+
+def test_an_indicator_reports_its_language_and_nested_matches_of_one_kind_are_dropped():
+    [indicator] = CLASSIFIER.find("middle schoolers")
+    assert (indicator.kind, indicator.term, indicator.language) == ("school_grade", "middle schoolers", "en")
+    signal = CLASSIFIER.classify("")
+    assert signal.indicators == []
+
+
+def test_field_vocabulary_names_the_closed_sets():
+    vocabulary = MinorIndicatorsClassifier.field_vocabulary({})
+    assert vocabulary["indicators.kind"] == KINDS
+    assert set(vocabulary["indicators.language"]) == {"en", "de", "es", "fr", "it", "pt", "ru"}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("max_age: 17\nnumber_words: {}\nstated_age: {en: ['years old']}\nschool_grade: {}\nchild_term: {}\n", "no {n}"),
+    ("max_age: 17\nnumber_words: {}\nstated_age: {}\nschool_grade: {en: ['(']}\nchild_term: {}\n", "school_grade.en"),
+    ("max_age: 30\nnumber_words: {}\nstated_age: {}\nschool_grade: {}\nchild_term: {}\n", "max_age"),
+    ("max_age: 17\nstated_age: {}\nschool_grade: {}\nchild_term: {}\nextra: 1\n", "extra"),
+])
+def test_a_bad_lexicon_fails_at_start_up_naming_the_fault(tmp_path, text, message):
+    path = tmp_path / "lexicon.yaml"
+    path.write_text(text)
+    with pytest.raises(LexiconError, match=message):
+        MinorIndicatorsClassifier(lexicon=path)
