@@ -133,3 +133,7 @@ class ReviewApi:
 
     def stats(self) -> dict:  # noqa: D401
         return self._call("GET", "/v1/review/stats").json()
+
+    def enforcement(self) -> dict:
+        """The live policy's prevalence, precision and recall, estimated from the blind quality sample."""
+        return self._call("GET", "/v1/stats/enforcement").json()

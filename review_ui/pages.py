@@ -51,6 +51,28 @@ def _rate(value: float | None, of: int, none: str) -> str:
     return none if value is None else f"{value:.0%} of {of}"
 
 
+def _estimate(value: dict) -> str:
+    if value.get("estimate") is None:
+        return "not enough labels"
+    return f"{value['estimate']:.1%} [{value['ci_low']:.1%}, {value['ci_high']:.1%}]"
+
+
+def _enforcement(client: ReviewApi) -> None:
+    """What the live policy lets through, from the blind quality sample (GET /v1/stats/enforcement)."""
+    try:
+        report = client.enforcement()
+    except ApiProblem as problem:
+        st.caption(f"enforcement estimates unavailable: {problem.message}")
+        return
+    estimates, labelled = report["estimates"], sum(s["labelled"] for s in report["strata"].values())
+    columns = st.columns(3)
+    help_text = (f"95% interval; from {labelled} labelled items (blind quality sample and decided reviews), "
+                 "weighted by their sampling probabilities. Harmful means a reviewer rejected it.")
+    columns[0].metric("Harmful among allowed", _estimate(estimates["prevalence_allowed"]), help=help_text)
+    columns[1].metric("Policy precision", _estimate(estimates["precision"]), help=help_text)
+    columns[2].metric("Policy recall", _estimate(estimates["recall"]), help=help_text)
+
+
 def stats_page(client: ReviewApi) -> None:
     import pandas as pd
 
@@ -77,6 +99,7 @@ def stats_page(client: ReviewApi) -> None:
                      _rate(agreement.get("rate"), sure, "all sent to review" if decided else "no verdict yet"),
                      help="Only items where the policy itself decided (allow/block) before a person looked; the "
                           "others it sent to review without a verdict of its own.")
+    _enforcement(client)
     throughput = stats.get("throughput") or {}
     rows = []
     for reviewer, counts in stats["per_reviewer"].items():
