@@ -27,10 +27,11 @@ serve: $(STAMP)
 review-ui: $(STAMP)
 	$(BIN)/moderation review-ui --api-url $${MODERATION_API_URL:-http://127.0.0.1:8000}
 
+# PYTEST_ARGS: a subset, e.g. `make test PYTEST_ARGS=tests/test_pii.py` (default: every test).
 test: $(STAMP)
 	$(BIN)/moderation policy lint policies/
 	$(BIN)/moderation policy test policies/
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/http_load.py
