@@ -99,8 +99,12 @@ def test_graph_export_is_reproducible_and_named_by_its_sources(tmp_path: Path) -
 def test_bad_runtime_choices_are_refused_before_loading_anything() -> None:
     with pytest.raises(ValueError, match="runtime must be one of"):
         ToxicityClassifier(runtime="tensorrt")
-    with pytest.raises(ValueError, match="bundled model only"):
+    with pytest.raises(ValueError, match="committed model only"):
         ToxicityClassifier(runtime="onnx", model_dir="/nonexistent")
+    with pytest.raises(ValueError, match="committed model only"):
+        ToxicityClassifier(runtime="onnx", text_model_dir="/nonexistent")
+    with pytest.raises(ValueError, match="not both"):
+        ToxicityClassifier(model_dir="/a", text_model_dir="/b")
 
 
 @settings(max_examples=200, deadline=None)
