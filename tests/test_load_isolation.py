@@ -36,7 +36,7 @@ from hostile_requests import JSON_BODIES, MULTIPART  # noqa: E402
 
 RSS_BOUND = 1536 * 1024 * 1024  # 1.5 GiB over the ready process
 ORDINARY_REQUESTS = 24
-PROMPT_SIGNALS = {"toxicity", "pii"}
+PROMPT_SIGNALS = {"toxicity", "pii", "text", "minor_indicators"}
 IMAGE_SIGNALS = PROMPT_SIGNALS | {"nsfw", "image_hash", "pdq"}
 EMOJI_PROMPT = "\U0001F600\U0001F680\U0001F308\U0001F4A9" * 2000  # 8,000 characters
 
@@ -189,8 +189,7 @@ KINDS = {
 @pytest.mark.parametrize("kind", [
     "malformed and costly requests",
     "8,000-character emoji prompts",
-    pytest.param("large and odd images", marks=pytest.mark.xfail(
-        strict=False, reason="issue 12 items 1-2: image decode bounded in time and memory (images helper)")),
+    "large and odd images",
 ])
 def test_a_hostile_client_does_not_degrade_an_ordinary_one(server, kind):
     process, base, ordinary, hostile = server
