@@ -12,8 +12,8 @@ from conftest import PROJECT_ROOT, with_key
 from moderation_service.api.app import create_app
 from moderation_service.policy import load_policy_set
 from moderation_service.quality.config import QualitySettings
-from moderation_service.quality.sampling import UNCERTAINTY, UNIFORM, QualitySampler, near_a_threshold, \
-    threshold_comparisons
+from moderation_service.quality.sampling import UNCERTAINTY, UNIFORM, QualitySampler, near_a_threshold
+from moderation_service.review.thresholds import threshold_comparisons
 from moderation_service.settings import Settings
 from review_support import login
 
@@ -21,7 +21,7 @@ DEFAULT_POLICY = load_policy_set(PROJECT_ROOT / "policies").for_surface("default
 
 
 def test_threshold_comparisons_are_read_from_the_policy_rules():
-    found = dict(threshold_comparisons(DEFAULT_POLICY))
+    found = {c.path: c.value for c in threshold_comparisons(DEFAULT_POLICY)}
     assert found["nsfw.probability"] in (DEFAULT_POLICY.thresholds["nsfw_block"],
                                          DEFAULT_POLICY.thresholds["nsfw_review"])
     assert any(path.startswith("toxicity.scores.") for path in found)

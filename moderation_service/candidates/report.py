@@ -20,7 +20,7 @@ from sqlalchemy.orm import sessionmaker
 from moderation_service.db.tables import ModerationItem, ReviewQueueEntry, ShadowScore
 from moderation_service.policy import PolicySet, evaluate
 from moderation_service.policy_replay import stored_facts
-from moderation_service.quality.sampling import threshold_comparisons
+from moderation_service.review.thresholds import threshold_comparisons
 from moderation_service.reviewed_evaluation import numeric_fields
 from moderation_service.reviewed_labels import ReasonCodeMap
 
@@ -105,10 +105,10 @@ def _decisions(policies: PolicySet, item: ModerationItem, shadow: ShadowScore) -
 def _field_thresholds(policy, signal: str) -> dict[str, float]:
     """The lowest threshold the policy compares each of the signal's fields with (its review line)."""
     found: dict[str, float] = {}
-    for path, value in threshold_comparisons(policy):
-        if path.startswith(signal + "."):
-            name = path[len(signal) + 1:]
-            found[name] = min(value, found.get(name, value))
+    for comparison in threshold_comparisons(policy):
+        if comparison.path.startswith(signal + "."):
+            name = comparison.path[len(signal) + 1:]
+            found[name] = min(comparison.value, found.get(name, comparison.value))
     return found
 
 

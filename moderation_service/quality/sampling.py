@@ -17,19 +17,16 @@ Items the policy sends to review are not sampled: reviewers label them anyway.
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 from moderation_service.policy.spec import PolicySpec
 from moderation_service.quality.config import QualitySettings
+from moderation_service.review.thresholds import threshold_comparisons
 
 UNIFORM = "uniform"
 UNCERTAINTY = "uncertainty"
-_THRESHOLD_COMPARISON = re.compile(
-    r"^\s*(?P<path>[A-Za-z_][\w./-]*)\s*(?:>=|>|<=|<)\s*(?P<bound>thresholds\.\w+|-?\d+(?:\.\d+)?)\s*$")
-
 
 @dataclass(frozen=True)
 class Sample:
@@ -68,43 +65,12 @@ class QualitySampler:
         return self._count_today(sample.kind, midnight) < budget
 
 
-def threshold_comparisons(policy: PolicySpec) -> list[tuple[str, float]]:
-    """(signal path, threshold) of every ordering comparison in the policy's rules, e.g.
-    ``("toxicity.scores.hate", 0.85)``; comparisons of other shapes are skipped."""
-    found: list[tuple[str, float]] = []
-    for rule in policy.rules:
-        for text in _condition_strings(rule.when):
-            match = _THRESHOLD_COMPARISON.match(text)
-            if not match:
-                continue
-            bound = match["bound"]
-            if bound.startswith("thresholds."):
-                value = policy.thresholds.get(bound.split(".", 1)[1])
-                if value is None:
-                    continue
-            else:
-                value = float(bound)
-            found.append((match["path"], float(value)))
-    return found
-
-
 def near_a_threshold(policy: PolicySpec, facts: Mapping[str, Any], margin: float) -> bool:
-    for path, threshold in threshold_comparisons(policy):
-        value = _resolve(facts, path)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value - threshold) <= margin:
+    for comparison in threshold_comparisons(policy):
+        value = _resolve(facts, comparison.path)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value - comparison.value) <= margin:
             return True
     return False
-
-
-def _condition_strings(condition: Any) -> Iterator[str]:
-    if isinstance(condition, str):
-        yield condition
-    elif isinstance(condition, dict):
-        for value in condition.values():
-            yield from _condition_strings(value)
-    elif isinstance(condition, list):
-        for value in condition:
-            yield from _condition_strings(value)
 
 
 def _resolve(facts: Mapping[str, Any], path: str) -> Any:
