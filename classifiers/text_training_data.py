@@ -363,7 +363,8 @@ _HARD_NEGATIVE_SOURCES = ("davidson", "hatexplain", "gab", "edos", "implicit-hat
 
 
 def _identity_negatives(root: Path) -> Iterator[tuple[str, dict[str, float]]]:
-    """Rows of the hate corpora labelled harmless in every category they label, that name an identity group."""
+    """Rows of the hate corpora labelled harmless in every category they label, whose raw text
+    names an identity group (in a few, only inside a link or @mention that cleaning removes)."""
     for name in _HARD_NEGATIVE_SOURCES:
         for text, values in SOURCES[name](root):
             if not any(values.values()) and IDENTITY_WORDS.search(text):
