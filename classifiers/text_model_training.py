@@ -309,6 +309,25 @@ def threshold_for_precision(truth: np.ndarray, scores: np.ndarray, precision: fl
             "recall": round(float(recalls[index]), 4)}
 
 
+def calibrate_and_threshold(val_raw: np.ndarray, val_rows: Sequence[LabelledText], seed: int) -> tuple[dict, dict, dict, dict]:
+    """Per category, from raw validation scores (rows, categories): the calibration chosen by measurement,
+    its log losses, the thresholds reaching each target precision and the operating threshold."""
+    from classifiers.text_model import calibrate
+
+    val_labels, val_mask = targets(val_rows)
+    calibration, calibration_losses, thresholds, operating = {}, {}, {}, {}
+    for column, category in enumerate(CATEGORIES):
+        rows = val_mask[:, column].numpy() > 0
+        truth, raw = val_labels[rows, column].numpy(), val_raw[rows, column]
+        calibration[category], calibration_losses[category] = choose_calibration(truth, raw, seed)
+        calibrated = calibrate(raw, calibration[category])
+        thresholds[category] = {f"p{int(p * 100)}": threshold_for_precision(truth, calibrated, p) for p in TARGET_PRECISIONS}
+        # Too few validation positives to calibrate: too few to tune a threshold on either.
+        operating[category] = (best_fbeta_threshold(truth, calibrated, OPERATING_BETA)
+                               if calibration[category]["method"] != "none" else 0.5)
+    return calibration, calibration_losses, thresholds, operating
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -330,8 +349,6 @@ def save_model(model: TextSafetyModel, config: dict[str, Any], out_dir: Path) ->
 def train_text_model(shared_datasets: Path, out_dir: Path = MODEL_DIR, seed: int = 13,
                      config: TrainingConfig = TrainingConfig(), log=print) -> dict[str, Any]:
     """Build the splits, cache, fine-tune, calibrate, save; returns the figures the model card quotes."""
-    from classifiers.text_model import calibrate
-
     started = time.perf_counter()
     torch.set_num_threads(config.threads)
     torch.manual_seed(seed)
@@ -351,18 +368,8 @@ def train_text_model(shared_datasets: Path, out_dir: Path = MODEL_DIR, seed: int
     caching_seconds = time.perf_counter() - started
     history = fit(model, states["train"], splits["train"], states["val"], splits["val"], config, seed, log)
 
-    val_raw = predict_raw(model, states["val"])
-    val_labels, val_mask = targets(splits["val"])
-    calibration, calibration_losses, thresholds, operating = {}, {}, {}, {}
-    for column, category in enumerate(CATEGORIES):
-        rows = val_mask[:, column].numpy() > 0
-        truth, raw = val_labels[rows, column].numpy(), val_raw[rows, column]
-        calibration[category], calibration_losses[category] = choose_calibration(truth, raw, seed)
-        calibrated = calibrate(raw, calibration[category])
-        thresholds[category] = {f"p{int(p * 100)}": threshold_for_precision(truth, calibrated, p) for p in TARGET_PRECISIONS}
-        # Too few validation positives to calibrate: too few to tune a threshold on either.
-        operating[category] = (best_fbeta_threshold(truth, calibrated, OPERATING_BETA)
-                               if calibration[category]["method"] != "none" else 0.5)
+    calibration, calibration_losses, thresholds, operating = calibrate_and_threshold(
+        predict_raw(model, states["val"]), splits["val"], seed)
     model_config = {
         "categories": list(CATEGORIES),
         "encoder": "sentence-transformers/all-MiniLM-L6-v2",

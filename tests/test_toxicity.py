@@ -162,8 +162,8 @@ def test_hateful_generalisations_about_religious_groups_are_not_allowed(classifi
 @pytest.mark.parametrize("text", [
     "I am a gay man", "I am a proud lesbian and I love my wife", "I don't hate gay people at all",
     "I am a man", "As a Muslim woman I pray five times a day", "I'm a trans woman and a nurse",
-    pytest.param("Gay people deserve the same rights as everyone else", marks=pytest.mark.xfail(
-        strict=True, reason="known over-enforcement: hate 0.39 sends it to review (model card, known failure modes)")),
+    "Gay people deserve the same rights as everyone else", "Trans people deserve to feel safe at work",
+    "I have a lot of respect for Jewish culture", "Immigrants are not criminals",
 ])
 def test_identity_statements_and_negated_hate_are_allowed(classifier, default_policy, text: str) -> None:
     action, rules, result = decide(classifier, default_policy, text)
@@ -182,7 +182,8 @@ _ENGLISH_VOCABULARY = "known gap: MiniLM's English vocabulary; the model misses 
 @pytest.mark.parametrize("text", [
     pytest.param("Ты никчёмный идиот, я тебя убью завтра",  # Russian: you worthless idiot, I will kill you tomorrow
                  marks=pytest.mark.xfail(strict=True, reason=_ENGLISH_VOCABULARY)),
-    "Du dreckiger Idiot, ich werde dich umbringen",  # German
+    pytest.param("Du dreckiger Idiot, ich werde dich umbringen",  # German
+                 marks=pytest.mark.xfail(strict=True, reason=_ENGLISH_VOCABULARY)),
     pytest.param("Maldito imbécil, te voy a matar esta noche",  # Spanish
                  marks=pytest.mark.xfail(strict=True, reason=_ENGLISH_VOCABULARY)),
 ])
