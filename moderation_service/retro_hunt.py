@@ -24,6 +24,11 @@ synced it (and every item decided before it synced is in the index). An
 entry that matches more than ``max_items`` items is quarantined instead, as
 a flooding entry is at match time: a generic hash cannot take down a flood.
 Items matching an allow bank are left alone, as the default policy does.
+
+An entry an admin releases from quarantine is hunted again (a second cursor,
+over the ``entry_released`` changes), this time without the flood limit: the
+release is a person's word that the entry is not generic, and each takedown's
+audit entry says it followed a release.
 """
 from __future__ import annotations
 
@@ -49,6 +54,8 @@ from moderation_service.review.webhooks import enqueue_event
 
 log = logging.getLogger(__name__)
 CURSOR = "block-banks"
+# Holds a hash_bank_changes seq (in the cursor's entry_id column), not an entry id.
+RELEASED_CURSOR = "released-entries"
 EVENT = "item.retroactively_blocked"
 QUEUE = "retroactive"  # the review row that carries a takedown when the item had none
 IN_FORCE_PUBLISHED = ("allow", "redact")
@@ -59,6 +66,7 @@ class HuntReport:
     entries: int = 0                                     # entries hunted this round
     taken_down: list[tuple[str, int]] = field(default_factory=list)  # (item id, entry id)
     quarantined: list[int] = field(default_factory=list)
+    released: int = 0                                    # released entries hunted again this round
     skipped: bool = False                                # another worker held the cursor
 
 
@@ -75,16 +83,17 @@ class RetroHunter:
         self.ensure_cursor()
 
     def ensure_cursor(self) -> None:
-        """First start: begin after the newest entry, so old entries are not hunted unannounced."""
-        with self.sessions() as session:
-            if session.get(RetroHuntCursor, CURSOR) is not None:
-                return
-        try:
-            with self.sessions.begin() as session:
-                newest = session.scalar(select(HashBankEntry.id).order_by(HashBankEntry.id.desc()).limit(1)) or 0
-                session.add(RetroHuntCursor(name=CURSOR, entry_id=newest, updated_at=utcnow()))
-        except IntegrityError:
-            pass  # another worker created it first
+        """First start: begin after the newest entry (and release), so old ones are not hunted unannounced."""
+        for name, column in ((CURSOR, HashBankEntry.id), (RELEASED_CURSOR, HashBankChange.seq)):
+            with self.sessions() as session:
+                if session.get(RetroHuntCursor, name) is not None:
+                    continue
+            try:
+                with self.sessions.begin() as session:
+                    newest = session.scalar(select(column).order_by(column.desc()).limit(1)) or 0
+                    session.add(RetroHuntCursor(name=name, entry_id=newest, updated_at=utcnow()))
+            except IntegrityError:
+                pass  # another worker created it first
 
     # One round
 
@@ -92,12 +101,24 @@ class RetroHunter:
         self.banks.sync.sync_once()  # the index holds every entry and item committed until now
         report = HuntReport()
         counts: dict[str, int] = {}
+        self._hunt_new_entries(report, counts)
+        self._hunt_released_entries(report, counts)
+        for bank_name, count in counts.items():
+            if self.on_taken_down is not None:
+                self.on_taken_down(bank_name, count)
+        for entry_id in report.quarantined:
+            self.banks.matcher.set_quarantined(entry_id, True)
+        if report.taken_down:
+            log.warning("retro-hunt took down %d item(s)", len(report.taken_down))
+        return report
+
+    def _hunt_new_entries(self, report: HuntReport, counts: dict[str, int]) -> None:
         with self.sessions.begin() as session:
             cursor = session.scalar(select(RetroHuntCursor).where(RetroHuntCursor.name == CURSOR)
                                     .with_for_update(skip_locked=True))
             if cursor is None:
                 report.skipped = True
-                return report
+                return
             now = utcnow()
             position = cursor.entry_id
             rows = session.execute(select(HashBankEntry, HashBank).join(HashBank)
@@ -117,24 +138,45 @@ class RetroHunter:
                 if taken:
                     counts[bank.name] = counts.get(bank.name, 0) + taken
             cursor.entry_id, cursor.updated_at = position, now
-        for bank_name, count in counts.items():
-            if self.on_taken_down is not None:
-                self.on_taken_down(bank_name, count)
-        for entry_id in report.quarantined:
-            self.banks.matcher.set_quarantined(entry_id, True)
-        if report.taken_down:
-            log.warning("retro-hunt took down %d item(s)", len(report.taken_down))
-        return report
+
+    def _hunt_released_entries(self, report: HuntReport, counts: dict[str, int]) -> None:
+        """Entries released from quarantine since the last round, once synced everywhere: no flood limit."""
+        with self.sessions.begin() as session:
+            cursor = session.scalar(select(RetroHuntCursor).where(RetroHuntCursor.name == RELEASED_CURSOR)
+                                    .with_for_update(skip_locked=True))
+            if cursor is None:
+                report.skipped = True
+                return
+            now = utcnow()
+            position = cursor.entry_id
+            changes = session.scalars(select(HashBankChange).where(HashBankChange.seq > position)
+                                      .order_by(HashBankChange.seq).limit(self.batch)).all()
+            for change in changes:
+                age = (now - aware(change.changed_at)).total_seconds()
+                if age < self.settle_s or (change.seq != position + 1 and age < self.settle_s + self.gap_timeout_s):
+                    break
+                position = change.seq
+                if change.op != "entry_released":
+                    continue
+                entry = session.get(HashBankEntry, change.entry_id)
+                bank = session.get(HashBank, change.bank_id)
+                if entry is None or bank is None or bank.purpose != "block" or entry.quarantined_at is not None:
+                    continue  # deleted, or quarantined again since
+                report.released += 1
+                taken = self._hunt(session, entry, bank, now, report, released=True)
+                if taken:
+                    counts[bank.name] = counts.get(bank.name, 0) + taken
+            cursor.entry_id, cursor.updated_at = position, now
 
     def _hunt(self, session: Session, entry: HashBankEntry, bank: HashBank, now: datetime,
-              report: HuntReport) -> int:
+              report: HuntReport, released: bool = False) -> int:
         threshold = effective_thresholds(bank.thresholds)[entry.signal_type]
         distances = self._matching_items(session, entry, threshold)
         if not distances:
             return 0
         published = self._published(session, list(distances))
         published = [item for item in published if not self._allowed_by_a_bank(session, item.id)]
-        if len(published) > self.max_items:
+        if len(published) > self.max_items and not released:
             reason = (f"retro-hunt: would take down {len(published)} published items "
                       f"(limit {self.max_items})")
             log.warning("quarantining bank entry %d: %s", entry.id, reason)
@@ -144,7 +186,7 @@ class RetroHunter:
             report.quarantined.append(entry.id)
             return 0
         for item in published:
-            self._take_down(session, item, entry, bank, distances[item.id], now)
+            self._take_down(session, item, entry, bank, distances[item.id], now, released)
             report.taken_down.append((item.id, entry.id))
         return len(published)
 
@@ -189,7 +231,7 @@ class RetroHunter:
 
     @staticmethod
     def _take_down(session: Session, item: ModerationItem, entry: HashBankEntry, bank: HashBank, distance: int,
-                   now: datetime) -> None:
+                   now: datetime, released: bool) -> None:
         review = session.scalar(select(ReviewQueueEntry).where(ReviewQueueEntry.item_id == item.id))
         previous = audit.entry_state(review)
         in_force = (review.final_decision if review else None) or item.decision
@@ -200,7 +242,8 @@ class RetroHunter:
         review.reason_code = "hash_bank"
         session.flush()
         details = {"bank": bank.name, "entry_id": entry.id, "signal_type": entry.signal_type, "hash": entry.hash,
-                   "label": entry.label, "distance": distance, "previous_decision": in_force}
+                   "label": entry.label, "distance": distance, "previous_decision": in_force,
+                   "trigger": "released_from_quarantine" if released else "entry_added"}
         audit.record(session, item.id, RETRO_ACTOR, "retroactive", previous, audit.entry_state(review), details,
                      item.policy_sha256)
         enqueue_event(session, item, EVENT, {"final_decision": "block", "previous_decision": in_force,
