@@ -18,7 +18,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from classifiers.nsfw_drawings import NsfwDrawingsClassifier, resize_align_corners
+from classifiers.nsfw_drawings import NsfwDrawingsClassifier, model_input, resize_align_corners
 from classifiers.nsfw_drawings_conversion import (CLASSES, ConversionError, build_onnx, onnx_path, read_layers_model,
                                                   verify_integrity)
 from moderation_service.images import decode_image
@@ -73,6 +73,43 @@ def test_the_resize_is_nsfwjs_aligned_corners_bilinear():
     assert resize_align_corners(np.full((1, 1, 3), 7, np.uint8)).shape == (224, 224, 3)
     same = np.random.default_rng(1).integers(0, 256, (224, 224, 3), dtype=np.uint8)
     np.testing.assert_array_equal(resize_align_corners(same), same.astype(np.float32) / 255)
+
+
+def _grid(side: int, size: int = 224) -> tuple[np.ndarray, np.ndarray]:
+    """The source rows (and columns) an aligned-corners resize from ``side`` to ``size`` reads."""
+    source = np.arange(size) * ((side - 1) / (size - 1))
+    low = np.floor(source).astype(int)
+    return low, np.minimum(low + 1, side - 1)
+
+
+@pytest.mark.parametrize("side", [2048, 2008])  # 2008 - 1 = 9 x 223: the resize degenerates to every 9th pixel
+def test_a_picture_hidden_on_the_resize_grid_does_not_decide_the_score(model, side):
+    import skimage.data
+
+    visible = np.asarray(_drawing("character-0").resize((side, side), Image.Resampling.NEAREST)).copy()
+    hidden = np.asarray(Image.fromarray(skimage.data.coffee()).resize((224, 224), Image.Resampling.BOX))
+    attacked = visible.copy()
+    low, high = _grid(side)
+    for rows in (low, high):
+        for columns in (low, high):
+            attacked[np.ix_(rows, columns)] = hidden
+    assert (attacked != visible).any(axis=-1).mean() < 0.06  # to a viewer, still the cartoon
+
+    def drawing(pixels: np.ndarray) -> float:
+        return float(model.probabilities(model_input(Image.fromarray(pixels))[None])[0][0])
+
+    # nsfwjs' own resize would see only the hidden photo...
+    naive = float(model.probabilities(resize_align_corners(attacked)[None])[0][0])
+    assert naive == pytest.approx(drawing(hidden), abs=0.02)
+    # ...the served input sees what viewers see (the hidden photo's 5% of pixels shift it a little).
+    assert abs(drawing(attacked) - drawing(visible)) < 0.25 * abs(drawing(hidden) - drawing(visible))
+
+
+def test_pictures_up_to_400_pixels_get_nsfwjs_input_exactly():
+    pixels = np.random.default_rng(5).integers(0, 256, (400, 257, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(model_input(Image.fromarray(pixels)), resize_align_corners(pixels))
+    larger = np.random.default_rng(6).integers(0, 256, (401, 90, 3), dtype=np.uint8)
+    assert not np.array_equal(model_input(Image.fromarray(larger)), resize_align_corners(larger))
 
 
 def test_a_benign_drawing_gives_per_class_scores(model):
