@@ -126,7 +126,7 @@ def test_no_benign_image_reaches_the_default_policys_review_threshold(model):
     images = {name: pixels for name, pixels in agreement_set().items() if not name.startswith("edge-")}
     signals = model.classify_batch([decode_image(_encoded(Image.fromarray(p))) for p in images.values()])
     hentai = {name: signal.scores["hentai"] for name, signal in zip(images, signals)}
-    assert max(hentai.values()) < thresholds["minor_drawing"] < thresholds["drawing_review"], hentai
+    assert max(hentai.values()) < thresholds["minor_drawing"] <= thresholds["drawing_review"], hentai
 
 
 def test_every_frame_of_an_animation_is_read_and_the_scores_are_the_maximum(model):
@@ -169,7 +169,7 @@ def test_the_conversion_rebuilds_the_committed_graph(tmp_path):
     """Fetches nsfwjs@4.4.0 from the npm registry (CI may reach it); skips when it cannot."""
     try:
         packed = subprocess.run(["npm", "pack", "nsfwjs@4.4.0", "--pack-destination", str(tmp_path)],
-                                capture_output=True, text=True, timeout=300)
+                                capture_output=True, text=True, timeout=60)
     except subprocess.TimeoutExpired:
         pytest.skip("npm pack timed out (no registry?)")
     if packed.returncode != 0:
