@@ -4,21 +4,28 @@ open_nsfw was trained on photographs; GantMan's ``nsfw_model`` (shipped by the n
 package ``nsfwjs@4.4.0``, MIT) also tells drawings apart: its classes are drawing,
 hentai, neutral, porn and sexy. The graph is converted reproducibly by
 ``classifiers/nsfw_drawings_conversion.py`` and committed with a model card in
-``classifiers/models/nsfw_drawings/``. Preprocessing is nsfwjs' own: RGB / 255, then
-a bilinear resize to 224x224 with aligned corners, so scores agree with the reference
-implementation (``tests/test_nsfw_drawings.py`` states the tolerance).
+``classifiers/models/nsfw_drawings/``. Preprocessing is nsfwjs' own (RGB / 255, then a
+bilinear resize to 224x224 with aligned corners: ``resize_align_corners``), so the model
+agrees with the reference implementation (``tests/test_nsfw_drawings.py`` states the
+tolerance), with one deliberate difference: a picture longer than 400 pixels on a side is
+first box-averaged (``model_input``). nsfwjs' resize reads only the 2x2 neighbours of
+224x224 points, about 5% of a 1024x1024 picture, so an uploader could put one picture on
+that grid and show viewers another.
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
+from PIL import Image
 from pydantic import Field
 
 from classifiers.base import Classifier, DecodedImage, Modality, ModelIdentity, Signal, sha256_of_files
 from classifiers.nsfw_drawings_conversion import CLASSES, IMAGE_SIZE, INPUT_NAME, NSFWJS_VERSION, MODEL_NAME, onnx_path
 from classifiers.onnx_session import open_session, session_device
 
+_SPARSE_LIMIT = 400  # pixels per side that an aligned-corners resize to 224 reads every one of
 _MAX_RUN = 32  # rows per session run: an animated image brings up to 20 views
 _HENTAI = CLASSES.index("hentai")
 _DRAWN = [CLASSES.index("drawing"), _HENTAI]
@@ -52,8 +59,8 @@ def resize_align_corners(pixels: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarr
     """(H, W, 3) uint8 -> (size, size, 3) float32 in [0, 1], bilinear with aligned corners.
 
     The same arithmetic as TensorFlow.js' ``resizeBilinear(..., alignCorners=true)``,
-    which nsfwjs applies; only the four source pixels of each output pixel are read,
-    so the cost does not grow with the input's size.
+    which nsfwjs applies. Only the four source pixels of each output pixel are read:
+    a strong downscale ignores most pixels (see ``model_input``).
     """
     height, width = pixels.shape[:2]
     if (height, width) == (size, size):
@@ -74,6 +81,20 @@ def resize_align_corners(pixels: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarr
     lower = corners[1, :, 0] + (corners[1, :, 1] - corners[1, :, 0]) * column_fraction
     # Dividing by 255 last (nsfwjs divides first) differs by float rounding only.
     return (upper + (lower - upper) * row_fraction[:, None, None]) * np.float32(1 / 255)
+
+
+def model_input(picture: Image.Image) -> np.ndarray:
+    """An RGB picture -> (224, 224, 3) float32 in [0, 1], every pixel counting.
+
+    nsfwjs' aligned-corners resize samples 224 points per axis. Up to _SPARSE_LIMIT pixels
+    per side the points lie less than 1.8 pixels apart, so every pixel weighs in, and the
+    input is nsfwjs' exactly. A longer side is first box-averaged by the smallest integer
+    factor that brings it within the limit (``Image.reduce``), then resized the same way.
+    """
+    factors = tuple(math.ceil(side / _SPARSE_LIMIT) for side in picture.size)
+    if factors != (1, 1):
+        picture = picture.reduce(factors)
+    return resize_align_corners(np.asarray(picture))
 
 
 class NsfwDrawingsClassifier(Classifier[DecodedImage, NsfwDrawingsSignal]):
@@ -102,8 +123,7 @@ class NsfwDrawingsClassifier(Classifier[DecodedImage, NsfwDrawingsSignal]):
     def prepare(self, item: DecodedImage) -> tuple[list[dict], np.ndarray]:
         """Each view's label and the stacked model inputs, (views, 224, 224, 3)."""
         views = item.all_views()
-        return [view.label() for view in views], np.stack([resize_align_corners(np.asarray(view.rgb))
-                                                             for view in views])
+        return [view.label() for view in views], np.stack([model_input(view.rgb) for view in views])
 
     def probabilities(self, inputs: np.ndarray) -> np.ndarray:
         """(N, 224, 224, 3) float32 in [0, 1] -> (N, 5) probabilities over CLASSES."""

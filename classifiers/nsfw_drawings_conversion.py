@@ -85,11 +85,13 @@ def read_layers_model(tarball: Path) -> tuple[dict[str, Any], bytes]:
         wanted = {f"package/dist/models/{MODEL_NAME}/model.min.js",
                   f"package/dist/models/{MODEL_NAME}/group1-shard1of1.min.js"}
         with tarfile.open(tarball) as archive:
-            members = [member for member in archive.getmembers() if member.name in wanted and member.isfile()]
+            members = {member.name: member for member in archive.getmembers()
+                       if member.name in wanted and member.isfile()}
             if len(members) != len(wanted):
-                raise ConversionError(f"{tarball}: missing {sorted(wanted - {m.name for m in members})}")
-            archive.extractall(root, members=members, filter="data")
-        model_js, shard_js = (root / name for name in sorted(wanted, key=lambda n: "shard" in n))
+                raise ConversionError(f"{tarball}: missing {sorted(wanted - set(members))}")
+            for name, member in members.items():  # read by name: nothing else in the archive is written
+                (root / Path(name).name).write_bytes(archive.extractfile(member).read())
+        model_js, shard_js = (root / Path(name).name for name in sorted(wanted, key=lambda n: "shard" in n))
         try:
             subprocess.run(["node", "-e", _NODE_DUMP, str(model_js), str(shard_js),
                             str(root / "model.json"), str(root / "shard.b64")],
@@ -128,6 +130,7 @@ class _GraphBuilder:
         self.nodes: list = []
         self.initializers: list = []
         self.used: set[str] = set()
+        self.flattened: list[str] = []
 
     def node(self, op: str, inputs: list[str], output: str, **attributes) -> str:
         self.nodes.append(self.helper.make_node(op, inputs, [output], name=output, **attributes))
@@ -160,6 +163,8 @@ class _GraphBuilder:
         if kind in ("Conv2D", "DepthwiseConv2D"):
             return self.convolution(kind, config, source[0], name)
         if kind == "BatchNormalization":
+            if config.get("axis") not in (-1, 3, [3]) or not (config.get("center") and config.get("scale")):
+                raise ConversionError(f"{name}: only channels-last batch norm with centre and scale is supported")
             parameters = [self.weight(name, key) for key in ("gamma", "beta", "moving_mean", "moving_variance")]
             return self.node("BatchNormalization", [source[0], *parameters], name, epsilon=float(config["epsilon"]))
         if kind == "ReLU":
@@ -177,19 +182,22 @@ class _GraphBuilder:
             return self.node("AveragePool", [source[0]], name, kernel_shape=config["pool_size"],
                              strides=config["strides"])
         if kind == "Flatten":
-            # After a 7x7 pool the spatial size is 1x1, so NCHW and NHWC flatten alike.
+            # Only where the spatial size is 1x1 (checked in build_onnx) do NCHW and NHWC flatten alike.
+            self.flattened.append(source[0])
             return self.node("Flatten", [source[0]], name)
         if kind == "Dropout":
             return self.node("Identity", [source[0]], name)
         if kind == "Dense":
+            if not config.get("use_bias", True):
+                raise ConversionError(f"{name}: a Dense layer without bias is not supported")
             product = self.node("MatMul", [source[0], self.weight(name, "kernel")], f"{name}:matmul")
             added = self.node("Add", [product, self.weight(name, "bias")], f"{name}:linear")
             return self.activation(config["activation"], added, name)
         raise ConversionError(f"{name}: layer type {kind} is not supported")
 
     def convolution(self, kind: str, config: dict[str, Any], source: str, name: str) -> str:
-        if config["dilation_rate"] != [1, 1]:
-            raise ConversionError(f"{name}: dilated convolutions are not supported")
+        if config["dilation_rate"] != [1, 1] or config.get("depth_multiplier", 1) != 1:
+            raise ConversionError(f"{name}: dilated convolutions and depth multipliers are not supported")
         kernel_h, kernel_w = config["kernel_size"]
         if config["padding"] == "same":
             if config["strides"] != [1, 1]:
@@ -252,7 +260,20 @@ def build_onnx(model: dict[str, Any], shard: bytes):
     for key, value in _metadata().items():
         onnx_model.metadata_props.add(key=key, value=value)
     checker.check_model(onnx_model, full_check=True)
+    _check_flatten_inputs(onnx_model, builder.flattened)
     return onnx_model
+
+
+def _check_flatten_inputs(onnx_model, tensors: list[str]) -> None:
+    """A Flatten of an (N, C, H, W) tensor equals Keras' channels-last Flatten only when H = W = 1."""
+    from onnx import shape_inference
+
+    inferred = shape_inference.infer_shapes(onnx_model)
+    shapes = {info.name: [dim.dim_value for dim in info.type.tensor_type.shape.dim]
+              for info in inferred.graph.value_info}
+    for tensor in tensors:
+        if shapes.get(tensor, [None] * 4)[2:] != [1, 1]:
+            raise ConversionError(f"Flatten of {tensor} {shapes.get(tensor)}: only a 1x1 spatial size is supported")
 
 
 def _metadata() -> dict[str, str]:

@@ -101,8 +101,19 @@ class RetroHunter:
         self.banks.sync.sync_once()  # the index holds every entry and item committed until now
         report = HuntReport()
         counts: dict[str, int] = {}
-        self._hunt_new_entries(report, counts)
-        self._hunt_released_entries(report, counts)
+        with self.sessions.begin() as session:
+            # One lock for both passes: two workers hunting at once could take one item down twice.
+            cursor = session.scalar(select(RetroHuntCursor).where(RetroHuntCursor.name == CURSOR)
+                                    .with_for_update(skip_locked=True))
+            if cursor is None:
+                report.skipped = True
+                return report
+            released = session.scalar(select(RetroHuntCursor).where(RetroHuntCursor.name == RELEASED_CURSOR)
+                                      .with_for_update())
+            now = utcnow()
+            self._hunt_new_entries(session, cursor, now, report, counts)
+            if released is not None:
+                self._hunt_released_entries(session, released, now, report, counts)
         for bank_name, count in counts.items():
             if self.on_taken_down is not None:
                 self.on_taken_down(bank_name, count)
@@ -112,61 +123,53 @@ class RetroHunter:
             log.warning("retro-hunt took down %d item(s)", len(report.taken_down))
         return report
 
-    def _hunt_new_entries(self, report: HuntReport, counts: dict[str, int]) -> None:
-        with self.sessions.begin() as session:
-            cursor = session.scalar(select(RetroHuntCursor).where(RetroHuntCursor.name == CURSOR)
-                                    .with_for_update(skip_locked=True))
-            if cursor is None:
-                report.skipped = True
-                return
-            now = utcnow()
-            position = cursor.entry_id
-            rows = session.execute(select(HashBankEntry, HashBank).join(HashBank)
-                                   .where(HashBankEntry.id > position).order_by(HashBankEntry.id)
-                                   .limit(self.batch)).all()
-            for entry, bank in rows:
-                age = (now - aware(entry.created_at)).total_seconds()
-                if age < self.settle_s:
-                    break  # not yet synced everywhere; later ones are newer still
-                if entry.id != position + 1 and age < self.settle_s + self.gap_timeout_s:
-                    break  # a lower id may still commit (ids are allocated before commit)
-                position = entry.id
-                report.entries += 1
-                if bank.purpose != "block" or entry.quarantined_at is not None:
-                    continue
-                taken = self._hunt(session, entry, bank, now, report)
-                if taken:
-                    counts[bank.name] = counts.get(bank.name, 0) + taken
-            cursor.entry_id, cursor.updated_at = position, now
+    def _settled(self, now: datetime, created: datetime, position: int, following: int) -> bool:
+        """Synced everywhere, and no lower id can still commit (ids are allocated before commit)."""
+        age = (now - aware(created)).total_seconds()
+        return age >= self.settle_s and (following == position + 1 or age >= self.settle_s + self.gap_timeout_s)
 
-    def _hunt_released_entries(self, report: HuntReport, counts: dict[str, int]) -> None:
+    def _hunt_new_entries(self, session: Session, cursor: RetroHuntCursor, now: datetime, report: HuntReport,
+                          counts: dict[str, int]) -> None:
+        position = cursor.entry_id
+        rows = session.execute(select(HashBankEntry, HashBank).join(HashBank)
+                               .where(HashBankEntry.id > position).order_by(HashBankEntry.id)
+                               .limit(self.batch)).all()
+        for entry, bank in rows:
+            if not self._settled(now, entry.created_at, position, entry.id):
+                break  # later ones are newer still
+            position = entry.id
+            report.entries += 1
+            if bank.purpose != "block" or entry.quarantined_at is not None:
+                continue
+            if session.scalar(select(HashBankChange.seq).where(HashBankChange.op == "entry_released",
+                                                               HashBankChange.entry_id == entry.id).limit(1)):
+                continue  # quarantined at match time and released since: the release pass hunts it
+            taken = self._hunt(session, entry, bank, now, report)
+            if taken:
+                counts[bank.name] = counts.get(bank.name, 0) + taken
+        cursor.entry_id, cursor.updated_at = position, now
+
+    def _hunt_released_entries(self, session: Session, cursor: RetroHuntCursor, now: datetime,
+                               report: HuntReport, counts: dict[str, int]) -> None:
         """Entries released from quarantine since the last round, once synced everywhere: no flood limit."""
-        with self.sessions.begin() as session:
-            cursor = session.scalar(select(RetroHuntCursor).where(RetroHuntCursor.name == RELEASED_CURSOR)
-                                    .with_for_update(skip_locked=True))
-            if cursor is None:
-                report.skipped = True
-                return
-            now = utcnow()
-            position = cursor.entry_id
-            changes = session.scalars(select(HashBankChange).where(HashBankChange.seq > position)
-                                      .order_by(HashBankChange.seq).limit(self.batch)).all()
-            for change in changes:
-                age = (now - aware(change.changed_at)).total_seconds()
-                if age < self.settle_s or (change.seq != position + 1 and age < self.settle_s + self.gap_timeout_s):
-                    break
-                position = change.seq
-                if change.op != "entry_released":
-                    continue
-                entry = session.get(HashBankEntry, change.entry_id)
-                bank = session.get(HashBank, change.bank_id)
-                if entry is None or bank is None or bank.purpose != "block" or entry.quarantined_at is not None:
-                    continue  # deleted, or quarantined again since
-                report.released += 1
-                taken = self._hunt(session, entry, bank, now, report, released=True)
-                if taken:
-                    counts[bank.name] = counts.get(bank.name, 0) + taken
-            cursor.entry_id, cursor.updated_at = position, now
+        position = cursor.entry_id
+        changes = session.scalars(select(HashBankChange).where(HashBankChange.seq > position)
+                                  .order_by(HashBankChange.seq).limit(self.batch)).all()
+        for change in changes:
+            if not self._settled(now, change.changed_at, position, change.seq):
+                break
+            position = change.seq
+            if change.op != "entry_released":
+                continue
+            entry = session.get(HashBankEntry, change.entry_id)
+            bank = session.get(HashBank, change.bank_id)
+            if entry is None or bank is None or bank.purpose != "block" or entry.quarantined_at is not None:
+                continue  # deleted, or quarantined again since
+            report.released += 1
+            taken = self._hunt(session, entry, bank, now, report, released=True)
+            if taken:
+                counts[bank.name] = counts.get(bank.name, 0) + taken
+        cursor.entry_id, cursor.updated_at = position, now
 
     def _hunt(self, session: Session, entry: HashBankEntry, bank: HashBank, now: datetime,
               report: HuntReport, released: bool = False) -> int:

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from classifiers.nsfw_drawings import NsfwDrawingsClassifier, resize_align_corners
+from classifiers.nsfw_drawings import NsfwDrawingsClassifier, model_input, resize_align_corners
 from classifiers.nsfw_drawings_conversion import (CLASSES, ConversionError, build_onnx, onnx_path, read_layers_model,
                                                   verify_integrity)
 from moderation_service.images import decode_image
@@ -75,6 +75,43 @@ def test_the_resize_is_nsfwjs_aligned_corners_bilinear():
     np.testing.assert_array_equal(resize_align_corners(same), same.astype(np.float32) / 255)
 
 
+def _grid(side: int, size: int = 224) -> tuple[np.ndarray, np.ndarray]:
+    """The source rows (and columns) an aligned-corners resize from ``side`` to ``size`` reads."""
+    source = np.arange(size) * ((side - 1) / (size - 1))
+    low = np.floor(source).astype(int)
+    return low, np.minimum(low + 1, side - 1)
+
+
+@pytest.mark.parametrize("side", [2048, 2008])  # 2008 - 1 = 9 x 223: the resize degenerates to every 9th pixel
+def test_a_picture_hidden_on_the_resize_grid_does_not_decide_the_score(model, side):
+    import skimage.data
+
+    visible = np.asarray(_drawing("character-0").resize((side, side), Image.Resampling.NEAREST)).copy()
+    hidden = np.asarray(Image.fromarray(skimage.data.coffee()).resize((224, 224), Image.Resampling.BOX))
+    attacked = visible.copy()
+    low, high = _grid(side)
+    for rows in (low, high):
+        for columns in (low, high):
+            attacked[np.ix_(rows, columns)] = hidden
+    assert (attacked != visible).any(axis=-1).mean() < 0.06  # to a viewer, still the cartoon
+
+    def drawing(pixels: np.ndarray) -> float:
+        return float(model.probabilities(model_input(Image.fromarray(pixels))[None])[0][0])
+
+    # nsfwjs' own resize would see only the hidden photo...
+    naive = float(model.probabilities(resize_align_corners(attacked)[None])[0][0])
+    assert naive == pytest.approx(drawing(hidden), abs=0.02)
+    # ...the served input sees what viewers see (the hidden photo's 5% of pixels shift it a little).
+    assert abs(drawing(attacked) - drawing(visible)) < 0.25 * abs(drawing(hidden) - drawing(visible))
+
+
+def test_pictures_up_to_400_pixels_get_nsfwjs_input_exactly():
+    pixels = np.random.default_rng(5).integers(0, 256, (400, 257, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(model_input(Image.fromarray(pixels)), resize_align_corners(pixels))
+    larger = np.random.default_rng(6).integers(0, 256, (401, 90, 3), dtype=np.uint8)
+    assert not np.array_equal(model_input(Image.fromarray(larger)), resize_align_corners(larger))
+
+
 def test_a_benign_drawing_gives_per_class_scores(model):
     signal = model.classify(decode_image(_encoded(_drawing("character-0"))))
     assert list(signal.scores) == list(CLASSES)
@@ -89,7 +126,7 @@ def test_no_benign_image_reaches_the_default_policys_review_threshold(model):
     images = {name: pixels for name, pixels in agreement_set().items() if not name.startswith("edge-")}
     signals = model.classify_batch([decode_image(_encoded(Image.fromarray(p))) for p in images.values()])
     hentai = {name: signal.scores["hentai"] for name, signal in zip(images, signals)}
-    assert max(hentai.values()) < thresholds["minor_drawing"] < thresholds["drawing_review"], hentai
+    assert max(hentai.values()) < thresholds["minor_drawing"] <= thresholds["drawing_review"], hentai
 
 
 def test_every_frame_of_an_animation_is_read_and_the_scores_are_the_maximum(model):
@@ -132,7 +169,7 @@ def test_the_conversion_rebuilds_the_committed_graph(tmp_path):
     """Fetches nsfwjs@4.4.0 from the npm registry (CI may reach it); skips when it cannot."""
     try:
         packed = subprocess.run(["npm", "pack", "nsfwjs@4.4.0", "--pack-destination", str(tmp_path)],
-                                capture_output=True, text=True, timeout=300)
+                                capture_output=True, text=True, timeout=60)
     except subprocess.TimeoutExpired:
         pytest.skip("npm pack timed out (no registry?)")
     if packed.returncode != 0:

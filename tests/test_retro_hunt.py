@@ -168,6 +168,18 @@ def test_a_released_entry_is_hunted_again_without_the_flood_limit_once(sessions)
     assert hunter.run_once().taken_down == []  # the release is hunted once
 
 
+def test_an_entry_quarantined_at_match_time_and_released_before_its_hunt_keeps_the_release(sessions):
+    hunter = hunter_for(sessions, max_items=1)
+    items = [store_item(sessions, "0f0f0f0ff0f0f0f0") for _ in range(2)]
+    hunter.banks.store.create_bank("bad", "block")
+    [entry] = hunter.banks.store.add_entries("bad", [NewEntry("phash", "0f0f0f0ff0f0f0f0")], "import")
+    hunter.banks.store.quarantine(entry["id"], "matched far above its usual rate")
+    hunter.banks.store.release(entry["id"])
+    report = hunter.run_once()  # the new-entry pass would quarantine it again (2 > 1); the release pass hunts it
+    assert report.quarantined == [] and report.released == 1
+    assert all(in_force(sessions, item) == "block" for item in items)
+
+
 def test_a_release_from_an_allow_bank_or_requarantined_takes_nothing_down(sessions):
     hunter = hunter_for(sessions, max_items=1)
     items = [store_item(sessions, "00ff00ff00ff00ff") for _ in range(2)]
