@@ -20,6 +20,8 @@ import numpy as np
 
 from classifiers.text_evaluation import Scorer, _from_classifier, evaluate_split
 
+ISO = {"french": "fr", "german": "de", "italian": "it", "portuguese": "pt", "spanish": "es"}
+
 
 def english_only_scorer() -> Scorer:
     from classifiers.toxicity import ToxicityClassifier
@@ -67,7 +69,7 @@ def format_mhc(report: dict[str, Any]) -> str:
     names = list(dict.fromkeys(name for language in languages for name in section[language]))
     lines = ["Multilingual HateCheck, hate F1 (AUPRC) per language:"]
     for name in names:
-        cells = [f"{language[:2]} {section[language][name]['f1']} ({section[language][name]['auprc']})"
+        cells = [f"{ISO.get(language, language)} {section[language][name]['f1']} ({section[language][name]['auprc']})"
                  for language in languages if name in section[language]]
         lines.append(f"  {name}: " + ", ".join(cells))
     return "\n".join(lines)

@@ -354,8 +354,9 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
 
             self._multilingual = MultilingualScorer(Path(multilingual_model_dir) if multilingual_model_dir else None)
             self._languages = LanguageClassifier()  # the `text` signal's detector: one per process
-            name, version = f"{name}+use-multilingual", f"{version}+{self._multilingual.version}"
-            digest = hashlib.sha256(f"{digest}:{self._multilingual.weights_sha256}".encode()).hexdigest()
+            # The head's version first: the English model's runtime stays the version's last part.
+            name, version = f"{name}+use-multilingual", f"{self._multilingual.version}+{version}"
+            digest = combined_weights_sha256(digest, self._multilingual.weights_sha256)
         self.identity = ModelIdentity(name=name, version=version, weights_sha256=digest)
 
     @classmethod
@@ -439,6 +440,11 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
             else:
                 scores[index] = {category: max(value, head.get(category, value)) for category, value in scores[index].items()}
         return scores
+
+
+def combined_weights_sha256(english: str, multilingual: str) -> str:
+    """The served classifier's weights digest: both models' (each a sha256 over its files)."""
+    return hashlib.sha256(f"{english}:{multilingual}".encode()).hexdigest()
 
 
 def _rounded(value: float) -> float:

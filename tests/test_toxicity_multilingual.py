@@ -200,13 +200,13 @@ SLICE_TEXTS = ["Te voy a matar esta noche", "Sono tutti dei parassiti schifosi",
 
 
 def test_training_on_a_fixed_slice_gives_the_committed_scores_within_tolerance(tmp_path: Path) -> None:
-    """The recipe on our own templates only (no shared data): 4 epochs of a 32-unit head, a few
-    seconds. Floats differ across CPUs in the last bits: compared within 0.02, never byte for byte;
+    """The recipe on our own templates only (no shared data): 12 epochs of a 32-unit head, about
+    half a minute. Floats differ across CPUs in the last bits: compared within 0.02, never byte for byte;
     regenerate with REGENERATE_MULTILINGUAL_SLICE=1 after a deliberate change to the recipe."""
     from classifiers.multilingual_text_model import MultilingualScorer
     from classifiers.multilingual_text_training import MultilingualConfig, train_multilingual_head
 
-    config = MultilingualConfig(hidden=32, epochs=4, batch_size=64, caps={"templates-multilingual": None})
+    config = MultilingualConfig(hidden=32, epochs=12, batch_size=32, caps={"templates-multilingual": None})
     train_multilingual_head(tmp_path / "no-shared-data-needed", tmp_path / "head", config=config, cache_dir=None,
                             log=lambda _line: None)
     got = MultilingualScorer(tmp_path / "head").raw_scores(SLICE_TEXTS).round(5).tolist()
@@ -215,6 +215,9 @@ def test_training_on_a_fixed_slice_gives_the_committed_scores_within_tolerance(t
     expected = json.loads(SLICE_SCORES.read_text())
     assert expected["texts"] == SLICE_TEXTS
     assert np.abs(np.array(got) - np.array(expected["raw_scores"])).max() <= 0.02
+    # It learned something: the threat outscores the plans for the cinema, in the threat category.
+    threat = CATEGORIES.index("harassment/threatening")
+    assert got[0][threat] > got[2][threat] + 0.2
 
 
 def test_missing_shared_data_is_a_clear_error(tmp_path: Path) -> None:
