@@ -54,12 +54,12 @@ MULTILINGUAL_CAPS = {
 class MultilingualConfig:
     hidden: int = 256
     dropout: float = 0.1
-    epochs: int = 12
+    epochs: int = 20
     batch_size: int = 256
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
     max_positive_weight: float = 5.0
-    template_repeats: int = 4
+    template_repeats: int = 6
     threads: int = 2
     caps: dict[str, int | None] = field(default_factory=lambda: dict(MULTILINGUAL_CAPS))
 

@@ -206,7 +206,7 @@ def test_training_on_a_fixed_slice_gives_the_committed_scores_within_tolerance(t
     from classifiers.multilingual_text_model import MultilingualScorer
     from classifiers.multilingual_text_training import MultilingualConfig, train_multilingual_head
 
-    config = MultilingualConfig(hidden=32, epochs=12, batch_size=32, caps={"templates-multilingual": None})
+    config = MultilingualConfig(hidden=32, epochs=12, batch_size=32, template_repeats=4, caps={"templates-multilingual": None})
     train_multilingual_head(tmp_path / "no-shared-data-needed", tmp_path / "head", config=config, cache_dir=None,
                             log=lambda _line: None)
     got = MultilingualScorer(tmp_path / "head").raw_scores(SLICE_TEXTS).round(5).tolist()
@@ -227,3 +227,12 @@ def test_missing_shared_data_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DatasetMissingError, match="mlma-hate-speech"):
         train_multilingual_head(tmp_path, tmp_path / "out", config=MultilingualConfig(caps={"mlma": None}),
                                 cache_dir=None, log=lambda _line: None)
+
+
+def test_the_language_comes_from_the_text_signals_detector_computed_once(classifier, language) -> None:
+    # One lingua detector per process, and one detection per text for both classifiers.
+    assert classifier._languages._shared is language._shared
+    text = normalize_for_classification("Nos vemos mañana en la plaza del pueblo")
+    first = language.detect(text)
+    assert classifier._languages.detect(text) is first
+    assert classifier.language_route(text) in ("other", "mixed")
