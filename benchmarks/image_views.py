@@ -1,5 +1,8 @@
 """What an image costs per view, side by side in one run: decode plus every image classifier
-(open_nsfw, pHash/dHash, PDQ with its dihedral hashes), CPU time per image.
+(open_nsfw, nsfw_drawings, pHash/dHash, PDQ with its dihedral hashes), CPU time per image.
+
+First, the second NSFW model's cost: a still image's CPU per request (decode and every image
+classifier) with nsfw_drawings and without it, runs interleaved, as a ratio.
 
 Cases: a still opaque picture (one view), the same picture with transparency
 (two views: light and dark), and animated GIFs of 12 and 200 frames (the
@@ -63,16 +66,19 @@ def main() -> None:
     from classifiers.registry import build_classifiers, load_config
     from moderation_service.images import decode_image
 
-    config = {name: options for name, options in load_config().items() if name in ("nsfw", "image_hash", "pdq")}
+    image_classifiers = ("nsfw", "nsfw_drawings", "image_hash", "pdq")
+    config = {name: options for name, options in load_config().items() if name in image_classifiers}
     classifiers = build_classifiers(config)
 
-    def moderate_image(data: bytes) -> int:
+    def moderate_image(data: bytes, skip: tuple[str, ...] = ()) -> int:
         image = decode_image(data)
-        for classifier in classifiers.values():
-            classifier.classify(image)
+        for name, classifier in classifiers.items():
+            if name not in skip:
+                classifier.classify(image)
         return len(image.all_views())
 
     still = encoded([scene(0)], "PNG")
+    second_model_cost(lambda: moderate_image(still), lambda: moderate_image(still, skip=("nsfw_drawings",)))
     cases = {
         "still opaque PNG": still,
         "still transparent PNG": encoded([scene(0, transparent=True)], "PNG"),
@@ -111,6 +117,18 @@ def main() -> None:
             print(f"  {name:32s} {here * 1000:7.1f} / {child * 1000:7.1f}  (+{(child - here) * 1000:.1f} ms)")
     finally:
         pool.close()
+
+
+def second_model_cost(with_it, without_it, rounds: int = 5) -> None:
+    """Interleaved medians, so drift on a shared machine hits both sides alike."""
+    with_it(), without_it()
+    on, off = [], []
+    for _ in range(rounds):
+        on.append(cpu_seconds(with_it, repetitions=3))
+        off.append(cpu_seconds(without_it, repetitions=3))
+    on_ms, off_ms = statistics.median(on) * 1000, statistics.median(off) * 1000
+    print(f"still image, CPU per request: with nsfw_drawings {on_ms:.1f} ms, without {off_ms:.1f} ms, "
+          f"ratio {on_ms / off_ms:.3f} (+{(on_ms / off_ms - 1) * 100:.1f}%)\n")
 
 
 def wall_seconds(run, repetitions: int = REPETITIONS) -> float:

@@ -217,6 +217,21 @@ def evaluate_pii(
         out.write_text(_as_json(report) + "\n")
 
 
+@evaluate_app.command("nsfw-drawings")
+def evaluate_nsfw_drawings(
+    out: Path = typer.Option(None, help="Where the JSON goes; default datasets/results/nsfw_drawings_fpr.json."),
+) -> None:
+    """False-positive rates of nsfw_drawings and open_nsfw on benign photos and drawings, side by side."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "datasets"))
+    from nsfw_drawings_evaluation import RESULTS_PATH, evaluate, format_report, write
+
+    report = evaluate()
+    typer.echo(format_report(report))
+    typer.echo(f"written: {write(report, out or RESULTS_PATH)}")
+
+
 @evaluate_app.command("reviewed")
 def evaluate_reviewed(
     export: Path = typer.Option(..., help="A folder written by `moderation dataset export`."),
@@ -242,6 +257,21 @@ def convert_nsfw(out: Path = typer.Option(..., help="Path of the Keras weights f
     from classifiers.nsfw_conversion import convert_onnx_to_keras
 
     typer.echo(str(convert_onnx_to_keras(out)))
+
+
+@convert_app.command("nsfw-drawings")
+def convert_nsfw_drawings(
+    out: Path | None = typer.Option(None, help="File to write; default: the bundled graph."),
+    tarball: Path | None = typer.Option(None, help="A local nsfwjs-4.4.0.tgz; default: npm pack from the registry."),
+) -> None:
+    """Rebuild the nsfw_drawings ONNX graph from the nsfwjs@4.4.0 npm package (needs node; npm without --tarball)."""
+    from classifiers.nsfw_drawings_conversion import ConversionError, convert
+
+    try:
+        typer.echo(str(convert(out, tarball)))
+    except ConversionError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
 
 
 @convert_app.command("toxicity")

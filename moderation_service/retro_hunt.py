@@ -24,6 +24,11 @@ synced it (and every item decided before it synced is in the index). An
 entry that matches more than ``max_items`` items is quarantined instead, as
 a flooding entry is at match time: a generic hash cannot take down a flood.
 Items matching an allow bank are left alone, as the default policy does.
+
+An entry an admin releases from quarantine is hunted again (a second cursor,
+over the ``entry_released`` changes), this time without the flood limit: the
+release is a person's word that the entry is not generic, and each takedown's
+audit entry says it followed a release.
 """
 from __future__ import annotations
 
@@ -49,6 +54,8 @@ from moderation_service.review.webhooks import enqueue_event
 
 log = logging.getLogger(__name__)
 CURSOR = "block-banks"
+# Holds a hash_bank_changes seq (in the cursor's entry_id column), not an entry id.
+RELEASED_CURSOR = "released-entries"
 EVENT = "item.retroactively_blocked"
 QUEUE = "retroactive"  # the review row that carries a takedown when the item had none
 IN_FORCE_PUBLISHED = ("allow", "redact")
@@ -59,6 +66,7 @@ class HuntReport:
     entries: int = 0                                     # entries hunted this round
     taken_down: list[tuple[str, int]] = field(default_factory=list)  # (item id, entry id)
     quarantined: list[int] = field(default_factory=list)
+    released: int = 0                                    # released entries hunted again this round
     skipped: bool = False                                # another worker held the cursor
 
 
@@ -75,16 +83,17 @@ class RetroHunter:
         self.ensure_cursor()
 
     def ensure_cursor(self) -> None:
-        """First start: begin after the newest entry, so old entries are not hunted unannounced."""
-        with self.sessions() as session:
-            if session.get(RetroHuntCursor, CURSOR) is not None:
-                return
-        try:
-            with self.sessions.begin() as session:
-                newest = session.scalar(select(HashBankEntry.id).order_by(HashBankEntry.id.desc()).limit(1)) or 0
-                session.add(RetroHuntCursor(name=CURSOR, entry_id=newest, updated_at=utcnow()))
-        except IntegrityError:
-            pass  # another worker created it first
+        """First start: begin after the newest entry (and release), so old ones are not hunted unannounced."""
+        for name, column in ((CURSOR, HashBankEntry.id), (RELEASED_CURSOR, HashBankChange.seq)):
+            with self.sessions() as session:
+                if session.get(RetroHuntCursor, name) is not None:
+                    continue
+            try:
+                with self.sessions.begin() as session:
+                    newest = session.scalar(select(column).order_by(column.desc()).limit(1)) or 0
+                    session.add(RetroHuntCursor(name=name, entry_id=newest, updated_at=utcnow()))
+            except IntegrityError:
+                pass  # another worker created it first
 
     # One round
 
@@ -93,30 +102,18 @@ class RetroHunter:
         report = HuntReport()
         counts: dict[str, int] = {}
         with self.sessions.begin() as session:
+            # One lock for both passes: two workers hunting at once could take one item down twice.
             cursor = session.scalar(select(RetroHuntCursor).where(RetroHuntCursor.name == CURSOR)
                                     .with_for_update(skip_locked=True))
             if cursor is None:
                 report.skipped = True
                 return report
+            released = session.scalar(select(RetroHuntCursor).where(RetroHuntCursor.name == RELEASED_CURSOR)
+                                      .with_for_update())
             now = utcnow()
-            position = cursor.entry_id
-            rows = session.execute(select(HashBankEntry, HashBank).join(HashBank)
-                                   .where(HashBankEntry.id > position).order_by(HashBankEntry.id)
-                                   .limit(self.batch)).all()
-            for entry, bank in rows:
-                age = (now - aware(entry.created_at)).total_seconds()
-                if age < self.settle_s:
-                    break  # not yet synced everywhere; later ones are newer still
-                if entry.id != position + 1 and age < self.settle_s + self.gap_timeout_s:
-                    break  # a lower id may still commit (ids are allocated before commit)
-                position = entry.id
-                report.entries += 1
-                if bank.purpose != "block" or entry.quarantined_at is not None:
-                    continue
-                taken = self._hunt(session, entry, bank, now, report)
-                if taken:
-                    counts[bank.name] = counts.get(bank.name, 0) + taken
-            cursor.entry_id, cursor.updated_at = position, now
+            self._hunt_new_entries(session, cursor, now, report, counts)
+            if released is not None:
+                self._hunt_released_entries(session, released, now, report, counts)
         for bank_name, count in counts.items():
             if self.on_taken_down is not None:
                 self.on_taken_down(bank_name, count)
@@ -126,15 +123,63 @@ class RetroHunter:
             log.warning("retro-hunt took down %d item(s)", len(report.taken_down))
         return report
 
+    def _settled(self, now: datetime, created: datetime, position: int, following: int) -> bool:
+        """Synced everywhere, and no lower id can still commit (ids are allocated before commit)."""
+        age = (now - aware(created)).total_seconds()
+        return age >= self.settle_s and (following == position + 1 or age >= self.settle_s + self.gap_timeout_s)
+
+    def _hunt_new_entries(self, session: Session, cursor: RetroHuntCursor, now: datetime, report: HuntReport,
+                          counts: dict[str, int]) -> None:
+        position = cursor.entry_id
+        rows = session.execute(select(HashBankEntry, HashBank).join(HashBank)
+                               .where(HashBankEntry.id > position).order_by(HashBankEntry.id)
+                               .limit(self.batch)).all()
+        for entry, bank in rows:
+            if not self._settled(now, entry.created_at, position, entry.id):
+                break  # later ones are newer still
+            position = entry.id
+            report.entries += 1
+            if bank.purpose != "block" or entry.quarantined_at is not None:
+                continue
+            if session.scalar(select(HashBankChange.seq).where(HashBankChange.op == "entry_released",
+                                                               HashBankChange.entry_id == entry.id).limit(1)):
+                continue  # quarantined at match time and released since: the release pass hunts it
+            taken = self._hunt(session, entry, bank, now, report)
+            if taken:
+                counts[bank.name] = counts.get(bank.name, 0) + taken
+        cursor.entry_id, cursor.updated_at = position, now
+
+    def _hunt_released_entries(self, session: Session, cursor: RetroHuntCursor, now: datetime,
+                               report: HuntReport, counts: dict[str, int]) -> None:
+        """Entries released from quarantine since the last round, once synced everywhere: no flood limit."""
+        position = cursor.entry_id
+        changes = session.scalars(select(HashBankChange).where(HashBankChange.seq > position)
+                                  .order_by(HashBankChange.seq).limit(self.batch)).all()
+        for change in changes:
+            if not self._settled(now, change.changed_at, position, change.seq):
+                break
+            position = change.seq
+            if change.op != "entry_released":
+                continue
+            entry = session.get(HashBankEntry, change.entry_id)
+            bank = session.get(HashBank, change.bank_id)
+            if entry is None or bank is None or bank.purpose != "block" or entry.quarantined_at is not None:
+                continue  # deleted, or quarantined again since
+            report.released += 1
+            taken = self._hunt(session, entry, bank, now, report, released=True)
+            if taken:
+                counts[bank.name] = counts.get(bank.name, 0) + taken
+        cursor.entry_id, cursor.updated_at = position, now
+
     def _hunt(self, session: Session, entry: HashBankEntry, bank: HashBank, now: datetime,
-              report: HuntReport) -> int:
+              report: HuntReport, released: bool = False) -> int:
         threshold = effective_thresholds(bank.thresholds)[entry.signal_type]
         distances = self._matching_items(session, entry, threshold)
         if not distances:
             return 0
         published = self._published(session, list(distances))
         published = [item for item in published if not self._allowed_by_a_bank(session, item.id)]
-        if len(published) > self.max_items:
+        if len(published) > self.max_items and not released:
             reason = (f"retro-hunt: would take down {len(published)} published items "
                       f"(limit {self.max_items})")
             log.warning("quarantining bank entry %d: %s", entry.id, reason)
@@ -144,7 +189,7 @@ class RetroHunter:
             report.quarantined.append(entry.id)
             return 0
         for item in published:
-            self._take_down(session, item, entry, bank, distances[item.id], now)
+            self._take_down(session, item, entry, bank, distances[item.id], now, released)
             report.taken_down.append((item.id, entry.id))
         return len(published)
 
@@ -189,7 +234,7 @@ class RetroHunter:
 
     @staticmethod
     def _take_down(session: Session, item: ModerationItem, entry: HashBankEntry, bank: HashBank, distance: int,
-                   now: datetime) -> None:
+                   now: datetime, released: bool) -> None:
         review = session.scalar(select(ReviewQueueEntry).where(ReviewQueueEntry.item_id == item.id))
         previous = audit.entry_state(review)
         in_force = (review.final_decision if review else None) or item.decision
@@ -200,7 +245,8 @@ class RetroHunter:
         review.reason_code = "hash_bank"
         session.flush()
         details = {"bank": bank.name, "entry_id": entry.id, "signal_type": entry.signal_type, "hash": entry.hash,
-                   "label": entry.label, "distance": distance, "previous_decision": in_force}
+                   "label": entry.label, "distance": distance, "previous_decision": in_force,
+                   "trigger": "released_from_quarantine" if released else "entry_added"}
         audit.record(session, item.id, RETRO_ACTOR, "retroactive", previous, audit.entry_state(review), details,
                      item.policy_sha256)
         enqueue_event(session, item, EVENT, {"final_decision": "block", "previous_decision": in_force,

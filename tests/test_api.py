@@ -15,7 +15,7 @@ from conftest import PROJECT_ROOT, encode, synthetic_scene, with_key
 from moderation_service.api.app import create_app
 from moderation_service.settings import Settings
 
-ALL_SIGNALS = {"toxicity", "nsfw", "pii", "image_hash", "pdq", "text", "minor_indicators"}
+ALL_SIGNALS = {"toxicity", "nsfw", "nsfw_drawings", "pii", "image_hash", "pdq", "text", "minor_indicators"}
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
@@ -57,11 +57,14 @@ def test_prompt_and_image_get_one_decision_with_all_four_signals(client):
         assert set(signal["model"]) == {"name", "version", "weights_sha256"}
         assert len(signal["model"]["weights_sha256"]) == 64
     assert 0.0 <= body["signals"]["nsfw"]["probability"] < 0.3
+    drawings = body["signals"]["nsfw_drawings"]
+    assert set(drawings["scores"]) == {"drawing", "hentai", "neutral", "porn", "sexy"}
+    assert drawings["scores"]["hentai"] < 0.2 and drawings["model"]["name"] == "nsfwjs/mobilenet_v2"
     assert body["signals"]["toxicity"]["scores"]["toxic"] < 0.5
     assert body["redacted_prompt"] == "a watercolour painting of a lighthouse at dawn"
     assert body["policy"]["name"] == "default" and len(body["policy"]["sha256"]) == 64
     # The stored timings: "store" (the commit itself) goes to the metrics, so a replay returns this same body.
-    assert {"decode", "toxicity", "nsfw", "pii", "image_hash", "policy"} <= set(body["timings_ms"])
+    assert {"decode", "toxicity", "nsfw", "nsfw_drawings", "pii", "image_hash", "policy"} <= set(body["timings_ms"])
     assert response.headers["server-timing"].startswith("store;dur=")
     assert body["external_id"] == "post-1" and body["metadata"] == {"user": "u1"}
 

@@ -120,6 +120,7 @@ def test_an_animation_of_benign_frames_only_is_not_matched(moderator, banked_pic
     body = moderate(moderator, animation(fmt, [benign_frame(i) for i in range(12)], [50] * 12))
     assert not bank_rule_fired(body) and "banks" not in body["signals"]
     assert len(body["signals"]["nsfw"]["views"]) >= 8  # every sampled frame was classified
+    assert len(body["signals"]["nsfw_drawings"]["views"]) == len(body["signals"]["nsfw"]["views"])
 
 
 def test_frames_sampled_are_the_first_the_longest_and_evenly_spaced():
@@ -151,6 +152,7 @@ def test_a_picture_hidden_in_alpha_is_matched_on_the_dark_background(moderator, 
     assert (light["background"], light["phash"]) == ("light", None)  # blank on white: no hash
     assert dark["background"] == "dark" and dark["phash"] is not None
     assert {view["background"] for view in body["signals"]["nsfw"]["views"]} == {"light", "dark"}
+    assert {view["background"] for view in body["signals"]["nsfw_drawings"]["views"]} == {"light", "dark"}
 
 
 def test_transparency_gives_two_views_and_an_opaque_image_one():

@@ -150,6 +150,48 @@ def test_a_flooding_entry_is_quarantined_instead_of_taking_down_a_flood(sessions
     assert hunter.banks.matcher.is_quarantined(entry["id"])
 
 
+def test_a_released_entry_is_hunted_again_without_the_flood_limit_once(sessions):
+    hunter = hunter_for(sessions, max_items=2)
+    items = [store_item(sessions, "f0f0f0f00f0f0f0f") for _ in range(3)]
+    other = store_item(sessions, "0123456789abcdef")
+    hunter.banks.store.create_bank("bad", "block")
+    [entry] = hunter.banks.store.add_entries("bad", [NewEntry("phash", "f0f0f0f00f0f0f0f")], "import")
+    assert hunter.run_once().quarantined == [entry["id"]]
+    assert all(in_force(sessions, item) == "allow" for item in items)
+
+    hunter.banks.store.release(entry["id"])  # an admin vouches that the entry is not generic
+    report = hunter.run_once()
+    assert report.released == 1 and sorted(report.taken_down) == sorted((item, entry["id"]) for item in items)
+    assert all(in_force(sessions, item) == "block" for item in items) and in_force(sessions, other) == "allow"
+    audits = retro_rows(sessions, ReviewAuditEntry, action="retroactive")
+    assert len(audits) == 3 and {a.details["trigger"] for a in audits} == {"released_from_quarantine"}
+    assert hunter.run_once().taken_down == []  # the release is hunted once
+
+
+def test_an_entry_quarantined_at_match_time_and_released_before_its_hunt_keeps_the_release(sessions):
+    hunter = hunter_for(sessions, max_items=1)
+    items = [store_item(sessions, "0f0f0f0ff0f0f0f0") for _ in range(2)]
+    hunter.banks.store.create_bank("bad", "block")
+    [entry] = hunter.banks.store.add_entries("bad", [NewEntry("phash", "0f0f0f0ff0f0f0f0")], "import")
+    hunter.banks.store.quarantine(entry["id"], "matched far above its usual rate")
+    hunter.banks.store.release(entry["id"])
+    report = hunter.run_once()  # the new-entry pass would quarantine it again (2 > 1); the release pass hunts it
+    assert report.quarantined == [] and report.released == 1
+    assert all(in_force(sessions, item) == "block" for item in items)
+
+
+def test_a_release_from_an_allow_bank_or_requarantined_takes_nothing_down(sessions):
+    hunter = hunter_for(sessions, max_items=1)
+    items = [store_item(sessions, "00ff00ff00ff00ff") for _ in range(2)]
+    hunter.banks.store.create_bank("bad", "block")
+    [entry] = hunter.banks.store.add_entries("bad", [NewEntry("phash", "00ff00ff00ff00ff")], "import")
+    hunter.run_once()
+    hunter.banks.store.release(entry["id"])
+    hunter.banks.store.quarantine(entry["id"], "quarantined again before the hunt")
+    assert hunter.run_once().taken_down == []
+    assert all(in_force(sessions, item) == "allow" for item in items)
+
+
 def test_a_crash_mid_round_changes_nothing_and_the_next_round_resumes(sessions, monkeypatch):
     webhooks.register_endpoint(sessions, "acme", "http://127.0.0.1:9/hook")
     hunter = hunter_for(sessions)

@@ -79,7 +79,9 @@ def bank_router(banks: Banks, state, settings) -> APIRouter:
     def quarantined(_principal: Principal = admin) -> JSONResponse:
         return JSONResponse({"entries": banks.store.quarantined()})
 
-    @router.post("/quarantine/{entry_id}/release", summary="Let a quarantined entry match again",
+    @router.post("/quarantine/{entry_id}/release",
+                 summary="Let a quarantined entry match again; retro-hunt then takes down the published items "
+                         "it matches, without the flood limit",
                  responses=error_responses(404, *AUTH_ERRORS))
     def release(entry_id: int = Path(ge=1, le=MAX_ID), _principal: Principal = admin) -> JSONResponse:
         banks.store.release(entry_id)
