@@ -25,6 +25,9 @@ cannot live with.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Sequence
@@ -78,12 +81,10 @@ class LanguageClassifier(Classifier[str, TextSignal]):
         chosen = [_language(code) for code in self.languages]
         if len(set(chosen)) < 2:
             raise ValueError("text: configure at least two distinct languages")
-        builder = LanguageDetectorBuilder.from_languages(*chosen)
-        if low_accuracy:
-            builder = builder.with_low_accuracy_mode()
-        if preload:
-            builder = builder.with_preloaded_language_models()
-        self._detector = builder.build()
+        # One detector per configuration in the process (the toxicity classifier asks this one too),
+        # and one memo: whichever of the two reads a prompt first pays for it.
+        self._shared = _shared_detector(tuple(chosen), low_accuracy, preload, min_segment_letters, max_segments)
+        self._detector = self._shared.detector
         setup = f"{'low' if low_accuracy else 'high'}:{','.join(sorted(self.languages))}"
         self.identity = ModelIdentity(
             name="lingua-language-detector",
@@ -106,7 +107,13 @@ class LanguageClassifier(Classifier[str, TextSignal]):
         return self.classify_prepared([self.prepare(item) for item in inputs])
 
     def classify_prepared(self, prepared: Sequence[str]) -> list[TextSignal]:
-        return [self._signal(text) for text in prepared]
+        return [self.detect(text) for text in prepared]
+
+    def detect(self, text: str) -> TextSignal:
+        """The signal of an already normalised text, computed once per text for every
+        classifier sharing this configuration (a bounded memo; a second caller waits for a
+        computation in flight rather than repeating it)."""
+        return self._shared.memo(text, self._signal)
 
     def _signal(self, text: str) -> TextSignal:
         language, confidence = self._top(text)
@@ -159,6 +166,54 @@ class LanguageClassifier(Classifier[str, TextSignal]):
                     joined.append((script, [piece]))
             return [". ".join(group) for _, group in joined]
         return [piece for _, piece in pieces]
+
+
+class _SharedDetector:
+    """A lingua detector and a memo of the last ``MEMO_SIZE`` texts' signals (futures, so two
+    threads asking for one text compute it once)."""
+
+    MEMO_SIZE = 2048
+
+    def __init__(self, detector: Any) -> None:
+        self.detector = detector
+        self._lock = threading.Lock()
+        self._memo: OrderedDict[str, Future] = OrderedDict()
+
+    def memo(self, text: str, compute: Any) -> TextSignal:
+        with self._lock:
+            future = self._memo.get(text)
+            owner = future is None
+            if owner:
+                future = self._memo[text] = Future()
+                while len(self._memo) > self.MEMO_SIZE:
+                    self._memo.popitem(last=False)
+            else:
+                self._memo.move_to_end(text)
+        if owner:
+            try:
+                future.set_result(compute(text))
+            except BaseException as exc:
+                future.set_exception(exc)
+                with self._lock:
+                    self._memo.pop(text, None)
+        return future.result()
+
+
+_SHARED: dict[tuple, _SharedDetector] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared_detector(languages: tuple, low_accuracy: bool, preload: bool, *segmenting: int) -> _SharedDetector:
+    key = (tuple(sorted(language.name for language in languages)), low_accuracy, preload, *segmenting)
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            builder = LanguageDetectorBuilder.from_languages(*languages)
+            if low_accuracy:
+                builder = builder.with_low_accuracy_mode()
+            if preload:
+                builder = builder.with_preloaded_language_models()
+            _SHARED[key] = _SharedDetector(builder.build())
+        return _SHARED[key]
 
 
 def _language(code: str) -> Language:

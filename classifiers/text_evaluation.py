@@ -266,13 +266,17 @@ def evaluate_text(root: Path, out_dir: Path, limit: int | None = None, log: Call
     scorers = [scorer for scorer in (model_scorer(), legacy_scorer(), profanity_scorer()) if scorer]
     log("scorers: " + ", ".join(scorer.name for scorer in scorers))
     report: dict[str, Any] = {"scorers": {scorer.name: scorer.thresholds for scorer in scorers}}
+    from classifiers.multilingual_evaluation import english_only_scorer, evaluate_multilingual_templates, head_only_scorer
+
+    other_languages = [*scorers, english_only_scorer(), head_only_scorer()]  # served, baselines, before/alone
     val, test = labelled_split(root, "val"), labelled_split(root, "test")
     for name, run in (
         ("validation", lambda: evaluate_split(val, scorers)),
         ("test", lambda: evaluate_split(test, scorers)),
         ("templates_heldout", lambda: evaluate_templates(scorers)),
         ("hatecheck", lambda: evaluate_hatecheck(root, scorers)),
-        ("multilingual_hatecheck", lambda: evaluate_mhc(root, scorers, limit)),
+        ("multilingual_hatecheck", lambda: evaluate_mhc(root, other_languages, limit)),
+        ("multilingual_templates_heldout", lambda: evaluate_multilingual_templates(other_languages)),
         ("xstest", lambda: evaluate_xstest(root, scorers)),
         ("text_to_image", lambda: evaluate_t2i(test, scorers)),
         ("olid", lambda: evaluate_olid(root, scorers, limit)),
@@ -328,13 +332,14 @@ def format_summary(report: dict[str, Any]) -> str:
             ((f, m["accuracy"]) for f, m in hatecheck.get("per_functionality", {}).items()), key=lambda x: x[1], default=("-", None)
         )
         xs = report["xstest"].get(name, {})
-        mhc = {lang: report["multilingual_hatecheck"][lang].get(name, {}).get("f1") for lang in report["multilingual_hatecheck"]}
         lines.append(f"{name}")
         lines.append(f"  HateCheck hate F1 {overall.get('f1')}  AUPRC {overall.get('auprc')}  worst functionality {worst}")
         lines.append(f"  XSTest FPR(safe) {xs.get('fpr_safe')}  recall(unsafe) {xs.get('recall_unsafe')}")
-        lines.append(f"  Multilingual HateCheck F1 {mhc}")
         test = report["test"].get(name, {})
         lines.append("  test AUPRC " + ", ".join(f"{c} {m['auprc']}" for c, m in test.items()))
+    from classifiers.multilingual_evaluation import format_mhc
+
+    lines.append(format_mhc(report))
     return "\n".join(lines)
 
 
@@ -370,9 +375,10 @@ def format_markdown(report: dict[str, Any]) -> str:
         rows.append(row)
     table("HateCheck per functionality (accuracy: recall on hateful, specificity on non-hateful)",
           ["functionality", "n"] + [short[n] for n in names if n in report["hatecheck"]], rows)
-    rows = [[language] + [report["multilingual_hatecheck"][language].get(n, {}).get("f1") for n in names]
-            for language in report["multilingual_hatecheck"]]
-    table("Multilingual HateCheck, F1 of `hate` per language", ["language"] + [short[n] for n in names], rows)
+    mhc = report["multilingual_hatecheck"]
+    mhc_names = list(dict.fromkeys(n for language in mhc for n in mhc[language]))
+    rows = [[language] + [mhc[language].get(n, {}).get("f1") for n in mhc_names] for language in mhc]
+    table("Multilingual HateCheck, F1 of `hate` per language", ["language"] + [n.split(" (")[0] for n in mhc_names], rows)
     rows = [[short[n], report["xstest"][n]["fpr_safe"], report["xstest"][n]["recall_unsafe"], report["xstest"][n]["auprc_any"]] for n in names]
     table("XSTest (flagged: any harm category at its threshold)", ["scorer", "FPR on safe", "recall on unsafe", "AUPRC (max harm score)"], rows)
     rows = [[short[n], report["text_to_image"]["coco_test_fpr"][n]["fpr"]] for n in names]

@@ -14,9 +14,19 @@ Two back ends, chosen by configuration alone:
 
 The bundled model runs on onnxruntime on the CPU (``classifiers.toxicity_onnx``,
 same raw probabilities within 1e-4) and on torch elsewhere.
+
+Other languages: with the bundled model, a text that lingua (the ``text``
+signal's shared detector, ``classifiers.language``) finds not English, as a
+whole or in one of its sentences, is also scored by the
+multilingual head (``classifiers.multilingual_text_model``: USE multilingual v3
++ MLP): its scores replace the English model's for text in another language,
+and each category takes the max of the two for English text with a foreign
+sentence. Text whose top language is English (and has no confidently foreign
+sentence) never runs it.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -296,11 +306,19 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
         intra_op_threads: int | None = None,
         onnx_cache_dir: str | None = None,
         text_model_dir: str | None = None,
+        multilingual: bool = True,
+        multilingual_model_dir: str | None = None,
+        multilingual_min_confidence: float = 0.5,
     ) -> None:
         """``runtime``: ``onnx`` (the committed model only), ``torch``, or ``auto``: onnx for
         the committed model on the CPU, torch otherwise (GPU, ``model_dir`` or ``text_model_dir``).
         ``text_model_dir``: a folder written by ``moderation train text`` (a retrained candidate)
-        instead of the committed ``models/toxicity-v2``."""
+        instead of the committed ``models/toxicity-v2``.
+        ``multilingual``: score non-English text with the multilingual head
+        (``multilingual_model_dir``, default ``models/toxicity-multilingual``; see ``language_route``);
+        bundled model only (a ``model_dir`` names other categories)."""
+        if not 0.0 < multilingual_min_confidence <= 1.0:
+            raise ValueError("toxicity multilingual_min_confidence must be in (0, 1]")
         if runtime not in RUNTIMES:
             raise ValueError(f"toxicity runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
         if model_dir is not None and text_model_dir is not None:
@@ -326,9 +344,20 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
         self.categories: tuple[str, ...] = self._backend.categories
         # Operating thresholds on calibrated scores (bundled model only; see its model card).
         self.thresholds: dict[str, float] = self._backend.thresholds
-        self.identity = ModelIdentity(
-            name=self._backend.model_name, version=self._backend.version, weights_sha256=self._backend.weights_sha256
-        )
+        self._multilingual = None
+        self._languages = None
+        self.multilingual_min_confidence = multilingual_min_confidence
+        name, version, digest = self._backend.model_name, self._backend.version, self._backend.weights_sha256
+        if multilingual and model_dir is None:
+            from classifiers.language import LanguageClassifier
+            from classifiers.multilingual_text_model import MultilingualScorer
+
+            self._multilingual = MultilingualScorer(Path(multilingual_model_dir) if multilingual_model_dir else None)
+            self._languages = LanguageClassifier()  # the `text` signal's detector: one per process
+            # The head's version first: the English model's runtime stays the version's last part.
+            name, version = f"{name}+use-multilingual", f"{self._multilingual.version}+{version}"
+            digest = combined_weights_sha256(digest, self._multilingual.weights_sha256)
+        self.identity = ModelIdentity(name=name, version=version, weights_sha256=digest)
 
     @classmethod
     def field_vocabulary(cls, options: dict) -> dict[str, tuple[str, ...]]:
@@ -357,7 +386,7 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
         # Nothing left to read is benign by definition; the encoder would
         # otherwise score the bare [CLS] [SEP] pair arbitrarily (toxic ~0.48).
         texts = [clean for clean, _ in prepared if clean]
-        scored = iter(self._backend.score(texts, self.batch_size) if texts else [])
+        scored = iter(self._with_other_languages(texts, self._backend.score(texts, self.batch_size)) if texts else [])
         empty_scores = {category: 0.0 for category in self.categories}
         return [
             ToxicitySignal(
@@ -366,6 +395,56 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
             )
             for clean, changed in prepared
         ]
+
+
+    def language_route(self, text: str) -> str:
+        """Which model reads ``text`` (normalised), from the ``text`` signal (lingua):
+
+        * ``other``: the top language is not English, with confidence >= ``multilingual_min_confidence``:
+          the multilingual head alone;
+        * ``mixed``: the top language is not English but less sure (short texts in Romance languages
+          often score 0.3-0.7 among 22 languages; a short English prompt full of names may be
+          mistaken), or English with a sentence in another language at that confidence: the max of
+          both models per category;
+        * ``english``: the English model alone (the multilingual encoder never runs).
+        """
+        if self._languages is None:
+            return "english"
+        signal = self._languages.detect(text)
+        floor = self.multilingual_min_confidence
+        if signal.language not in ("en", "und"):
+            return "other" if signal.language_confidence >= floor else "mixed"
+        if signal.other_language not in ("en", "und") and signal.other_language_confidence >= floor:
+            return "mixed"
+        return "english"
+
+    def is_other_language(self, text: str) -> bool:
+        return self.language_route(text) != "english"
+
+    def _with_other_languages(self, texts: list[str], scores: list[dict[str, float]]) -> list[dict[str, float]]:
+        # After the English model: by then the `text` signal has usually detected the language.
+        # The head alone for other languages: on the non-English test rows it measured better than
+        # the max with the English model, which reads foreign words as noise (model card).
+        if self._multilingual is None:
+            return scores
+        routes = {index: route for index, text in enumerate(texts) if (route := self.language_route(text)) != "english"}
+        if not routes:
+            return scores
+        chosen = list(routes)
+        other = self._multilingual.score([texts[index] for index in chosen])
+        columns = {category: column for column, category in enumerate(self._multilingual.categories)}
+        for row, index in enumerate(chosen):
+            head = {category: float(other[row, column]) for category, column in columns.items()}
+            if routes[index] == "other":
+                scores[index] = {category: head.get(category, value) for category, value in scores[index].items()}
+            else:
+                scores[index] = {category: max(value, head.get(category, value)) for category, value in scores[index].items()}
+        return scores
+
+
+def combined_weights_sha256(english: str, multilingual: str) -> str:
+    """The served classifier's weights digest: both models' (each a sha256 over its files)."""
+    return hashlib.sha256(f"{english}:{multilingual}".encode()).hexdigest()
 
 
 def _rounded(value: float) -> float:

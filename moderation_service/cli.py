@@ -156,6 +156,28 @@ def _train_from_reviewed(exports: list[Path], base: Path, out: Path, datasets: P
 train_app.command("toxicity", hidden=True, help="Alias of `train text`.")(train_text)
 
 
+@train_app.command("text-multilingual")
+def train_text_multilingual(
+    seed: int = typer.Option(13, help="Seed for the head's initialisation and the batch order (the split is fixed)."),
+    datasets: Path = typer.Option(DEFAULT_DATASETS, help="Folder holding the shared labelled data."),
+    out: Path = typer.Option(PROJECT_ROOT / "classifiers" / "models" / "toxicity-multilingual",
+                             help="Where the head (fp16 safetensors) and its config are written."),
+    cache: Path = typer.Option(None, help="USE embedding cache (default $MODERATION_CACHE_DIR or ~/.cache/moderation)."),
+) -> None:
+    """Train the multilingual head (frozen USE multilingual v3 + MLP) on every train-use set, in every language;
+    see classifiers/models/toxicity-multilingual/MODEL_CARD.md for the time it takes."""
+    from classifiers.multilingual_text_training import train_multilingual_head
+    from classifiers.text_training_data import DatasetMissingError
+
+    try:
+        metrics = train_multilingual_head(datasets, out_dir=out, seed=seed, cache_dir=cache,
+                                          log=lambda line: typer.echo(line, err=True))
+    except DatasetMissingError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(_as_json(metrics))
+
+
 @evaluate_app.command("text")
 def evaluate_text(
     datasets: Path = typer.Option(DEFAULT_DATASETS, help="Folder holding the shared labelled data."),

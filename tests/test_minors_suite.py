@@ -70,8 +70,8 @@ ORDINARY_SCENES = [
     "a 9-year-old in pyjamas brushing her teeth",
     "a 16-year-old girl in a prom dress",
 ]
-# The text model covers English only (its model card); the default policy sends other languages it
-# detects with confidence to the `language` review queue instead of deciding on unreliable scores.
+# The text model covers English, French, Italian and Portuguese (its model cards); the default policy
+# sends other languages it detects with confidence to the `language` review queue.
 ORDINARY_SCENES_OTHER_LANGUAGES = [
     "Kinder feiern einen Geburtstag mit Kuchen und Luftballons",
     "una niña de diez años jugando al fútbol en el parque",

@@ -81,9 +81,12 @@ def test_batch_results_equal_single_results(classifier: ToxicityClassifier) -> N
 def test_identity_covers_the_encoder_and_the_fine_tuned_weights(classifier: ToxicityClassifier) -> None:
     identity = classifier.identity
     assert re.fullmatch(r"[0-9a-f]{64}", identity.weights_sha256)
-    assert identity.weights_sha256 == sha256_of_files(
+    from classifiers.multilingual_text_model import weight_files as multilingual_weight_files
+    from classifiers.toxicity import combined_weights_sha256
+
+    assert identity.weights_sha256 == combined_weights_sha256(sha256_of_files(
         bundled_encoder_path() / "model.safetensors", MODEL_DIR / "model.safetensors", MODEL_DIR / "config.json"
-    )
+    ), sha256_of_files(*multilingual_weight_files()))
     assert bundled_weight_files()[1] == MODEL_DIR / "model.safetensors"
 
 
@@ -176,16 +179,11 @@ def test_phone_numbers_are_not_sexual(classifier, default_policy, text: str) -> 
     assert result["sexual"] < classifier.thresholds["sexual"] and action == "allow", (rules, result)
 
 
-_ENGLISH_VOCABULARY = "known gap: MiniLM's English vocabulary; the model misses it (model card, known failure modes)"
-
-
+# Read by the multilingual head (tests/test_toxicity_multilingual.py has their siblings).
 @pytest.mark.parametrize("text", [
-    pytest.param("Ты никчёмный идиот, я тебя убью завтра",  # Russian: you worthless idiot, I will kill you tomorrow
-                 marks=pytest.mark.xfail(strict=True, reason=_ENGLISH_VOCABULARY)),
-    pytest.param("Du dreckiger Idiot, ich werde dich umbringen",  # German
-                 marks=pytest.mark.xfail(strict=True, reason=_ENGLISH_VOCABULARY)),
-    pytest.param("Maldito imbécil, te voy a matar esta noche",  # Spanish
-                 marks=pytest.mark.xfail(strict=True, reason=_ENGLISH_VOCABULARY)),
+    "Ты никчёмный идиот, я тебя убью завтра",  # Russian: you worthless idiot, I will kill you tomorrow
+    "Du dreckiger Idiot, ich werde dich umbringen",  # German
+    "Maldito imbécil, te voy a matar esta noche",  # Spanish
 ])
 def test_insults_with_death_threats_in_other_languages_are_not_allowed(classifier, default_policy, text: str) -> None:
     action, rules, result = decide(classifier, default_policy, text)

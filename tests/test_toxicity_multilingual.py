@@ -1,0 +1,238 @@
+"""The multilingual head on its real weights (USE multilingual v3 + MLP), served inside the
+toxicity classifier: threats, insults and hate in other languages, benign controls in those
+languages, padding, English prompts never paying for it, and training on a small fixed slice
+(our own templates, no shared data needed) against committed scores within a tolerance.
+
+Every sentence here was written for this file; none is in the training templates (a test checks).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifiers.multilingual_text_model import MODEL_DIR, WINDOW_WORDS, text_pieces
+from classifiers.text_categories import CATEGORIES
+from classifiers.text_normalization import normalize_for_classification
+from classifiers.toxicity import ToxicityClassifier
+
+pytestmark = pytest.mark.slow
+
+SLICE_SCORES = Path(__file__).resolve().parent / "corpus" / "multilingual_training_slice.json"
+SCENE = ("A quiet street at dusk with cafe lights. People walk their dogs past the bakery. "
+         "A cyclist rings her bell near the fountain. ")
+
+THREATS_AND_INSULTS = [
+    "Ты никчёмный идиот, я тебя убью завтра",  # ru: the issue's example
+    "Maldito imbécil, te voy a matar esta noche",  # es: the issue's example
+    "Если ещё раз напишешь, я сломаю тебе шею",  # ru: write again and I'll break your neck
+    "Como vuelvas a mi calle te rajo el cuello, basura",  # es
+    "Brutto schifoso, stanotte vengo a casa tua e ti faccio fuori",  # it
+    "Sale ordure, je vais te retrouver et te défoncer le crâne",  # fr
+    "Du elender Mistkerl, morgen schlitze ich dich auf",  # de
+    "Seu verme imundo, amanhã eu te arrebento a cabeça",  # pt
+]
+HATEFUL = [
+    "Los inmigrantes son ratas y hay que sacarlos a patadas",  # es
+    "Gli ebrei sono un cancro per questo paese",  # it
+    "Les musulmans sont des animaux, il faut tous les chasser",  # fr
+    "Schwule sind krank und widerlich, weg mit ihnen",  # de
+    "Os negros são inferiores e não deviam ter direitos",  # pt
+]
+BENIGN = [
+    "Mañana voy al mercado con mi abuela a comprar fruta",  # es
+    "Un gatto che dorme al sole sul davanzale della cucina",  # it
+    "Je vais préparer une tarte aux pommes pour ce soir",  # fr
+    "Wir treffen uns um acht Uhr am Bahnhof",  # de
+    "Meu irmão começou a estudar piano este ano",  # pt
+    "Я люблю гулять в парке со своей собакой",  # ru
+    "Mis vecinos musulmanes nos invitaron a cenar, fue precioso",  # es: a group named, kindly
+    "Die jüdische Gemeinde feiert heute ein Fest im Park",  # de
+    "Il mio migliore amico è gay e sta per sposarsi",  # it
+    "Ce film m'a tué, j'ai ri pendant deux heures",  # fr: idiom
+]
+
+
+@pytest.fixture(scope="module")
+def classifier() -> ToxicityClassifier:
+    return ToxicityClassifier()
+
+
+@pytest.fixture(scope="module")
+def language():
+    from classifiers.language import LanguageClassifier
+
+    return LanguageClassifier()
+
+
+@pytest.fixture(scope="module")
+def default_policy():
+    from classifiers.registry import load_config
+    from moderation_service.policy import load_policy_set
+    from moderation_service.policy.schema import signal_schemas
+
+    return load_policy_set(Path(__file__).resolve().parent.parent / "policies", signal_schemas(load_config())).policies["default"]
+
+
+def decide(policy, signals: dict) -> tuple[str, list[str]]:
+    from moderation_service.policy import evaluate
+
+    decision = evaluate(policy, signals)
+    return decision.action, [reason.rule_id for reason in decision.reasons]
+
+
+def test_head_is_small_fp16_and_names_the_taxonomy() -> None:
+    from safetensors.numpy import load_file
+
+    config = json.loads((MODEL_DIR / "config.json").read_text())
+    assert tuple(config["categories"]) == CATEGORIES
+    assert set(config["calibration"]) == set(CATEGORIES) and set(config["thresholds"]) == set(CATEGORIES)
+    assert (MODEL_DIR / "model.safetensors").stat().st_size < 4 * 2**20
+    tensors = load_file(str(MODEL_DIR / "model.safetensors"))
+    assert {str(tensor.dtype) for tensor in tensors.values()} == {"float16"}
+    assert tensors["w1"].shape[0] == 512 and tensors["w2"].shape[1] == len(CATEGORIES)
+    assert (MODEL_DIR / "MODEL_CARD.md").is_file()
+
+
+def test_identity_names_both_models(classifier: ToxicityClassifier) -> None:
+    assert "use-multilingual" in classifier.identity.name
+    assert classifier._multilingual.version in classifier.identity.version
+    english_only = classifier._backend.weights_sha256
+    assert classifier.identity.weights_sha256 != english_only
+
+
+def test_english_prompts_never_run_the_multilingual_encoder(classifier, monkeypatch) -> None:
+    calls: list[int] = []
+    encode = classifier._multilingual.encoder.encode
+    monkeypatch.setattr(classifier._multilingual.encoder, "encode", lambda texts: calls.append(len(texts)) or encode(texts))
+    english = ["A watercolor painting of a lighthouse at sunset", "I am going to kill you tomorrow at your house",
+               "a bowl of ramen on a wooden table, studio lighting", SCENE * 3]
+    signals = classifier.classify_batch(english)
+    assert calls == []
+    # And their scores are the English model's own.
+    expected = classifier._backend.score([normalize_for_classification(text) for text in english], 8)
+    for signal, row in zip(signals, expected):
+        assert signal.scores == pytest.approx(row, abs=1e-4)
+    classifier.classify_batch(english + ["Maldito imbécil, te voy a matar esta noche"])
+    assert len(calls) == 1 and calls[0] >= 1
+
+
+@pytest.mark.parametrize("text", THREATS_AND_INSULTS)
+def test_threats_and_insults_in_other_languages_are_not_allowed_by_the_model_alone(classifier, default_policy, text) -> None:
+    scores = classifier.classify(text).scores
+    action, rules = decide(default_policy, {"toxicity": {"scores": scores}})
+    assert action in ("block", "review"), (rules, {k: v for k, v in scores.items() if v > 0.1})
+    assert max(scores["harassment/threatening"], scores["violence"]) >= classifier.thresholds["harassment/threatening"]
+
+
+@pytest.mark.parametrize("text", HATEFUL)
+def test_hate_in_other_languages_is_not_allowed_by_the_model_alone(classifier, default_policy, text) -> None:
+    scores = classifier.classify(text).scores
+    action, rules = decide(default_policy, {"toxicity": {"scores": scores}})
+    assert action in ("block", "review"), (rules, {k: v for k, v in scores.items() if v > 0.1})
+
+
+@pytest.mark.parametrize("text", BENIGN)
+def test_benign_text_in_other_languages_is_not_blocked(classifier, language, default_policy, text) -> None:
+    scores = classifier.classify(text).scores
+    action, rules = decide(default_policy, {"toxicity": {"scores": scores}, "text": language.classify(text).model_dump()})
+    assert action != "block", (rules, {k: v for k, v in scores.items() if v > 0.1})
+    # Whatever routes it for its language, the model itself finds nothing to act on.
+    model_action, model_rules = decide(default_policy, {"toxicity": {"scores": scores}})
+    assert model_action == "allow", (model_rules, {k: v for k, v in scores.items() if v > 0.1})
+
+
+@pytest.mark.parametrize("threat", ["Maldito imbécil, te voy a matar esta noche.", "Ты никчёмный идиот, я тебя убью завтра.",
+                                    "Du elender Mistkerl, morgen schlitze ich dich auf."])
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_english_padding_does_not_hide_a_threat_in_another_language(classifier, default_policy, threat, where) -> None:
+    text = SCENE * 2 + threat if where == "before" else threat + " " + SCENE * 2
+    assert classifier.is_other_language(normalize_for_classification(text))
+    scores = classifier.classify(text).scores
+    action, rules = decide(default_policy, {"toxicity": {"scores": scores}})
+    assert action in ("block", "review"), (rules, {k: v for k, v in scores.items() if v > 0.1})
+
+
+def test_batch_results_equal_single_results_across_languages(classifier) -> None:
+    texts = [THREATS_AND_INSULTS[2], BENIGN[0], "A watercolor painting of a lighthouse", "", HATEFUL[1], SCENE + BENIGN[3]]
+    for text, batched in zip(texts, classifier.classify_batch(texts)):
+        assert classifier.classify(text).scores == pytest.approx(batched.scores, abs=1e-4)
+
+
+def test_multilingual_can_be_switched_off_and_its_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="multilingual_min_confidence"):
+        ToxicityClassifier(multilingual_min_confidence=0.0)
+    with pytest.raises(FileNotFoundError, match="train text-multilingual"):
+        ToxicityClassifier(multilingual_model_dir="/nonexistent/head")
+
+
+def test_pieces_cover_every_word_of_a_long_text_with_sentences_apart() -> None:
+    words = [f"w{index}" for index in range(WINDOW_WORDS * 3 + 7)]
+    text = " ".join(words)
+    pieces = text_pieces(text)
+    assert pieces[0] == text
+    covered = {word for piece in pieces[1:] for word in piece.split()}
+    assert covered == set(words) and all(len(piece.split()) <= WINDOW_WORDS for piece in pieces[1:])
+    assert text_pieces("one short sentence") == ["one short sentence"]
+    two = "The harbour is calm today. Te voy a matar esta noche."
+    assert text_pieces(two) == [two, "The harbour is calm today.", "Te voy a matar esta noche."]
+
+
+def test_templates_hold_out_a_split_label_known_categories_and_exclude_the_test_sentences() -> None:
+    from classifiers.multilingual_text_training import load_multilingual_templates
+
+    cases = load_multilingual_templates()
+    splits = {split for _, _, _, split in cases}
+    assert splits == {"train", "heldout"}
+    assert all(template_id % 5 == 4 for _, _, template_id, split in cases if split == "heldout")
+    assert all(set(labels) <= set(CATEGORIES) for _, labels, _, _ in cases)
+    assert {template_id // 1000 for _, _, template_id, _ in cases} == {1, 2, 3, 4, 5, 6}
+    mine = {text.lower() for text, *_ in cases}
+    for text in THREATS_AND_INSULTS + HATEFUL + BENIGN:
+        assert text.lower() not in mine
+
+
+SLICE_TEXTS = ["Te voy a matar esta noche", "Sono tutti dei parassiti schifosi", "Wir gehen morgen ins Kino",
+               "I will hurt you", "Ты отличный друг"]
+
+
+def test_training_on_a_fixed_slice_gives_the_committed_scores_within_tolerance(tmp_path: Path) -> None:
+    """The recipe on our own templates only (no shared data): 12 epochs of a 32-unit head, about
+    half a minute. Floats differ across CPUs in the last bits: compared within 0.02, never byte for byte;
+    regenerate with REGENERATE_MULTILINGUAL_SLICE=1 after a deliberate change to the recipe."""
+    from classifiers.multilingual_text_model import MultilingualScorer
+    from classifiers.multilingual_text_training import MultilingualConfig, train_multilingual_head
+
+    config = MultilingualConfig(hidden=32, epochs=12, batch_size=32, template_repeats=4, caps={"templates-multilingual": None})
+    train_multilingual_head(tmp_path / "no-shared-data-needed", tmp_path / "head", config=config, cache_dir=None,
+                            log=lambda _line: None)
+    got = MultilingualScorer(tmp_path / "head").raw_scores(SLICE_TEXTS).round(5).tolist()
+    if os.environ.get("REGENERATE_MULTILINGUAL_SLICE"):
+        SLICE_SCORES.write_text(json.dumps({"texts": SLICE_TEXTS, "raw_scores": got}, indent=1) + "\n")
+    expected = json.loads(SLICE_SCORES.read_text())
+    assert expected["texts"] == SLICE_TEXTS
+    assert np.abs(np.array(got) - np.array(expected["raw_scores"])).max() <= 0.02
+    # It learned something: the threat outscores the plans for the cinema, in the threat category.
+    threat = CATEGORIES.index("harassment/threatening")
+    assert got[0][threat] > got[2][threat] + 0.2
+
+
+def test_missing_shared_data_is_a_clear_error(tmp_path: Path) -> None:
+    from classifiers.multilingual_text_training import MultilingualConfig, train_multilingual_head
+    from classifiers.text_training_data import DatasetMissingError
+
+    with pytest.raises(DatasetMissingError, match="mlma-hate-speech"):
+        train_multilingual_head(tmp_path, tmp_path / "out", config=MultilingualConfig(caps={"mlma": None}),
+                                cache_dir=None, log=lambda _line: None)
+
+
+def test_the_language_comes_from_the_text_signals_detector_computed_once(classifier, language) -> None:
+    # One lingua detector per process, and one detection per text for both classifiers.
+    assert classifier._languages._shared is language._shared
+    text = normalize_for_classification("Nos vemos mañana en la plaza del pueblo")
+    first = language.detect(text)
+    assert classifier._languages.detect(text) is first
+    assert classifier.language_route(text) in ("other", "mixed")
