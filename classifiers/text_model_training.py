@@ -294,6 +294,11 @@ def best_fbeta_threshold(truth: np.ndarray, scores: np.ndarray, beta: float = 1.
     return round(float(thresholds[int(np.argmax(fbeta))]), 4)
 
 
+def best_f1_threshold(truth: np.ndarray, scores: np.ndarray) -> float:
+    """The F1-optimal threshold (the multilingual head's operating rule)."""
+    return best_fbeta_threshold(truth, scores, 1.0)
+
+
 def threshold_for_precision(truth: np.ndarray, scores: np.ndarray, precision: float) -> dict[str, float] | None:
     """Lowest threshold whose validation precision reaches ``precision``, with its recall."""
     from sklearn.metrics import precision_recall_curve
