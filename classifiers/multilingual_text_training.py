@@ -37,7 +37,8 @@ import numpy as np
 from classifiers.multilingual_text_model import ENCODER_NAME, MODEL_DIR, WINDOW_STRIDE, WINDOW_WORDS, texts_digest
 from classifiers.text_categories import CATEGORIES
 from classifiers.text_training_data import (
-    SOURCES, DatasetMissingError, LabelledText, category_counts, clean_source_text, load_source, make_row,
+    SOURCES, DatasetMissingError, LabelledText, category_counts, clean_source_text, load_source, load_templates,
+    make_row, train_split_of,
 )
 
 TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "datasets" / "text_templates_multilingual.py"
@@ -91,22 +92,11 @@ def _mlma(root: Path) -> Iterator[tuple[str, dict[str, float]]]:
 
 
 def load_multilingual_templates() -> list[tuple[str, dict[str, int], int, str]]:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("moderation_text_templates_multilingual", TEMPLATES_FILE)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module.template_cases()
-
-
-def _templates_multilingual(_root: Path) -> Iterator[tuple[str, dict[str, float]]]:
-    for text, labels, _template_id, split in load_multilingual_templates():
-        if split == "train":
-            yield text, {key: float(value) for key, value in labels.items()}
+    return load_templates(TEMPLATES_FILE)
 
 
 EXTRA_SOURCES: dict[str, Callable[[Path], Iterator[tuple[str, dict[str, float]]]]] = {
-    "mlma": _mlma, "templates-multilingual": _templates_multilingual,
+    "mlma": _mlma, "templates-multilingual": train_split_of(TEMPLATES_FILE),
 }
 
 

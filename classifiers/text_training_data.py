@@ -371,17 +371,24 @@ def _identity_negatives(root: Path) -> Iterator[tuple[str, dict[str, float]]]:
                 yield text, values
 
 
-def load_templates() -> list[tuple[str, dict[str, int], int, str]]:
-    spec = importlib.util.spec_from_file_location("moderation_text_templates", TEMPLATES_FILE)
+def load_templates(path: Path = TEMPLATES_FILE) -> list[tuple[str, dict[str, int], int, str]]:
+    """``template_cases()`` of a templates file in ``datasets/`` (not a package: loaded by path)."""
+    spec = importlib.util.spec_from_file_location(f"moderation_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module.template_cases()
 
 
-def _templates(_root: Path) -> Iterator[tuple[str, dict[str, float]]]:
-    for text, labels, _template_id, split in load_templates():
-        if split == "train":
-            yield text, {key: float(value) for key, value in labels.items()}
+def train_split_of(path: Path) -> Callable[[Path], Iterator[tuple[str, dict[str, float]]]]:
+    """A source reading the train split of the templates file at ``path``."""
+    def source(_root: Path) -> Iterator[tuple[str, dict[str, float]]]:
+        for text, labels, _template_id, split in load_templates(path):
+            if split == "train":
+                yield text, {key: float(value) for key, value in labels.items()}
+    return source
+
+
+_templates = train_split_of(TEMPLATES_FILE)
 
 
 SOURCES: dict[str, Callable[[Path], Iterator[tuple[str, dict[str, float]]]]] = {

@@ -27,22 +27,15 @@ from __future__ import annotations
 
 import itertools
 import random
+import sys
+from pathlib import Path
 from typing import Iterator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also run as a script
+from classifiers.text_categories import labels as _all_zero  # noqa: E402
 
 HELD_OUT_EVERY = 5  # template ids with id % 5 == 4 are the held-out split
 _SEED = 11
-
-ALL = (
-    "harassment", "harassment/threatening", "hate", "hate/threatening", "sexual", "sexual/minors",
-    "violence", "violence/graphic", "self-harm", "self-harm/intent", "self-harm/instructions", "illicit", "toxic",
-)
-
-
-def _all_zero(**positives: int) -> dict[str, int]:
-    labels = {category: 0 for category in ALL}
-    for key, value in positives.items():
-        labels[key.replace("__", "/").replace("_", "-")] = value
-    return labels
 
 
 THREAT = _all_zero(harassment=1, harassment__threatening=1, violence=1)

@@ -21,21 +21,14 @@ Run ``python datasets/text_templates_multilingual.py`` to print the counts.
 from __future__ import annotations
 
 import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also run as a script
+from classifiers.text_categories import labels as _all_zero  # noqa: E402
 
 HELD_OUT_EVERY = 5
 _SEED = 17
-
-ALL = (
-    "harassment", "harassment/threatening", "hate", "hate/threatening", "sexual", "sexual/minors",
-    "violence", "violence/graphic", "self-harm", "self-harm/intent", "self-harm/instructions", "illicit", "toxic",
-)
-
-
-def _all_zero(**positives: int) -> dict[str, int]:
-    labels = {category: 0 for category in ALL}
-    for key, value in positives.items():
-        labels[key.replace("__", "/").replace("_", "-")] = value
-    return labels
 
 
 HATE = {"hate": 1, "sexual": 0, "sexual/minors": 0, "self-harm": 0, "illicit": 0}  # toxic / harassment unknown
