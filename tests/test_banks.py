@@ -175,14 +175,16 @@ def test_an_exact_repeat_of_a_banned_prompt_is_blocked(admin, moderator):
 def test_a_flooding_entry_is_quarantined_and_reported_instead_of_blocking(app, admin, moderator):
     admin.post("/v1/banks", json={"name": "oops", "purpose": "block"})
     admin.post("/v1/banks/oops/entries", json={"entries": [
-        {"signal_type": "text_sha256", "hash": prompt_hash("hello"), "label": "too generic"}]})
-    decisions = [moderator.post("/v1/moderations", json={"prompt": "hello"}).json()["decision"] for _ in range(5)]
+        {"signal_type": "text_sha256", "hash": prompt_hash("a lighthouse at dawn"), "label": "too generic"}]})
+    # A prompt the text model allows, so that the fifth decision is the bank's alone.
+    decisions = [moderator.post("/v1/moderations", json={"prompt": "a lighthouse at dawn"}).json()["decision"]
+                 for _ in range(5)]
     assert decisions[:3] == ["block"] * 3 and decisions[4] == "allow"  # min_matches is 3 in this test
     quarantined = admin.get("/v1/banks/quarantine").json()["entries"]
     assert [e["label"] for e in quarantined] == ["too generic"] and "matches in" in quarantined[0]["quarantine_reason"]
     released = admin.post(f"/v1/banks/quarantine/{quarantined[0]['id']}/release")
     assert released.status_code == 200 and admin.get("/v1/banks/quarantine").json()["entries"] == []
-    assert moderator.post("/v1/moderations", json={"prompt": "hello"}).json()["decision"] == "block"
+    assert moderator.post("/v1/moderations", json={"prompt": "a lighthouse at dawn"}).json()["decision"] == "block"
 
 
 def test_reviewer_rejection_banks_the_item_so_its_near_duplicates_are_blocked(app, admin, moderator):
