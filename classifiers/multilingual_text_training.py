@@ -25,7 +25,6 @@ import hashlib
 import io
 import json
 import os
-import random
 import time
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -37,8 +36,7 @@ import numpy as np
 from classifiers.multilingual_text_model import ENCODER_NAME, MODEL_DIR, WINDOW_STRIDE, WINDOW_WORDS, texts_digest
 from classifiers.text_categories import CATEGORIES
 from classifiers.text_training_data import (
-    SOURCES, DatasetMissingError, LabelledText, category_counts, clean_source_text, load_source, load_templates,
-    make_row, train_split_of,
+    SOURCES, DatasetMissingError, LabelledText, category_counts, load_source, load_templates, train_split_of,
 )
 
 TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "datasets" / "text_templates_multilingual.py"
@@ -101,17 +99,7 @@ EXTRA_SOURCES: dict[str, Callable[[Path], Iterator[tuple[str, dict[str, float]]]
 
 
 def _load(root: Path, name: str, cap: int | None) -> list[LabelledText]:
-    if name in SOURCES:
-        return load_source(root, name, cap)
-    rows, seen = [], set()
-    for raw, values in EXTRA_SOURCES[name](root):
-        text = clean_source_text(raw)
-        if text and text.lower() not in seen:
-            seen.add(text.lower())
-            rows.append(make_row(text, name, values))
-    if cap is not None and len(rows) > cap:
-        rows = random.Random(f"13:{name}").sample(rows, cap)
-    return rows
+    return load_source(root, name, cap, {**SOURCES, **EXTRA_SOURCES})
 
 
 def build_splits(shared_datasets: Path, config: MultilingualConfig) -> dict[str, list[LabelledText]]:

@@ -400,10 +400,13 @@ SOURCES: dict[str, Callable[[Path], Iterator[tuple[str, dict[str, float]]]]] = {
 }
 
 
-def load_source(root: Path, name: str, cap: int | None = None) -> list[LabelledText]:
-    """One source's rows: cleaned, de-duplicated (first label wins), seeded sample of ``cap``."""
+def load_source(root: Path, name: str, cap: int | None = None,
+                sources: dict[str, Callable[[Path], Iterator[tuple[str, dict[str, float]]]]] | None = None,
+                ) -> list[LabelledText]:
+    """One source's rows: cleaned, de-duplicated (first label wins), seeded sample of ``cap``.
+    ``sources``: where to find ``name`` (default ``SOURCES``; another model may add its own)."""
     rows, seen = [], set()
-    for raw, values in SOURCES[name](Path(root)):
+    for raw, values in (sources or SOURCES)[name](Path(root)):
         text = clean_source_text(raw)
         if text and text.lower() not in seen:
             seen.add(text.lower())
