@@ -49,7 +49,7 @@ class TrainingConfig:
     head_inner: int = 256
     train_max_tokens: int = 48
     threads: int = 2
-    epochs: int = 3
+    epochs: int = 4
     batch_size: int = 32
     layer_learning_rate: float = 1e-4
     head_learning_rate: float = 1e-3

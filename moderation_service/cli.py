@@ -97,8 +97,8 @@ def train_text(
     raw_prompts: bool = typer.Option(False, help="With --reviewed: train on raw prompts where the export carries "
                                      "them (`dataset export --raw-prompts`); the redacted text otherwise."),
 ) -> None:
-    """Fine-tune the text safety model (MiniLM top layer + head) on every train-use set; 13 minutes on the shared
-    2-core machine. With --reviewed, a candidate from reviewers' labels instead (seconds to minutes)."""
+    """Fine-tune the text safety model (MiniLM top layer + head) on every train-use set; 11 to 30 minutes on the
+    shared 2-core machine, by its load. With --reviewed, a candidate from reviewers' labels instead (seconds to minutes)."""
     from classifiers.text_model_training import train_text_model
     from classifiers.text_training_data import DatasetMissingError
 
