@@ -196,6 +196,44 @@ def test_templates_hold_out_a_split_label_known_categories_and_exclude_the_test_
         assert text.lower() not in mine
 
 
+
+SHARED_DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+MHC_DIR = SHARED_DATASETS / "multilingual-hatecheck"
+
+
+def _copy_key(text: str) -> str:
+    """Case, accents of no matter, punctuation and spacing folded: a copy with its commas moved still matches."""
+    import re
+    import unicodedata
+
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[\W_]+", " ", folded).split())
+
+
+@pytest.mark.skipif(not MHC_DIR.is_dir(), reason=f"shared data sets absent: {MHC_DIR}")
+def test_multilingual_templates_copy_no_case_of_an_evaluation_only_set() -> None:
+    """Multilingual HateCheck (and HateCheck) are evaluation-only: no template row, train or held out,
+    may equal one of their cases once case, accents, punctuation and spacing are folded."""
+    import csv
+
+    from classifiers.multilingual_text_training import load_multilingual_templates
+
+    evaluation: set[str] = set()
+    files = sorted(MHC_DIR.glob("hatecheck_cases_final_*.csv"))
+    assert len(files) == 5, files
+    for path in files:
+        with open(path, newline="", encoding="utf-8") as handle:
+            evaluation |= {_copy_key(row["test_case"]) for row in csv.DictReader(handle)}
+    with open(SHARED_DATASETS / "hatecheck" / "test_suite_cases.csv", newline="", encoding="utf-8") as handle:
+        evaluation |= {_copy_key(row["test_case"]) for row in csv.DictReader(handle)}
+    assert len(evaluation) > 15000
+    rows = load_multilingual_templates()
+    copied = sorted({text for text, *_ in rows if _copy_key(text) in evaluation})
+    assert not copied, copied
+    # The key is not too loose to catch anything: a case itself, re-spaced and re-cased, is caught.
+    assert _copy_key("¡Odio   A los DEMÁS!") == _copy_key("odio a los demas")
+
+
 SLICE_TEXTS = ["Te voy a matar esta noche", "Sono tutti dei parassiti schifosi", "Wir gehen morgen ins Kino",
                "I will hurt you", "Ты отличный друг"]
 
