@@ -146,6 +146,27 @@ def test_benign_text_in_other_languages_is_not_blocked(classifier, language, def
     assert model_action == "allow", (model_rules, {k: v for k, v in scores.items() if v > 0.1})
 
 
+# Known failures of the frozen sentence embedding, stated in the model card: a German threat whose
+# verb is split ("bringe ... um") reads as harmless, and Spanish idioms of dying or killing read as
+# threats. With German and Spanish decided by the model, the first is allowed, not queued.
+KNOWN_MISSED_THREATS = ["Ich bringe dich heute Nacht um", "Morgen bist du tot"]
+KNOWN_IDIOMS_READ_AS_THREATS = ["Me muero de ganas de verte", "Te voy a matar a cosquillas, ya verás"]
+
+
+@pytest.mark.xfail(strict=True, reason="known failure (model card, Limits): split-verb and 'you are dead' threats")
+@pytest.mark.parametrize("text", KNOWN_MISSED_THREATS)
+def test_known_failure_plain_german_threats_are_not_allowed(classifier, default_policy, text) -> None:
+    action, rules = decide(default_policy, {"toxicity": {"scores": classifier.classify(text).scores}})
+    assert action in ("block", "review"), rules
+
+
+@pytest.mark.xfail(strict=True, reason="known failure (model card, Limits): idioms of dying read as threats")
+@pytest.mark.parametrize("text", KNOWN_IDIOMS_READ_AS_THREATS)
+def test_known_failure_spanish_idioms_of_dying_are_not_blocked(classifier, default_policy, text) -> None:
+    action, rules = decide(default_policy, {"toxicity": {"scores": classifier.classify(text).scores}})
+    assert action != "block", rules
+
+
 @pytest.mark.parametrize("threat", ["Maldito imbécil, te voy a matar esta noche.", "Ты никчёмный идиот, я тебя убью завтра.",
                                     "Du elender Mistkerl, morgen schlitze ich dich auf."])
 @pytest.mark.parametrize("where", ["before", "after"])
