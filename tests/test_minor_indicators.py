@@ -69,7 +69,8 @@ def test_school_grades(prompt, span):
     ("una niña", "niña"), ("menores de edad", "menores de edad"), ("une fillette", "fillette"),
     ("une écolière", "écolière"), ("una bambina", "bambina"), ("minorenne", "minorenne"),
     ("uma criança", "criança"), ("menino", "menino"), ("школьница", "школьница"), ("ребёнок", "ребёнок"),
-    ("подростки", "подростки"),
+    ("подростки", "подростки"), ("twin babies asleep", "babies"), ("a baby in a high chair", "a baby"),
+    ("The baby laughs", "The baby"), ("a baby girl in a pram", "a baby"),
 ])
 def test_words_for_children(prompt, span):
     assert ("child_term", span, None) in kinds_and_spans(prompt)
@@ -78,7 +79,8 @@ def test_words_for_children(prompt, span):
 @pytest.mark.parametrize("prompt", [
     "a kind woman at the market", "what kind of bird is this", "a kinder world", "no kidding",
     "the childhood home of a poet", "minor scratches on the car", "a cat on a mat", "teenth",
-    "problemas menores", "a bimbo", "hey baby", "Mädchenname",
+    "problemas menores", "a bimbo", "hey baby", "Mädchenname", "my baby, I miss you", "baby, come home",
+    "baby steps toward a new job", "a baby blue dress", "the baby shower invitations", "a baby grand piano",
 ])
 def test_adult_and_ordinary_words_are_not_indicators(prompt):
     assert kinds_and_spans(prompt) == []

@@ -259,6 +259,33 @@ def test_identity_negatives_are_harmless_rows_that_name_a_group() -> None:
 
 
 @needs_datasets
+def test_template_obfuscation_respells_one_word_of_hateful_and_benign_rows_alike() -> None:
+    """Spelling tricks (swapped, dropped or masked letters, spaced letters, leetspeak) must neither hide
+    hate nor read as hate by themselves, so both kinds of row get obfuscated copies."""
+    import importlib.util
+    import random
+
+    from classifiers.text_training_data import TEMPLATES_FILE
+
+    spec = importlib.util.spec_from_file_location("templates_under_test", TEMPLATES_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = random.Random(5)
+    respelled = [module.obfuscate("refugees", rng) for _ in range(200)]
+    assert "refugees" not in respelled
+    assert {"r e f u g e e s", "r3fug335"} <= set(respelled)
+    assert any("*" in word for word in respelled) and any(len(word) == 7 for word in respelled)
+    assert module.obfuscate("gay", rng) == "gay"  # too short to respell and stay readable
+
+    rows = module.template_cases()
+    plain = {text.lower() for text, *_ in rows}
+    odd = [(text, labels) for text, labels, template, _ in rows
+           if template in module.OBFUSCATED and text.lower() not in plain - {text.lower()}
+           and re.search(r"[0-9*]|\b\w( \w){3,}\b", text)]
+    assert any(labels.get("hate") == 1 for _, labels in odd)
+    assert any(not any(labels.values()) for _, labels in odd)
+
+
 def test_templates_copy_no_row_of_an_evaluation_only_set() -> None:
     import csv
 
