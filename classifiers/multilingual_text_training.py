@@ -10,8 +10,9 @@ Recipe:
    ``datasets/text_templates_multilingual.py`` (es/it/fr/de/pt/ru, repeated
    ``template_repeats`` times). Evaluation-only sets are never read.
 2. Split by the English model's hash of the normalised text (``split_of``): 80/10/10.
-3. USE embeddings computed once and cached on disk (``cache_dir``, keyed by a digest
-   of the texts): a rebuild with the same rows re-embeds nothing.
+3. USE embeddings computed once and cached on disk (``cache_dir``, per fixed chunk of
+   2,000 rows, keyed by a digest of its texts): a rebuild with the same rows re-embeds
+   nothing, and rows added at the end of a split re-embed only the chunks they touch.
 4. An MLP head (512 -> hidden -> 13) with the masked multi-label BCE and capped
    positive weights of ``classifiers.text_model_training``; best epoch by mean
    validation AUPRC; each category calibrated on validation with the same code
@@ -123,21 +124,33 @@ def default_cache_dir() -> Path:
 
 
 def embed_cached(encoder: Any, texts: Sequence[str], cache_dir: Path | None, log=print, chunk: int = 2000) -> np.ndarray:
-    """(n, 512) float32 USE embeddings, read from ``cache_dir/<digest>.npy`` when present."""
-    path = Path(cache_dir) / f"{texts_digest(texts)}.npy" if cache_dir else None
-    if path is not None and path.is_file():
-        cached = np.load(path)
+    """(n, 512) float32 USE embeddings, embedded in fixed chunks of ``chunk`` texts, each chunk cached
+    as ``cache_dir/<digest of its texts>.chunk.npy``. Rows added near the end of a split (templates,
+    the last sources) re-embed only the chunks they touch; a chunk always holds the same texts in the
+    same batch, so a cold rebuild gives the same bits as a warm one (a text's embedding moves in the
+    last bits with its batch). A whole-split file ``<digest>.npy`` (older caches) is read first."""
+    cache = Path(cache_dir) if cache_dir else None
+    whole = cache / f"{texts_digest(texts)}.npy" if cache else None
+    if whole is not None and whole.is_file():
+        cached = np.load(whole)
         if cached.shape == (len(texts), 512):
             return cached
-    started = time.perf_counter()
+    started, embedded = time.perf_counter(), 0
     out = np.empty((len(texts), 512), dtype=np.float32)
     for start in range(0, len(texts), chunk):
-        out[start : start + chunk] = encoder.encode(texts[start : start + chunk])
-        done = min(len(texts), start + chunk)
-        log(f"embedded {done}/{len(texts)} ({done / max(time.perf_counter() - started, 1e-9):.0f} texts/s)")
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, out)
+        part = texts[start : start + chunk]
+        path = cache / f"{texts_digest(part)}.chunk.npy" if cache else None
+        if path is not None and path.is_file():
+            cached = np.load(path)
+            if cached.shape == (len(part), 512):
+                out[start : start + len(part)] = cached
+                continue
+        out[start : start + len(part)] = encoder.encode(part)
+        embedded += len(part)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, out[start : start + len(part)])
+        log(f"embedded {embedded} new of {len(texts)} ({embedded / max(time.perf_counter() - started, 1e-9):.0f} texts/s)")
     return out
 
 

@@ -146,6 +146,27 @@ def test_benign_text_in_other_languages_is_not_blocked(classifier, language, def
     assert model_action == "allow", (model_rules, {k: v for k, v in scores.items() if v > 0.1})
 
 
+# Known failures of the frozen sentence embedding, stated in the model card: a German threat whose
+# verb is split ("bringe ... um") reads as harmless, and Spanish idioms of dying or killing read as
+# threats. With German and Spanish decided by the model, the first is allowed, not queued.
+KNOWN_MISSED_THREATS = ["Ich bringe dich heute Nacht um", "Morgen bist du tot"]
+KNOWN_IDIOMS_READ_AS_THREATS = ["Me muero de ganas de verte", "Te voy a matar a cosquillas, ya verás"]
+
+
+@pytest.mark.xfail(strict=True, reason="known failure (model card, Limits): split-verb and 'you are dead' threats")
+@pytest.mark.parametrize("text", KNOWN_MISSED_THREATS)
+def test_known_failure_plain_german_threats_are_not_allowed(classifier, default_policy, text) -> None:
+    action, rules = decide(default_policy, {"toxicity": {"scores": classifier.classify(text).scores}})
+    assert action in ("block", "review"), rules
+
+
+@pytest.mark.xfail(strict=True, reason="known failure (model card, Limits): idioms of dying read as threats")
+@pytest.mark.parametrize("text", KNOWN_IDIOMS_READ_AS_THREATS)
+def test_known_failure_spanish_idioms_of_dying_are_not_blocked(classifier, default_policy, text) -> None:
+    action, rules = decide(default_policy, {"toxicity": {"scores": classifier.classify(text).scores}})
+    assert action != "block", rules
+
+
 @pytest.mark.parametrize("threat", ["Maldito imbécil, te voy a matar esta noche.", "Ты никчёмный идиот, я тебя убью завтра.",
                                     "Du elender Mistkerl, morgen schlitze ich dich auf."])
 @pytest.mark.parametrize("where", ["before", "after"])
@@ -194,6 +215,44 @@ def test_templates_hold_out_a_split_label_known_categories_and_exclude_the_test_
     mine = {text.lower() for text, *_ in cases}
     for text in THREATS_AND_INSULTS + HATEFUL + BENIGN:
         assert text.lower() not in mine
+
+
+
+SHARED_DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+MHC_DIR = SHARED_DATASETS / "multilingual-hatecheck"
+
+
+def _copy_key(text: str) -> str:
+    """Case, accents of no matter, punctuation and spacing folded: a copy with its commas moved still matches."""
+    import re
+    import unicodedata
+
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[\W_]+", " ", folded).split())
+
+
+@pytest.mark.skipif(not MHC_DIR.is_dir(), reason=f"shared data sets absent: {MHC_DIR}")
+def test_multilingual_templates_copy_no_case_of_an_evaluation_only_set() -> None:
+    """Multilingual HateCheck (and HateCheck) are evaluation-only: no template row, train or held out,
+    may equal one of their cases once case, accents, punctuation and spacing are folded."""
+    import csv
+
+    from classifiers.multilingual_text_training import load_multilingual_templates
+
+    evaluation: set[str] = set()
+    files = sorted(MHC_DIR.glob("hatecheck_cases_final_*.csv"))
+    assert len(files) == 5, files
+    for path in files:
+        with open(path, newline="", encoding="utf-8") as handle:
+            evaluation |= {_copy_key(row["test_case"]) for row in csv.DictReader(handle)}
+    with open(SHARED_DATASETS / "hatecheck" / "test_suite_cases.csv", newline="", encoding="utf-8") as handle:
+        evaluation |= {_copy_key(row["test_case"]) for row in csv.DictReader(handle)}
+    assert len(evaluation) > 15000
+    rows = load_multilingual_templates()
+    copied = sorted({text for text, *_ in rows if _copy_key(text) in evaluation})
+    assert not copied, copied
+    # The key is not too loose to catch anything: a case itself, re-spaced and re-cased, is caught.
+    assert _copy_key("¡Odio   A los DEMÁS!") == _copy_key("odio a los demas")
 
 
 SLICE_TEXTS = ["Te voy a matar esta noche", "Sono tutti dei parassiti schifosi", "Wir gehen morgen ins Kino",
