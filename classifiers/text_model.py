@@ -148,6 +148,9 @@ def weight_files(model_dir: Path = MODEL_DIR) -> list[Path]:
 # --------------------------------------------------------------------------- windows
 
 
+SENTENCE_END_TOKENS = [".", "!", "?", ";"]  # WordPiece tokens of the bundled tokenizer
+
+
 def token_windows(ids: Sequence[int], cls_id: int, sep_id: int,
                   window: int = WINDOW_TOKENS, stride: int = WINDOW_STRIDE) -> list[list[int]]:
     """Content token ids (no specials) -> model inputs of at most ``window`` tokens covering all of them."""
@@ -158,12 +161,40 @@ def token_windows(ids: Sequence[int], cls_id: int, sep_id: int,
     return [[cls_id, *ids[start : start + body], sep_id] for start in sorted(set(starts))]
 
 
+def sentence_windows(ids: Sequence[int], ends: set[int], cls_id: int, sep_id: int,
+                     window: int = WINDOW_TOKENS, min_tokens: int = 3) -> list[list[int]]:
+    """Each sentence of a text longer than one window, as a window of its own.
+
+    A sliding window always holds some of the text around a sentence, and benign padding
+    around a threat lowers its score (measured: harassment/threatening 0.9 alone, 0.44 with
+    ~100 tokens of scene after it). A sentence that fits one window is also read alone; longer
+    ones are covered by ``token_windows``. ``ends`` are the token ids that end a sentence.
+    """
+    body = window - 2
+    if len(ids) <= body:
+        return []
+    out, start = [], 0
+    for position, token in enumerate(ids):
+        if token in ends or position == len(ids) - 1:
+            sentence = ids[start : position + 1]
+            if min_tokens <= len(sentence) <= body:
+                out.append([cls_id, *sentence, sep_id])
+            start = position + 1
+    return out
+
+
 def windowed_inputs(tokenizer: Any, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
-    """Every window of every text, and for each window the index of its text."""
+    """Every window of every text, and for each window the index of its text.
+
+    Windows: ``token_windows`` over the whole text, plus each sentence alone when the text is
+    longer than one window (``sentence_windows``); a text's score is the max over them.
+    """
     content = tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+    ends = set(tokenizer.convert_tokens_to_ids(SENTENCE_END_TOKENS))
     windows, owners = [], []
     for index, ids in enumerate(content):
-        for window in token_windows(ids, tokenizer.cls_token_id, tokenizer.sep_token_id):
+        for window in token_windows(ids, tokenizer.cls_token_id, tokenizer.sep_token_id) + \
+                sentence_windows(ids, ends, tokenizer.cls_token_id, tokenizer.sep_token_id):
             windows.append(window)
             owners.append(index)
     return windows, owners

@@ -12,7 +12,7 @@ import pytest
 
 from classifiers.base import sha256_of_files
 from classifiers.text_categories import CATEGORIES
-from classifiers.text_model import MODEL_DIR, WINDOW_STRIDE, WINDOW_TOKENS, token_windows
+from classifiers.text_model import MODEL_DIR, WINDOW_STRIDE, WINDOW_TOKENS, sentence_windows, token_windows
 from classifiers.toxicity import ToxicityClassifier, ToxicitySignal, bundled_encoder_path, bundled_weight_files
 
 pytestmark = pytest.mark.slow
@@ -113,6 +113,18 @@ def test_windows_cover_every_token_within_the_model_size(length: int) -> None:
     for start in range(0, max(0, length - overlap), 7):
         run = set(ids[start : start + overlap])
         assert any(run <= set(window) for window in windows)
+
+
+def test_a_text_longer_than_one_window_also_has_each_sentence_alone() -> None:
+    end, body = 5, WINDOW_TOKENS - 2
+    short = [1, 2, 3, end, 7, 8, 9, end]
+    assert sentence_windows(short, {end}, 101, 102) == []  # one window reads it whole already
+    sentences = [[10, 11, 12, end], [20, end], [30] * 40 + [end], [40] * (body + 3) + [end], [50, 51, 52, 53]]
+    ids = [token for sentence in sentences for token in sentence]
+    got = sentence_windows(ids, {end}, 101, 102)
+    # A one-word sentence is too short to mean much alone; the over-long one is left to token_windows;
+    # the last sentence needs no end mark.
+    assert got == [[101, *sentences[0], 102], [101, *sentences[2], 102], [101, *sentences[4], 102]]
 
 
 THREAT = "I am going to kill you tomorrow at your house."
