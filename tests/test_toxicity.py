@@ -125,6 +125,7 @@ def test_a_text_longer_than_one_window_also_has_each_sentence_alone() -> None:
     # A one-word sentence is too short to mean much alone; the over-long one is left to token_windows;
     # the last sentence needs no end mark.
     assert got == [[101, *sentences[0], 102], [101, *sentences[2], 102], [101, *sentences[4], 102]]
+    assert sentence_windows(sentences[0] + sentences[2] + ids, {end}, 101, 102) == got  # repeats read once
 
 
 THREAT = "I am going to kill you tomorrow at your house."
