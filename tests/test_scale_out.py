@@ -39,9 +39,15 @@ def test_two_workers_share_one_database_and_one_view_of_earlier_images(tmp_path:
         async def burst() -> list[dict]:
             async with httpx.AsyncClient(base_url=base, timeout=60, headers=headers) as client:
                 async def one(index: int) -> dict:
-                    response = await client.post("/v1/moderations", headers={"Idempotency-Key": f"k{index}"},
-                                                 json={"prompt": f"a kite over the sea #{index}",
-                                                       "external_id": f"post-{index}"})
+                    # /readyz answers from one worker at a time: a request may still reach the other while it
+                    # loads, and gets 503 not_ready ("retry shortly"), which an upstream client retries.
+                    for _ in range(240):
+                        response = await client.post("/v1/moderations", headers={"Idempotency-Key": f"k{index}"},
+                                                     json={"prompt": f"a kite over the sea #{index}",
+                                                           "external_id": f"post-{index}"})
+                        if response.status_code != 503 or response.json()["error"]["code"] != "not_ready":
+                            break
+                        await asyncio.sleep(0.5)
                     assert response.status_code == 200, response.text
                     return response.json()
                 return await asyncio.gather(*(one(index) for index in range(200)))
