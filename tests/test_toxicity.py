@@ -299,6 +299,7 @@ def test_template_obfuscation_respells_one_word_of_hateful_and_benign_rows_alike
     assert any(not any(labels.values()) for _, labels in odd)
 
 
+@needs_datasets
 def test_templates_copy_no_row_of_an_evaluation_only_set() -> None:
     import csv
 
