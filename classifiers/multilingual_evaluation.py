@@ -118,8 +118,7 @@ if __name__ == "__main__":  # python -m classifiers.multilingual_evaluation DATA
     heads = dict(argument.split("=", 1) for argument in sys.argv[3:] if "=" in argument)
     lines = [float(argument) for argument in sys.argv[3:] if "=" not in argument]  # extra hate thresholds
     result = compare_heads_on_mhc(Path(sys.argv[1]), heads, hate_lines=lines)
-    sys.argv[1] = sys.argv[2]
-    Path(sys.argv[1]).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+    Path(sys.argv[2]).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
     for language, by_scorer in result.items():
         for name, value in by_scorer.items():
             print(f"{ISO[language]}  {name}: F1 {value['f1']} P {value.get('precision')} R {value.get('recall')} "
