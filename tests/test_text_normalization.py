@@ -76,6 +76,26 @@ def test_spaced_letters_are_collapsed(raw: str, expected: str) -> None:
     assert normalize(raw) == expected
 
 
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        # Several words spelled out in one run are split where they form words (most probable split).
+        ("y o u r e a l l y s u c k", "you really suck"),
+        ("w e l l d o n e t e a m", "well done team"),
+        ("I a m a p r o u d d a d", "I am a proud dad"),
+        ("d.i.e.s.l.o.w.l.y", "die slowly"),
+        # One word stays one word; letters that form no words stay joined.
+        ("p a r a c h u t e", "parachute"),
+        ("q z x v", "qzxv"),
+    ],
+)
+def test_spaced_runs_of_several_words_are_split_into_words(raw: str, expected: str) -> None:
+    from classifiers.text_normalization import normalize_with_offsets
+
+    assert normalize(raw) == expected
+    assert normalize_with_offsets(raw)[0] == expected
+
+
 def test_whitespace_is_collapsed_and_empty_text_survives() -> None:
     assert normalize("  hello \n\t world  ") == "hello world"
     assert normalize("") == ""
@@ -86,3 +106,31 @@ def test_control_characters_and_terminal_escapes_are_removed() -> None:
     from classifiers.text_normalization import normalize_for_classification
 
     assert normalize_for_classification("you \x07are\x08 \x1b[31mrude\x1b[0m\tnow") == "you are rude now"
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        # Emoji become their CLDR names; ZWJ sequences and skin tones stay one emoji.
+        ("all 🐀🐀 must go", "all rat rat must go"),
+        ("🏳️\u200d⚧️ people", "transgender flag people"),
+        ("waving 👋🏿", "waving waving hand dark skin tone"),
+        ("i'll 🪓 you", "i'll axe you"),
+        ("🎂 for grandma", "birthday cake for grandma"),
+        # Symbols that are emoji only by Unicode's broad list stay text (NFKC makes ™ "TM").
+        ("Brand™ © 2024 ®", "BrandTM © 2024 ®"),
+    ],
+)
+def test_emoji_are_named(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+def test_emoji_can_be_left_for_language_detection_and_offsets_cover_the_whole_emoji() -> None:
+    from classifiers.text_normalization import normalize_with_offsets
+
+    assert normalize("Hola 😀 amigos", name_emoji=False) == "Hola 😀 amigos"
+    raw = "hi 🏳️\u200d🌈 there"
+    text, starts, ends = normalize_with_offsets(raw)
+    assert text == normalize(raw) == "hi rainbow flag there"
+    at = text.index("rainbow flag")
+    assert raw[starts[at]:ends[at + len("rainbow flag") - 1]] == "🏳️\u200d🌈"
