@@ -63,15 +63,12 @@ EVASIONS = {
     "zero-width joiners": "shut up you st\u200du\u200dp\u200did b\u200ditch",
     "l33t": "shut up you stup1d b1tch",
     "spaced letters": "shut up you s t u p i d b i t c h",
+    "spaced letters, three words in one run": "shut up y o u s t u p i d b i t c h",
     "homoglyphs": "shut up you stupid b\u0456tch",
 }
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(
-        strict=True, reason="known weakness: the normaliser runs the spaced letters into one word, 'stupidbitch', "
-        "which the retrained text model scores toxic 0.61 (reviewed on hate 0.41, not blocked); model card"))
-    if name == "spaced letters" else name for name in EVASIONS])
+@pytest.mark.parametrize("name", list(EVASIONS))
 def test_text_evasions_are_caught_like_the_plain_text(client, name):
     plain = client.post("/v1/moderations", json={"prompt": PLAIN_ABUSE}).json()
     assert plain["decision"] == "block"
