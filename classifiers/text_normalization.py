@@ -52,6 +52,12 @@ _OUTER_PUNCTUATION = "\"'([{<«“‘.,;:?!)]}>»”’…"
 _WORD_PART_SEPARATORS = re.compile(r"([-/_])")
 
 
+# Combining marks beyond two on one letter ("Zalgo" text): noise that hides words, and a
+# flood of them is thousands of tokens for the multilingual encoder. Vietnamese needs two.
+_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_MARK_FLOOD = re.compile(f"([{_MARKS}]{{2}})[{_MARKS}]+")
+
+
 # Terminal escape sequences and other control characters: invisible, and they
 # split words for the tokenizer. Tabs and newlines stay (they are whitespace).
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -68,6 +74,7 @@ def normalize_for_classification(text: str, name_emoji: bool = True) -> str:
     if name_emoji:
         text = _replace_spans(text, _emoji_names(text))  # before _INVISIBLE: ZWJ sequences need their joiners
     text = _INVISIBLE.sub("", text)
+    text = _MARK_FLOOD.sub(r"\1", text)
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)  # NFKC can expose none today; cheap insurance
     text = fold_homoglyphs(text)
@@ -197,6 +204,7 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     text, starts, ends = _tracked_sub(_CONTROL, "", text, starts, ends)
     text, starts, ends = _tracked_spans(_emoji_names(text), text, starts, ends, whole=True)
     text, starts, ends = _tracked_sub(_INVISIBLE, "", text, starts, ends)
+    text, starts, ends = _tracked_sub(_MARK_FLOOD, lambda match: match.group(1), text, starts, ends)
     text, starts, ends = _tracked_nfkc(text, starts, ends)
     text, starts, ends = _tracked_sub(_INVISIBLE, "", text, starts, ends)
     text = fold_homoglyphs(text)  # one code point for one
@@ -225,16 +233,26 @@ def _emoji_names(text: str) -> list[tuple[int, int, str]]:
     """
     if text.isascii():
         return []
-    spans = []
+    spans: list[tuple[int, int, str]] = []
+    named, previous = 0, None
     for found in emoji.emoji_list(text):
         first = ord(found["emoji"][0])
         if first < 0x2000 or 0x2100 <= first <= 0x214F:
             continue
-        name = emoji.EMOJI_DATA.get(found["emoji"], {}).get("en", "")
-        if not name:
-            name = emoji.demojize(found["emoji"], delimiters=("", ""))
-        spans.append((found["match_start"], found["match_end"], f" {name.strip(':').replace('_', ' ')} "))
+        start, end = found["match_start"], found["match_end"]
+        if previous and previous[1] == start and previous[2] == found["emoji"]:
+            spans[-1] = (spans[-1][0], end, spans[-1][2])  # a run of one emoji is named once
+        elif named >= _MAX_NAMED_EMOJI:
+            spans.append((start, end, " "))  # names cost tokens: a flood of emoji is not all named
+        else:
+            name = emoji.EMOJI_DATA.get(found["emoji"], {}).get("en", "") or emoji.demojize(found["emoji"], delimiters=("", ""))
+            spans.append((start, end, f" {name.strip(':').replace('_', ' ')} "))
+            named += 1
+        previous = (start, end, found["emoji"])
     return spans
+
+
+_MAX_NAMED_EMOJI = 64  # per text; each name is 1-5 tokens
 
 
 def _replace_spans(text: str, spans: list[tuple[int, int, str]]) -> str:

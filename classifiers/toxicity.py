@@ -389,8 +389,7 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
         # otherwise score the bare [CLS] [SEP] pair arbitrarily (toxic ~0.48).
         texts = [clean for clean, _, _ in prepared if clean]
         routed = [route_text for clean, _, route_text in prepared if clean]
-        scored = iter(self._with_other_languages(texts, self._backend.score(texts, self.batch_size), routed)
-                      if texts else [])
+        scored = iter(self._score_routed(texts, routed) if texts else [])
         empty_scores = {category: 0.0 for category in self.categories}
         return [
             ToxicitySignal(
@@ -434,14 +433,19 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
         detected = (self._languages.detect(normalize_for_classification(text, name_emoji=False)) for text in texts)
         return [head if signal.language not in ("en", "und") else None for signal in detected]
 
-    def _with_other_languages(self, texts: list[str], scores: list[dict[str, float]],
-                              routed: list[str]) -> list[dict[str, float]]:
-        # After the English model: by then the `text` signal has usually detected the language.
-        # The head alone for other languages: on the non-English test rows it measured better than
-        # the max with the English model, which reads foreign words as noise (model card).
-        if self._multilingual is None:
-            return scores
+    def _score_routed(self, texts: list[str], routed: list[str]) -> list[dict[str, float]]:
+        """Scores per text: the English model, the multilingual head, or the max of both (``language_route``).
+
+        The head alone for other languages: on the non-English test rows it measured better than
+        the max with the English model, which reads foreign words as noise (model card). Text the
+        head reads alone never runs the English model (8,000 CJK characters are 8,000 tokens to it).
+        """
         routes = {index: route for index, text in enumerate(routed) if (route := self.language_route(text)) != "english"}
+        english = [index for index in range(len(texts)) if routes.get(index) != "other"]
+        scores: list[dict[str, float]] = [dict.fromkeys(self.categories, 0.0) for _ in texts]
+        for index, row in zip(english, self._backend.score([texts[index] for index in english], self.batch_size)
+                              if english else []):
+            scores[index] = row
         if not routes:
             return scores
         chosen = list(routes)

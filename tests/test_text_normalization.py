@@ -112,7 +112,7 @@ def test_control_characters_and_terminal_escapes_are_removed() -> None:
     "raw, expected",
     [
         # Emoji become their CLDR names; ZWJ sequences and skin tones stay one emoji.
-        ("all 🐀🐀 must go", "all rat rat must go"),
+        ("all 🐀🐀 must go 🐀", "all rat must go rat"),  # a run of one emoji is named once
         ("🏳️\u200d⚧️ people", "transgender flag people"),
         ("waving 👋🏿", "waving waving hand dark skin tone"),
         ("i'll 🪓 you", "i'll axe you"),
@@ -134,3 +134,13 @@ def test_emoji_can_be_left_for_language_detection_and_offsets_cover_the_whole_em
     assert text == normalize(raw) == "hi rainbow flag there"
     at = text.index("rainbow flag")
     assert raw[starts[at]:ends[at + len("rainbow flag") - 1]] == "🏳️\u200d🌈"
+
+
+def test_a_flood_of_combining_marks_keeps_two_per_letter() -> None:
+    from classifiers.text_normalization import normalize_with_offsets
+
+    zalgo = "k\u0301\u0302\u0303\u0304i\u0308\u0309\u030a\u030bll you"
+    assert normalize(zalgo) == normalize("k\u0301\u0302i\u0308\u0309ll you")
+    assert normalize_with_offsets(zalgo)[0] == normalize(zalgo)
+    assert len(normalize("a" + "\u0301" * 7999)) <= 2
+    assert normalize("Việt Nam") == "Việt Nam"  # two marks on one letter stay
