@@ -11,9 +11,11 @@ ordinary text (years, versions, "8k", "covid-19", "e.g.") comes out unchanged.
 """
 from __future__ import annotations
 
+import html
 import math
 import re
 import unicodedata
+import urllib.parse
 from functools import lru_cache
 
 import emoji
@@ -23,8 +25,11 @@ from classifiers.homoglyphs import fold_homoglyphs
 # Zero-width characters, soft hyphen, word joiners, BOM and bidi controls: they
 # split a word for the tokenizer while staying invisible to a reader.
 _INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+    "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0001\U000e007f]"
 )
+# Unicode tag characters spell ASCII invisibly ("ASCII smuggling"); outside an emoji flag
+# sequence (named first) they are read as the letters they stand for.
+_TAG_LETTERS = {code: code - 0xE0000 for code in range(0xE0020, 0xE007F)}
 
 _LEET = {
     "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
@@ -58,6 +63,30 @@ _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _MARK_FLOOD = re.compile(f"([{_MARKS}]{{2}})[{_MARKS}]+")
 
 
+# Markup that splits or hides words: HTML tags ("k<b></b>ill"), character references
+# ("&#107;ill"), percent-encoding ("kill%20you") and code-fence or comment markers.
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]{0,200})?/?>")
+_HTML_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+_FENCE_OR_COMMENT = re.compile(r"```[\w+-]*|^[ \t]*(?:#+|//|--|>+)[ \t]*", re.MULTILINE)
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    return html.unescape(match.group(0))
+
+
+def _unquoted(match: re.Match[str]) -> str:
+    return urllib.parse.unquote(match.group(0), errors="strict") if _valid_utf8(match.group(0)) else match.group(0)
+
+
+def _valid_utf8(escaped: str) -> bool:
+    try:
+        urllib.parse.unquote_to_bytes(escaped).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 # Terminal escape sequences and other control characters: invisible, and they
 # split words for the tokenizer. Tabs and newlines stay (they are whitespace).
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -71,9 +100,11 @@ def normalize_for_classification(text: str, name_emoji: bool = True) -> str:
     emoji names would tip a short Spanish text towards English).
     """
     text = _CONTROL.sub("", _ANSI_ESCAPE.sub("", text))
+    text = _PERCENT_RUN.sub(_unquoted, _HTML_ENTITY.sub(_unescaped, _HTML_TAG.sub("", text)))
+    text = _FENCE_OR_COMMENT.sub(" ", text)
     if name_emoji:
         text = _replace_spans(text, _emoji_names(text))  # before _INVISIBLE: ZWJ sequences need their joiners
-    text = _INVISIBLE.sub("", text)
+    text = _INVISIBLE.sub("", text.translate(_TAG_LETTERS))
     text = _MARK_FLOOD.sub(r"\1", text)
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)  # NFKC can expose none today; cheap insurance
@@ -202,8 +233,12 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     starts, ends = list(range(len(text))), list(range(1, len(text) + 1))
     text, starts, ends = _tracked_sub(_ANSI_ESCAPE, "", text, starts, ends)
     text, starts, ends = _tracked_sub(_CONTROL, "", text, starts, ends)
+    text, starts, ends = _tracked_sub(_HTML_TAG, "", text, starts, ends)
+    text, starts, ends = _tracked_sub(_HTML_ENTITY, _unescaped, text, starts, ends)
+    text, starts, ends = _tracked_sub(_PERCENT_RUN, _unquoted, text, starts, ends)
+    text, starts, ends = _tracked_sub(_FENCE_OR_COMMENT, " ", text, starts, ends)
     text, starts, ends = _tracked_spans(_emoji_names(text), text, starts, ends, whole=True)
-    text, starts, ends = _tracked_sub(_INVISIBLE, "", text, starts, ends)
+    text, starts, ends = _tracked_sub(_INVISIBLE, "", text.translate(_TAG_LETTERS), starts, ends)
     text, starts, ends = _tracked_sub(_MARK_FLOOD, lambda match: match.group(1), text, starts, ends)
     text, starts, ends = _tracked_nfkc(text, starts, ends)
     text, starts, ends = _tracked_sub(_INVISIBLE, "", text, starts, ends)

@@ -144,3 +144,31 @@ def test_a_flood_of_combining_marks_keeps_two_per_letter() -> None:
     assert normalize_with_offsets(zalgo)[0] == normalize(zalgo)
     assert len(normalize("a" + "\u0301" * 7999)) <= 2
     assert normalize("Việt Nam") == "Việt Nam"  # two marks on one letter stay
+
+
+def test_tag_characters_are_read_as_the_letters_they_spell_and_flags_stay_flags() -> None:
+    from classifiers.text_normalization import normalize_with_offsets
+
+    smuggled = "".join(chr(0xE0000 + ord(char)) for char in "kill them")
+    assert normalize(f"please {smuggled} now") == "please kill them now"
+    assert normalize_with_offsets(f"please {smuggled}")[0] == "please kill them"
+    assert normalize("go \U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f!") == "go Scotland !"
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("I will k<b></b>ill <span class='x'>you</span>", "I will kill you"),
+        ("&#107;ill &#x79;ou &amp; them", "kill you & them"),
+        ("kill%20you%21", "kill you!"),
+        ("```js\n// kill them all\n```", "kill them all"),
+        # Left alone: text that only looks like markup.
+        ("a < b > c, I <3 you, 50% off, C# and x -- y", "a < b > c, I <3 you, 50% off, C# and x -- y"),
+        ("%FF%FE stays", "%FF%FE stays"),  # not UTF-8 once decoded
+    ],
+)
+def test_markup_that_splits_or_hides_words_is_removed(raw: str, expected: str) -> None:
+    from classifiers.text_normalization import normalize_with_offsets
+
+    assert normalize(raw) == expected
+    assert normalize_with_offsets(raw)[0] == expected
