@@ -191,13 +191,15 @@ def sentence_windows(ids: Sequence[int], ends: set[int], cls_id: int, sep_id: in
 
 
 def clause_windows(ids: Sequence[int], separators: set[int], cls_id: int, sep_id: int,
-                   window: int = WINDOW_TOKENS, min_tokens: int = 3) -> list[list[int]]:
-    """Each clause of a comma-separated text (a text-to-image prompt's usual form), alone.
+                   window: int = WINDOW_TOKENS, min_tokens: int = 3, min_clauses: int = 4) -> list[list[int]]:
+    """Each clause of a tag list (a text-to-image prompt's usual form), alone.
 
     Quality and style tags around one clause dilute it inside any window that holds them
     (measured: a threat at harassment/threatening 0.90 alone fell under 0.2 among ~250 characters
-    of tags), and a comma list is one sentence to ``sentence_windows``. Clauses shorter than
-    ``min_tokens`` (most tags) are not read alone; a text of one clause gets nothing extra.
+    of tags), and a comma list is one sentence to ``sentence_windows``. Only a tag list counts:
+    at least ``min_clauses`` clauses, half of them shorter than ``min_tokens`` (tags). Clauses of
+    ordinary prose read alone lose their context (measured on validation: precision of hate at
+    0.60 fell from 0.91 to 0.82, of harassment at 0.55 from 0.96 to 0.80). Tags are not read alone.
     """
     clauses, start = [], 0
     for position, token in enumerate(ids):
@@ -205,7 +207,8 @@ def clause_windows(ids: Sequence[int], separators: set[int], cls_id: int, sep_id
             end = position if token in separators else position + 1
             clauses.append(tuple(ids[start:end]))
             start = position + 1
-    if len(clauses) < 2:
+    tags = sum(len(clause) < min_tokens for clause in clauses)
+    if len(clauses) < min_clauses or 2 * tags < len(clauses):
         return []
     return [[cls_id, *clause, sep_id] for clause in dict.fromkeys(clauses) if min_tokens <= len(clause) <= window - 2]
 

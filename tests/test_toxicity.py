@@ -130,16 +130,19 @@ def test_a_text_longer_than_one_window_also_has_each_sentence_alone() -> None:
     assert sentence_windows(sentences[0] + sentences[2] + ids, {end}, 101, 102) == got  # repeats read once
 
 
-def test_each_clause_of_a_comma_list_is_also_read_alone() -> None:
+def test_each_clause_of_a_tag_list_is_also_read_alone() -> None:
     comma, end = 6, 5
-    tags = [[1], [2, 3], [4, 4]]  # short tags: not read alone
+    tags = [[1], [2, 3], [4, 4], [7]]  # short tags: not read alone
     clause = [30, 31, 32, 33]
-    ids = [*tags[0], comma, *clause, comma, *tags[1], comma, *tags[2], end, 40, 41, 42]
+    ids = [*tags[0], comma, *clause, comma, *tags[1], comma, *tags[2], comma, *tags[3], end, 40, 41, 42]
     got = clause_windows(ids, {comma, end}, 101, 102)
     assert got == [[101, *clause, 102], [101, 40, 41, 42, 102]]
     assert clause_windows([30, 31, 32, 33], {comma}, 101, 102) == []  # one clause: the text's own window
-    assert clause_windows([*clause, comma, *clause, comma, 7, 8, 9], {comma}, 101, 102) == \
-        [[101, *clause, 102], [101, 7, 8, 9, 102]]  # a repeated clause is read once
+    # Prose with commas is no tag list: its clauses need their context.
+    prose = [30, 31, 32, comma, 33, 34, 35, comma, 36, 37, 38, comma, 8, 9]
+    assert clause_windows(prose, {comma}, 101, 102) == []
+    repeated = [*clause, comma, 1, comma, *clause, comma, 2, comma, 3]
+    assert clause_windows(repeated, {comma}, 101, 102) == [[101, *clause, 102]]  # read once
 
 
 def test_windows_are_read_once_and_a_text_past_the_token_budget_gets_no_overlap() -> None:
