@@ -100,8 +100,8 @@ class LanguageClassifier(Classifier[str, TextSignal]):
         return {"language": closed, "other_language": closed}
 
     def prepare(self, item: str) -> str:
-        # The normalised text: look-alike letters folded, so "уоu" counts as English.
-        return normalize_for_classification(item)
+        # The normalised text: look-alike letters folded, so "уоu" counts as English; emoji not named.
+        return normalize_for_classification(item, name_emoji=False)
 
     def classify_batch(self, inputs: Sequence[str]) -> list[TextSignal]:
         return self.classify_prepared([self.prepare(item) for item in inputs])

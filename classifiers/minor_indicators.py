@@ -10,6 +10,12 @@ matched, the lexicon's language, the span in the ORIGINAL prompt
 
 An indicator is evidence, not a decision: "a kid's birthday party" has one. The
 default policy blocks where an indicator meets a sexual signal.
+
+``sexualising_terms`` are words that sexualise a scene without being explicit
+("lingerie", "seductive"; lexicon section ``sexualising``), found only NEAR an
+indicator: in the same sentence, at most ``near_words`` words away. Phrases
+where the word describes no person (lexicon ``not_about_a_person``: "a naked
+mole-rat", "a sexy sports car", "a provocative headline") are not counted.
 """
 from __future__ import annotations
 
@@ -36,8 +42,16 @@ class MinorIndicator(Signal):
     age: int | None = None  # for stated_age
 
 
+class SexualisingTerm(Signal):
+    term: str  # the normalised word that matched
+    language: str
+    start: int  # span in the original prompt, in code points
+    end: int
+
+
 class MinorIndicatorsSignal(Signal):
     indicators: list[MinorIndicator]
+    sexualising_terms: list[SexualisingTerm] = Field(default_factory=list)  # near an indicator only
 
 
 class _Lexicon(BaseModel):
@@ -49,6 +63,9 @@ class _Lexicon(BaseModel):
     age_words: dict[str, dict[str, int]] = Field(default_factory=dict)
     school_grade: dict[str, list[str]]
     child_term: dict[str, list[str]]
+    near_words: int = Field(default=8, ge=1, le=50)
+    sexualising: dict[str, list[str]] = Field(default_factory=dict)
+    not_about_a_person: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class LexiconError(ValueError):
@@ -65,6 +82,8 @@ class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
         path = Path(lexicon) if lexicon else DEFAULT_LEXICON
         self._spec = _load(path)
         self._patterns = _compile(self._spec)
+        self._sexualising = _word_pattern(self._spec.sexualising, "sexualising")
+        self._not_about_a_person = _word_pattern(self._spec.not_about_a_person, "not_about_a_person")
         self.languages = tuple(sorted({entry[0] for _, _, entries in self._patterns for entry in entries.values()}))
         self.identity = ModelIdentity(name="minor-indicators-lexicon", version="1",
                                       weights_sha256=sha256_of_files(path))
@@ -77,12 +96,21 @@ class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
         return {"indicators.kind": KINDS, "indicators.language": tuple(languages)}
 
     def classify_batch(self, inputs: Sequence[str]) -> list[MinorIndicatorsSignal]:
-        return [MinorIndicatorsSignal(indicators=self.find(text)) for text in inputs]
+        return [self.signal(text) for text in inputs]
+
+    def signal(self, prompt: str) -> MinorIndicatorsSignal:
+        normalised = normalize_with_offsets(prompt)
+        located = self._find(*normalised)
+        return MinorIndicatorsSignal(indicators=[indicator for indicator, _, _ in located],
+                                     sexualising_terms=self._near_terms(normalised, located))
 
     def find(self, prompt: str) -> list[MinorIndicator]:
         """Every indicator in ``prompt``, in order of position; nested ones of one kind dropped."""
-        text, starts, ends = normalize_with_offsets(prompt)
-        found: list[MinorIndicator] = []
+        return [indicator for indicator, _, _ in self._find(*normalize_with_offsets(prompt))]
+
+    def _find(self, text: str, starts: list[int], ends: list[int]) -> list[tuple[MinorIndicator, int, int]]:
+        """Indicators with their span in the normalised text."""
+        found: list[tuple[MinorIndicator, int, int]] = []
         for kind, pattern, entries in self._patterns:
             for match in pattern.finditer(text):
                 language, numbers, index = entries[match.lastgroup]
@@ -92,15 +120,37 @@ class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
                 begin, finish = match.span()
                 if begin == finish:
                     continue
-                found.append(MinorIndicator(kind=kind, term=match.group(0), language=language,
-                                            start=starts[begin], end=ends[finish - 1], age=age))
-        found.sort(key=lambda indicator: (indicator.start, -indicator.end))
-        kept: list[MinorIndicator] = []
-        for indicator in found:
+                found.append((MinorIndicator(kind=kind, term=match.group(0), language=language,
+                                             start=starts[begin], end=ends[finish - 1], age=age), begin, finish))
+        found.sort(key=lambda item: (item[0].start, -item[0].end))
+        kept: list[tuple[MinorIndicator, int, int]] = []
+        for item in found:
+            indicator = item[0]
             if not any(k.kind == indicator.kind and k.start <= indicator.start and indicator.end <= k.end
-                       for k in kept):
-                kept.append(indicator)
+                       for k, _, _ in kept):
+                kept.append(item)
         return kept
+
+    def _near_terms(self, normalised: tuple[str, list[int], list[int]],
+                    located: Sequence[tuple[MinorIndicator, int, int]]) -> list[SexualisingTerm]:
+        """Sexualising words in the same sentence as an indicator, at most ``near_words`` words away."""
+        if not located or self._sexualising is None:
+            return []
+        text, starts, ends = normalised
+        excluded = [match.span() for match in self._not_about_a_person.finditer(text)] if self._not_about_a_person else []
+        found = []
+        for match in self._sexualising.finditer(text):
+            begin, finish = match.span()
+            if any(low <= begin and finish <= high for low, high in excluded):
+                continue
+            if any(self._near(text, begin, finish, low, high) for _, low, high in located):
+                found.append(SexualisingTerm(term=match.group(0), language=(match.lastgroup or "x_und").split("_", 1)[1],
+                                             start=starts[begin], end=ends[finish - 1]))
+        return found
+
+    def _near(self, text: str, begin: int, finish: int, low: int, high: int) -> bool:
+        between = text[finish:low] if finish <= low else text[high:begin] if high <= begin else ""
+        return not _SENTENCE_END.search(between) and len(between.split()) <= self._spec.near_words
 
 
 def _age(match: re.Match[str], index: int, numbers: dict[str, int], max_age: int) -> int | None:
@@ -170,6 +220,24 @@ def _compile(spec: _Lexicon) -> list[tuple[str, re.Pattern[str], dict[str, tuple
     # Whole words only: no word character on either side of the match.
     return [(kind, re.compile(rf"(?<!\w)(?:{'|'.join(branches[kind])})(?!\w)", re.IGNORECASE), entries[kind])
             for kind in KINDS if branches[kind]]
+
+
+_SENTENCE_END = re.compile(r"[.!?\n]\s|[.!?]$|[\n;]")
+
+
+def _word_pattern(section: dict[str, list[str]], name: str) -> re.Pattern[str] | None:
+    """One whole-word, case-insensitive pattern for a lexicon section, a named branch per language."""
+    branches = []
+    for index, (language, patterns) in enumerate(sorted(section.items())):
+        for source in patterns:
+            try:
+                re.compile(source, re.IGNORECASE)
+            except re.error as exc:
+                raise LexiconError(f"minor_indicators lexicon: {name}.{language}: {source!r}: {exc}") from None
+        branches.append(f"(?P<l{index}_{language}>{'|'.join(f'(?:{source})' for source in patterns)})")
+    if not branches:
+        return None
+    return re.compile(rf"(?<!\w)(?:{'|'.join(branches)})(?!\w)", re.IGNORECASE)
 
 
 def _number_pattern(words: dict[str, int]) -> str:

@@ -36,11 +36,26 @@ Scores = dict[str, np.ndarray]  # category -> (n,) scores
 
 
 class Scorer:
-    """A named function texts -> per-category scores, with thresholds."""
+    """A named function texts -> per-category scores, with thresholds.
 
-    def __init__(self, name: str, score: Callable[[Sequence[str]], Scores], thresholds: dict[str, float]) -> None:
+    ``route_thresholds`` (optional): texts -> one threshold table per text, or None where
+    ``thresholds`` apply. The served pipeline judges text in another language at the
+    multilingual head's thresholds, as the default policy does (``threshold``).
+    """
+
+    def __init__(self, name: str, score: Callable[[Sequence[str]], Scores], thresholds: dict[str, float],
+                 route_thresholds: Callable[[Sequence[str]], list[dict[str, float] | None]] | None = None) -> None:
         self.name, self._score, self.thresholds = name, score, thresholds
+        self._route_thresholds = route_thresholds
         self._seen: dict[str, dict[str, float]] = {}  # several sets share texts (test split, PR curves)
+
+    def threshold(self, category: str, texts: Sequence[str]) -> np.ndarray:
+        """Per text, the threshold ``category`` is judged at: shape (len(texts),)."""
+        default = self.thresholds.get(category, 0.5)
+        if self._route_thresholds is None:
+            return np.full(len(texts), default, dtype=np.float32)
+        tables = self._route_thresholds(texts)
+        return np.array([default if table is None else table.get(category, default) for table in tables], dtype=np.float32)
 
     def __call__(self, texts: Sequence[str]) -> Scores:
         fresh = list(dict.fromkeys(text for text in texts if text not in self._seen))
@@ -68,7 +83,8 @@ def model_scorer() -> Scorer:
 
     classifier = ToxicityClassifier()
     classify = lambda texts: [signal.scores for signal in classifier.classify_batch(texts)]  # noqa: E731
-    return Scorer(f"text-safety ({classifier.identity.version})", _from_classifier(classify), dict(classifier.thresholds))
+    return Scorer(f"text-safety ({classifier.identity.version})", _from_classifier(classify), dict(classifier.thresholds),
+                  route_thresholds=classifier.other_language_thresholds)
 
 
 def legacy_scorer() -> Scorer:
@@ -101,18 +117,20 @@ def profanity_scorer() -> Scorer | None:
 # --------------------------------------------------------------------------- metrics
 
 
-def metrics(truth: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
+def metrics(truth: np.ndarray, scores: np.ndarray, threshold: float | np.ndarray) -> dict[str, Any]:
+    """Precision, recall, F1, accuracy, FPR and AUPRC; ``threshold`` is one value or one per row."""
     from sklearn.metrics import average_precision_score
 
     truth = truth.astype(bool)
     predicted = scores >= threshold
+    lines = sorted({round(float(value), 4) for value in np.atleast_1d(threshold)})
     tp, fp = int((predicted & truth).sum()), int((predicted & ~truth).sum())
     fn = int((~predicted & truth).sum())
     precision = tp / (tp + fp) if tp + fp else None
     recall = tp / (tp + fn) if truth.any() else None
     f1 = (2 * precision * recall / (precision + recall) if precision and recall else 0.0) if recall is not None else None
     return {
-        "n": int(truth.size), "positives": int(truth.sum()), "threshold": round(float(threshold), 4),
+        "n": int(truth.size), "positives": int(truth.sum()), "threshold": lines[0] if len(lines) == 1 else lines,
         "precision": _r(precision), "recall": _r(recall), "f1": _r(f1),
         "accuracy": _r(float((predicted == truth).mean())) if truth.size else None,
         "fpr": _r(fp / int((~truth).sum())) if (~truth).any() else None,
@@ -124,11 +142,12 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
-def flagged_any(scores: Scores, thresholds: dict[str, float], categories: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(flagged, max score) over the harm categories a scorer has."""
+def flagged_any(scorer: Scorer, texts: Sequence[str], categories: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(flagged, max score) over the harm categories a scorer has, each at its threshold per text."""
+    scores = scorer(texts)
     present = [category for category in categories if category in scores]
     stacked = np.stack([scores[category] for category in present])
-    over = np.stack([scores[category] >= thresholds.get(category, 0.5) for category in present])
+    over = np.stack([scores[category] >= scorer.threshold(category, texts) for category in present])
     return over.any(axis=0), stacked.max(axis=0)
 
 
@@ -159,7 +178,8 @@ def evaluate_split(rows: Sequence[Any], scorers: Sequence[Scorer]) -> dict[str, 
             if category not in scores or not labelled.any():
                 continue
             truth = np.array([row.labels[column] for row in rows])[labelled]
-            per_category[category] = metrics(truth, scores[category][labelled], scorer.thresholds.get(category, 0.5))
+            threshold = scorer.threshold(category, texts)[labelled]
+            per_category[category] = metrics(truth, scores[category][labelled], threshold)
         out[scorer.name] = per_category
     return out
 
@@ -187,11 +207,11 @@ def _hatecheck_like(rows: list[dict[str, str]], text_column: str, scorers: Seque
         scores = scorer(texts)
         if "hate" not in scores:
             continue
-        threshold = scorer.thresholds.get("hate", 0.5)
+        threshold = scorer.threshold("hate", texts)
         result = {"overall": metrics(truth, scores["hate"], threshold), "per_functionality": {}}
         for functionality in functionalities:
             rows_in = np.array([row["functionality"] == functionality for row in rows])
-            result["per_functionality"][functionality] = metrics(truth[rows_in], scores["hate"][rows_in], threshold)
+            result["per_functionality"][functionality] = metrics(truth[rows_in], scores["hate"][rows_in], threshold[rows_in])
         out[scorer.name] = result
     return out
 
@@ -213,8 +233,7 @@ def evaluate_xstest(root: Path, scorers: Sequence[Scorer]) -> dict[str, Any]:
     unsafe = np.array([row["label"] == "unsafe" for row in rows])
     out: dict[str, Any] = {}
     for scorer in scorers:
-        scores = scorer(texts)
-        flagged, worst = flagged_any(scores, scorer.thresholds, HARM_FOR_XSTEST)
+        flagged, worst = flagged_any(scorer, texts, HARM_FOR_XSTEST)
         per_type: dict[str, float] = {}
         for kind in sorted({row["type"] for row in rows}):
             rows_in = np.array([row["type"] == kind for row in rows])
@@ -240,9 +259,9 @@ def evaluate_olid(root: Path, scorers: Sequence[Scorer], limit: int | None) -> d
         scores = scorer(texts)
         result = {}
         if "toxic" in scores:
-            result["toxic_vs_OFF"] = metrics(offensive, scores["toxic"], scorer.thresholds.get("toxic", 0.5))
+            result["toxic_vs_OFF"] = metrics(offensive, scores["toxic"], scorer.threshold("toxic", texts))
         if "harassment" in scores:
-            result["harassment_vs_TIN"] = metrics(targeted, scores["harassment"], scorer.thresholds.get("harassment", 0.5))
+            result["harassment_vs_TIN"] = metrics(targeted, scores["harassment"], scorer.threshold("harassment", texts))
         out[scorer.name] = result
     return out
 
@@ -252,7 +271,7 @@ def evaluate_t2i(test_rows: Sequence[Any], scorers: Sequence[Scorer]) -> dict[st
     coco = [row for row in test_rows if row.source == "coco"]
     out = {"i2p_test": evaluate_split(i2p, scorers), "coco_test_fpr": {}}
     for scorer in scorers:
-        flagged, _ = flagged_any(scorer([row.text for row in coco]), scorer.thresholds, HARM_FOR_XSTEST)
+        flagged, _ = flagged_any(scorer, [row.text for row in coco], HARM_FOR_XSTEST)
         out["coco_test_fpr"][scorer.name] = {"n": len(coco), "fpr": round(float(flagged.mean()), 4)}
     return out
 

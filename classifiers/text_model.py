@@ -149,6 +149,11 @@ def weight_files(model_dir: Path = MODEL_DIR) -> list[Path]:
 
 
 SENTENCE_END_TOKENS = [".", "!", "?", ";"]  # WordPiece tokens of the bundled tokenizer
+CLAUSE_END_TOKENS = [",", ";", "|", ":"]  # what separates a text-to-image prompt's clauses and tags
+# Content tokens a text may have and still get overlapping, sentence and clause windows: about 8,000
+# characters of English. Beyond it (text that is mostly symbols, emoji or unknown characters, one
+# token each), windows do not overlap, so one prompt's cost stays bounded (about 130 windows).
+TOKEN_BUDGET = 2560
 
 
 def token_windows(ids: Sequence[int], cls_id: int, sep_id: int,
@@ -185,19 +190,47 @@ def sentence_windows(ids: Sequence[int], ends: set[int], cls_id: int, sep_id: in
     return out
 
 
+def clause_windows(ids: Sequence[int], separators: set[int], cls_id: int, sep_id: int,
+                   window: int = WINDOW_TOKENS, min_tokens: int = 3) -> list[list[int]]:
+    """Each clause of a comma-separated text (a text-to-image prompt's usual form), alone.
+
+    Quality and style tags around one clause dilute it inside any window that holds them
+    (measured: a threat at harassment/threatening 0.90 alone fell under 0.2 among ~250 characters
+    of tags), and a comma list is one sentence to ``sentence_windows``. Clauses shorter than
+    ``min_tokens`` (most tags) are not read alone; a text of one clause gets nothing extra.
+    """
+    clauses, start = [], 0
+    for position, token in enumerate(ids):
+        if token in separators or position == len(ids) - 1:
+            end = position if token in separators else position + 1
+            clauses.append(tuple(ids[start:end]))
+            start = position + 1
+    if len(clauses) < 2:
+        return []
+    return [[cls_id, *clause, sep_id] for clause in dict.fromkeys(clauses) if min_tokens <= len(clause) <= window - 2]
+
+
 def windowed_inputs(tokenizer: Any, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
     """Every window of every text, and for each window the index of its text.
 
     Windows: ``token_windows`` over the whole text, plus each sentence alone when the text is
-    longer than one window (``sentence_windows``); a text's score is the max over them.
+    longer than one window (``sentence_windows``) and each clause of a comma list alone
+    (``clause_windows``); a text's score is the max over them. A window repeated within a text
+    is read once. Past ``TOKEN_BUDGET`` content tokens, only non-overlapping token windows.
     """
     content = tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
     ends = set(tokenizer.convert_tokens_to_ids(SENTENCE_END_TOKENS))
+    separators = set(tokenizer.convert_tokens_to_ids(CLAUSE_END_TOKENS)) | ends
+    cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     windows, owners = [], []
     for index, ids in enumerate(content):
-        for window in token_windows(ids, tokenizer.cls_token_id, tokenizer.sep_token_id) + \
-                sentence_windows(ids, ends, tokenizer.cls_token_id, tokenizer.sep_token_id):
-            windows.append(window)
+        if len(ids) > TOKEN_BUDGET:
+            found = token_windows(ids, cls_id, sep_id, stride=WINDOW_TOKENS - 2)
+        else:
+            found = token_windows(ids, cls_id, sep_id) + sentence_windows(ids, ends, cls_id, sep_id) + \
+                clause_windows(ids, separators, cls_id, sep_id)
+        for window in dict.fromkeys(map(tuple, found)):
+            windows.append(list(window))
             owners.append(index)
     return windows, owners
 

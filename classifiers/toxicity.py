@@ -375,25 +375,28 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
     def classify_batch(self, inputs: Sequence[str]) -> list[ToxicitySignal]:
         return self.classify_prepared([self.prepare(text) for text in inputs])
 
-    def prepare(self, item: str) -> tuple[str, bool]:
-        """The text the model reads, and whether normalising changed more than whitespace."""
+    def prepare(self, item: str) -> tuple[str, bool, str]:
+        """The text the model reads, whether normalising changed more than whitespace, and the
+        text the language route reads (the ``text`` signal's form: emoji not named)."""
         clean = normalize_for_classification(item)
-        return clean, clean != " ".join(item.split())
+        routed = clean if item.isascii() else normalize_for_classification(item, name_emoji=False)
+        return clean, clean != " ".join(item.split()), routed
 
-    def classify_prepared(self, prepared: Sequence[tuple[str, bool]]) -> list[ToxicitySignal]:
+    def classify_prepared(self, prepared: Sequence[tuple[str, bool, str]]) -> list[ToxicitySignal]:
         if not prepared:
             return []
         # Nothing left to read is benign by definition; the encoder would
         # otherwise score the bare [CLS] [SEP] pair arbitrarily (toxic ~0.48).
-        texts = [clean for clean, _ in prepared if clean]
-        scored = iter(self._with_other_languages(texts, self._backend.score(texts, self.batch_size)) if texts else [])
+        texts = [clean for clean, _, _ in prepared if clean]
+        routed = [route_text for clean, _, route_text in prepared if clean]
+        scored = iter(self._score_routed(texts, routed) if texts else [])
         empty_scores = {category: 0.0 for category in self.categories}
         return [
             ToxicitySignal(
                 scores={label: _rounded(value) for label, value in (next(scored) if clean else empty_scores).items()},
                 normalized_text_changed=changed,
             )
-            for clean, changed in prepared
+            for clean, changed, _ in prepared
         ]
 
 
@@ -421,13 +424,28 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
     def is_other_language(self, text: str) -> bool:
         return self.language_route(text) != "english"
 
-    def _with_other_languages(self, texts: list[str], scores: list[dict[str, float]]) -> list[dict[str, float]]:
-        # After the English model: by then the `text` signal has usually detected the language.
-        # The head alone for other languages: on the non-English test rows it measured better than
-        # the max with the English model, which reads foreign words as noise (model card).
-        if self._multilingual is None:
-            return scores
-        routes = {index: route for index, text in enumerate(texts) if (route := self.language_route(text)) != "english"}
+    def other_language_thresholds(self, texts: Sequence[str]) -> list[dict[str, float] | None]:
+        """Per raw text: the multilingual head's operating thresholds where the ``text`` signal's top
+        language is not English (the default policy judges such text at the head's line), else None."""
+        if self._multilingual is None or self._languages is None:
+            return [None] * len(texts)
+        head = dict(self._multilingual.thresholds)
+        detected = (self._languages.detect(normalize_for_classification(text, name_emoji=False)) for text in texts)
+        return [head if signal.language not in ("en", "und") else None for signal in detected]
+
+    def _score_routed(self, texts: list[str], routed: list[str]) -> list[dict[str, float]]:
+        """Scores per text: the English model, the multilingual head, or the max of both (``language_route``).
+
+        The head alone for other languages: on the non-English test rows it measured better than
+        the max with the English model, which reads foreign words as noise (model card). Text the
+        head reads alone never runs the English model (8,000 CJK characters are 8,000 tokens to it).
+        """
+        routes = {index: route for index, text in enumerate(routed) if (route := self.language_route(text)) != "english"}
+        english = [index for index in range(len(texts)) if routes.get(index) != "other"]
+        scores: list[dict[str, float]] = [dict.fromkeys(self.categories, 0.0) for _ in texts]
+        for index, row in zip(english, self._backend.score([texts[index] for index in english], self.batch_size)
+                              if english else []):
+            scores[index] = row
         if not routes:
             return scores
         chosen = list(routes)

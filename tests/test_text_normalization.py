@@ -76,6 +76,26 @@ def test_spaced_letters_are_collapsed(raw: str, expected: str) -> None:
     assert normalize(raw) == expected
 
 
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        # Several words spelled out in one run are split where they form words (most probable split).
+        ("y o u r e a l l y s u c k", "you really suck"),
+        ("w e l l d o n e t e a m", "well done team"),
+        ("I a m a p r o u d d a d", "I am a proud dad"),
+        ("d.i.e.s.l.o.w.l.y", "die slowly"),
+        # One word stays one word; letters that form no words stay joined.
+        ("p a r a c h u t e", "parachute"),
+        ("q z x v", "qzxv"),
+    ],
+)
+def test_spaced_runs_of_several_words_are_split_into_words(raw: str, expected: str) -> None:
+    from classifiers.text_normalization import normalize_with_offsets
+
+    assert normalize(raw) == expected
+    assert normalize_with_offsets(raw)[0] == expected
+
+
 def test_whitespace_is_collapsed_and_empty_text_survives() -> None:
     assert normalize("  hello \n\t world  ") == "hello world"
     assert normalize("") == ""
@@ -86,3 +106,69 @@ def test_control_characters_and_terminal_escapes_are_removed() -> None:
     from classifiers.text_normalization import normalize_for_classification
 
     assert normalize_for_classification("you \x07are\x08 \x1b[31mrude\x1b[0m\tnow") == "you are rude now"
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        # Emoji become their CLDR names; ZWJ sequences and skin tones stay one emoji.
+        ("all 🐀🐀 must go 🐀", "all rat must go rat"),  # a run of one emoji is named once
+        ("🏳️\u200d⚧️ people", "transgender flag people"),
+        ("waving 👋🏿", "waving waving hand dark skin tone"),
+        ("i'll 🪓 you", "i'll axe you"),
+        ("🎂 for grandma", "birthday cake for grandma"),
+        # Symbols that are emoji only by Unicode's broad list stay text (NFKC makes ™ "TM").
+        ("Brand™ © 2024 ®", "BrandTM © 2024 ®"),
+    ],
+)
+def test_emoji_are_named(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+def test_emoji_can_be_left_for_language_detection_and_offsets_cover_the_whole_emoji() -> None:
+    from classifiers.text_normalization import normalize_with_offsets
+
+    assert normalize("Hola 😀 amigos", name_emoji=False) == "Hola 😀 amigos"
+    raw = "hi 🏳️\u200d🌈 there"
+    text, starts, ends = normalize_with_offsets(raw)
+    assert text == normalize(raw) == "hi rainbow flag there"
+    at = text.index("rainbow flag")
+    assert raw[starts[at]:ends[at + len("rainbow flag") - 1]] == "🏳️\u200d🌈"
+
+
+def test_a_flood_of_combining_marks_keeps_two_per_letter() -> None:
+    from classifiers.text_normalization import normalize_with_offsets
+
+    zalgo = "k\u0301\u0302\u0303\u0304i\u0308\u0309\u030a\u030bll you"
+    assert normalize(zalgo) == normalize("k\u0301\u0302i\u0308\u0309ll you")
+    assert normalize_with_offsets(zalgo)[0] == normalize(zalgo)
+    assert len(normalize("a" + "\u0301" * 7999)) <= 2
+    assert normalize("Việt Nam") == "Việt Nam"  # two marks on one letter stay
+
+
+def test_tag_characters_are_read_as_the_letters_they_spell_and_flags_stay_flags() -> None:
+    from classifiers.text_normalization import normalize_with_offsets
+
+    smuggled = "".join(chr(0xE0000 + ord(char)) for char in "kill them")
+    assert normalize(f"please {smuggled} now") == "please kill them now"
+    assert normalize_with_offsets(f"please {smuggled}")[0] == "please kill them"
+    assert normalize("go \U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f!") == "go Scotland !"
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("I will k<b></b>ill <span class='x'>you</span>", "I will kill you"),
+        ("&#107;ill &#x79;ou &amp; them", "kill you & them"),
+        ("kill%20you%21", "kill you!"),
+        ("```js\n// kill them all\n```", "kill them all"),
+        # Left alone: text that only looks like markup.
+        ("a < b > c, I <3 you, 50% off, C# and x -- y", "a < b > c, I <3 you, 50% off, C# and x -- y"),
+        ("%FF%FE stays", "%FF%FE stays"),  # not UTF-8 once decoded
+    ],
+)
+def test_markup_that_splits_or_hides_words_is_removed(raw: str, expected: str) -> None:
+    from classifiers.text_normalization import normalize_with_offsets
+
+    assert normalize(raw) == expected
+    assert normalize_with_offsets(raw)[0] == expected

@@ -12,7 +12,9 @@ import pytest
 
 from classifiers.base import sha256_of_files
 from classifiers.text_categories import CATEGORIES
-from classifiers.text_model import MODEL_DIR, WINDOW_STRIDE, WINDOW_TOKENS, sentence_windows, token_windows
+from classifiers.text_model import (
+    MODEL_DIR, WINDOW_STRIDE, WINDOW_TOKENS, clause_windows, sentence_windows, token_windows,
+)
 from classifiers.toxicity import ToxicityClassifier, ToxicitySignal, bundled_encoder_path, bundled_weight_files
 
 pytestmark = pytest.mark.slow
@@ -126,6 +128,38 @@ def test_a_text_longer_than_one_window_also_has_each_sentence_alone() -> None:
     # the last sentence needs no end mark.
     assert got == [[101, *sentences[0], 102], [101, *sentences[2], 102], [101, *sentences[4], 102]]
     assert sentence_windows(sentences[0] + sentences[2] + ids, {end}, 101, 102) == got  # repeats read once
+
+
+def test_each_clause_of_a_comma_list_is_also_read_alone() -> None:
+    comma, end = 6, 5
+    tags = [[1], [2, 3], [4, 4]]  # short tags: not read alone
+    clause = [30, 31, 32, 33]
+    ids = [*tags[0], comma, *clause, comma, *tags[1], comma, *tags[2], end, 40, 41, 42]
+    got = clause_windows(ids, {comma, end}, 101, 102)
+    assert got == [[101, *clause, 102], [101, 40, 41, 42, 102]]
+    assert clause_windows([30, 31, 32, 33], {comma}, 101, 102) == []  # one clause: the text's own window
+    assert clause_windows([*clause, comma, *clause, comma, 7, 8, 9], {comma}, 101, 102) == \
+        [[101, *clause, 102], [101, 7, 8, 9, 102]]  # a repeated clause is read once
+
+
+def test_windows_are_read_once_and_a_text_past_the_token_budget_gets_no_overlap() -> None:
+    from classifiers.text_model import TOKEN_BUDGET, windowed_inputs
+
+    class Tokenizer:  # a stand-in with the real tokenizer's interface: one token per word
+        cls_token_id, sep_token_id = 101, 102
+
+        def __call__(self, texts, **_):
+            return {"input_ids": [[int(word) for word in text.split()] for text in texts]}
+
+        def convert_tokens_to_ids(self, tokens):
+            return [5 for _ in tokens]
+
+    repeated = " ".join(["1003"] * 500)  # every window the same
+    windows, owners = windowed_inputs(Tokenizer(), [repeated])
+    assert len(windows) == 1  # 15 identical token windows, read once
+    varied = " ".join(str(1000 + index) for index in range(TOKEN_BUDGET + 1))
+    windows, owners = windowed_inputs(Tokenizer(), [varied])
+    assert len(windows) == -(-(TOKEN_BUDGET + 1) // (WINDOW_TOKENS - 2))  # non-overlapping, every token read
 
 
 THREAT = "I am going to kill you tomorrow at your house."
