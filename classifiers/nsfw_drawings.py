@@ -14,6 +14,7 @@ that grid and show viewers another.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Sequence
 
@@ -55,17 +56,48 @@ class NsfwDrawingsSignal(Signal):
     views: list[NsfwDrawingsView] = []
 
 
-def resize_align_corners(pixels: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
+def resize_align_corners(pixels: np.ndarray, size: int = IMAGE_SIZE, out: np.ndarray | None = None) -> np.ndarray:
     """(H, W, 3) uint8 -> (size, size, 3) float32 in [0, 1], bilinear with aligned corners.
 
     The same arithmetic as TensorFlow.js' ``resizeBilinear(..., alignCorners=true)``,
     which nsfwjs applies. Only the four source pixels of each output pixel are read:
-    a strong downscale ignores most pixels (see ``model_input``).
+    a strong downscale ignores most pixels (see ``model_input``). ``out``, when given,
+    is a C-contiguous (size, size, 3) float32 array to write into (a row of a batch).
     """
     height, width = pixels.shape[:2]
+    if out is None:
+        out = np.empty((size, size, 3), np.float32)
+    elif out.shape != (size, size, 3) or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous ({size}, {size}, 3) float32 array")
     if (height, width) == (size, size):
-        return pixels.astype(np.float32) / 255.0
+        return np.divide(pixels, np.float32(255), out=out, dtype=np.float32)
+    rows, left, right, row_fraction, column_fraction = _grid(height, width, size)
+    # Rows [top; bottom] of the 2x2 neighbours, then their left and right columns, as bytes
+    # (3 per pixel) in (2 * size, size * 3) arrays: numpy gathers 1-byte items fastest, and
+    # arithmetic on whole rows of size * 3 floats runs in long inner loops.
+    gathered = np.take(pixels, rows, axis=0).reshape(2 * size, width * 3)
+    upper_lower = np.take(gathered, right, axis=1).astype(np.float32)
+    at_left = np.take(gathered, left, axis=1).astype(np.float32)
+    # In place, the same arithmetic as upper = top_left + (top_right - top_left) * column_fraction
+    # (lower likewise), then upper + (lower - upper) * row_fraction.
+    upper_lower -= at_left
+    upper_lower *= column_fraction
+    upper_lower += at_left
+    upper, lower = upper_lower[:size], upper_lower[size:]
+    lower -= upper
+    lower *= row_fraction
+    lower += upper
+    # Dividing by 255 last (nsfwjs divides first) differs by float rounding only.
+    np.multiply(lower, np.float32(1 / 255), out=out.reshape(size, size * 3))  # a view: out is contiguous
+    return out
 
+
+@functools.lru_cache(maxsize=64)
+def _grid(height: int, width: int, size: int) -> tuple[np.ndarray, ...]:
+    """Where an aligned-corners resize from (height, width) reads, computed once per size:
+    the source rows [top; bottom] (2 * size), the byte columns of the left and of the right
+    neighbours in an (H, W * 3) view (size * 3 each), the weight of the bottom row, shaped
+    (size, 1), and of the right column, repeated per channel (size * 3,)."""
     def axis(length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         source = np.arange(size, dtype=np.float64) * ((length - 1) / (size - 1))
         low = np.floor(source).astype(np.intp)
@@ -73,18 +105,17 @@ def resize_align_corners(pixels: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarr
 
     top, bottom, row_fraction = axis(height)
     left, right, column_fraction = axis(width)
-    # The 2x2 neighbours of every output pixel, gathered at once: (2, size, 2, size, 3).
-    index = (np.stack([top, bottom]).ravel()[:, None] * width + np.stack([left, right]).ravel()[None, :]).ravel()
-    corners = np.take(pixels.reshape(-1, 3), index, axis=0).astype(np.float32).reshape(2, size, 2, size, 3)
-    column_fraction = column_fraction[None, :, None]
-    upper = corners[0, :, 0] + (corners[0, :, 1] - corners[0, :, 0]) * column_fraction
-    lower = corners[1, :, 0] + (corners[1, :, 1] - corners[1, :, 0]) * column_fraction
-    # Dividing by 255 last (nsfwjs divides first) differs by float rounding only.
-    return (upper + (lower - upper) * row_fraction[:, None, None]) * np.float32(1 / 255)
+    channels = np.arange(3)
+    tables = (np.concatenate([top, bottom]), (left[:, None] * 3 + channels).ravel(),
+              (right[:, None] * 3 + channels).ravel(), row_fraction[:, None], np.repeat(column_fraction, 3))
+    for table in tables:
+        table.flags.writeable = False  # shared by every call
+    return tables
 
 
-def model_input(picture: Image.Image) -> np.ndarray:
-    """An RGB picture -> (224, 224, 3) float32 in [0, 1], every pixel counting.
+def model_input(picture: Image.Image, out: np.ndarray | None = None) -> np.ndarray:
+    """An RGB picture -> (224, 224, 3) float32 in [0, 1], every pixel counting (into ``out``
+    when given, as ``resize_align_corners``).
 
     nsfwjs' aligned-corners resize samples 224 points per axis. Up to _SPARSE_LIMIT pixels
     per side the points lie less than 1.8 pixels apart, so every pixel weighs in, and the
@@ -94,7 +125,7 @@ def model_input(picture: Image.Image) -> np.ndarray:
     factors = tuple(math.ceil(side / _SPARSE_LIMIT) for side in picture.size)
     if factors != (1, 1):
         picture = picture.reduce(factors)
-    return resize_align_corners(np.asarray(picture))
+    return resize_align_corners(np.asarray(picture), out=out)
 
 
 class NsfwDrawingsClassifier(Classifier[DecodedImage, NsfwDrawingsSignal]):
@@ -123,7 +154,10 @@ class NsfwDrawingsClassifier(Classifier[DecodedImage, NsfwDrawingsSignal]):
     def prepare(self, item: DecodedImage) -> tuple[list[dict], np.ndarray]:
         """Each view's label and the stacked model inputs, (views, 224, 224, 3)."""
         views = item.all_views()
-        return [view.label() for view in views], np.stack([model_input(view.rgb) for view in views])
+        inputs = np.empty((len(views), IMAGE_SIZE, IMAGE_SIZE, 3), np.float32)
+        for view, row in zip(views, inputs):
+            model_input(view.rgb, out=row)
+        return [view.label() for view in views], inputs
 
     def probabilities(self, inputs: np.ndarray) -> np.ndarray:
         """(N, 224, 224, 3) float32 in [0, 1] -> (N, 5) probabilities over CLASSES."""
@@ -133,7 +167,8 @@ class NsfwDrawingsClassifier(Classifier[DecodedImage, NsfwDrawingsSignal]):
     def classify_prepared(self, prepared: Sequence[tuple[list[dict], np.ndarray]]) -> list[NsfwDrawingsSignal]:
         if not prepared:
             return []
-        probabilities = self.probabilities(np.concatenate([inputs for _, inputs in prepared]))
+        stacked = prepared[0][1] if len(prepared) == 1 else np.concatenate([inputs for _, inputs in prepared])
+        probabilities = self.probabilities(stacked)
         signals, start = [], 0
         for labels, inputs in prepared:
             own = probabilities[start:start + len(inputs)]

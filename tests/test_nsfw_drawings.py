@@ -75,6 +75,57 @@ def test_the_resize_is_nsfwjs_aligned_corners_bilinear():
     np.testing.assert_array_equal(resize_align_corners(same), same.astype(np.float32) / 255)
 
 
+def _reference_resize(pixels: np.ndarray, size: int = 224) -> np.ndarray:
+    """The aligned-corners arithmetic written plainly (one gather of 2x2 neighbours), as served
+    before the resize was made faster; the served one must equal it."""
+    height, width = pixels.shape[:2]
+
+    def axis(length: int):
+        source = np.arange(size, dtype=np.float64) * ((length - 1) / (size - 1))
+        low = np.floor(source).astype(np.intp)
+        return low, np.minimum(low + 1, length - 1), (source - low).astype(np.float32)
+
+    top, bottom, row_fraction = axis(height)
+    left, right, column_fraction = axis(width)
+    index = (np.stack([top, bottom]).ravel()[:, None] * width + np.stack([left, right]).ravel()[None, :]).ravel()
+    corners = np.take(pixels.reshape(-1, 3), index, axis=0).astype(np.float32).reshape(2, size, 2, size, 3)
+    column_fraction = column_fraction[None, :, None]
+    upper = corners[0, :, 0] + (corners[0, :, 1] - corners[0, :, 0]) * column_fraction
+    lower = corners[1, :, 0] + (corners[1, :, 1] - corners[1, :, 0]) * column_fraction
+    return (upper + (lower - upper) * row_fraction[:, None, None]) * np.float32(1 / 255)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 3), (3, 1), (2, 2), (223, 224), (224, 225), (256, 256), (400, 257),
+                                   (37, 400), (401, 90), (512, 384), (2008, 31)])
+def test_the_fast_resize_is_the_plain_arithmetic(shape):
+    rng = np.random.default_rng(sum(shape))
+    pixels = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    expected = _reference_resize(pixels)
+    np.testing.assert_allclose(resize_align_corners(pixels), expected, rtol=0, atol=1e-6)
+    # Again (the index tables now come from the cache), into a row of a batch, and from a strided view.
+    batch = np.full((2, 224, 224, 3), np.nan, np.float32)
+    row = batch[1]
+    assert resize_align_corners(pixels, out=row) is row
+    np.testing.assert_allclose(batch[1], expected, rtol=0, atol=1e-6)
+    assert np.isnan(batch[0]).all()
+    with pytest.raises(ValueError, match="C-contiguous"):  # a strided out would be written through a copy, and lost
+        resize_align_corners(pixels, out=np.empty((224, 224, 6), np.float32)[..., :3])
+    flipped = pixels[::-1, ::-1]
+    np.testing.assert_allclose(resize_align_corners(flipped), _reference_resize(np.ascontiguousarray(flipped)),
+                               rtol=0, atol=1e-6)
+
+
+def test_prepare_stacks_every_views_model_input(model):
+    picture = _drawing("smiley-1").convert("RGBA")
+    picture.putalpha(Image.linear_gradient("L").resize(picture.size))
+    image = decode_image(_encoded(picture))
+    labels, inputs = model.prepare(image)
+    assert inputs.shape == (len(image.all_views()), 224, 224, 3) == (2, 224, 224, 3)
+    for row, view in zip(inputs, image.all_views()):
+        np.testing.assert_array_equal(row, model_input(view.rgb))
+    assert labels == [view.label() for view in image.all_views()]
+
+
 def _grid(side: int, size: int = 224) -> tuple[np.ndarray, np.ndarray]:
     """The source rows (and columns) an aligned-corners resize from ``side`` to ``size`` reads."""
     source = np.arange(size) * ((side - 1) / (size - 1))
