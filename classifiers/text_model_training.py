@@ -60,6 +60,7 @@ class TrainingConfig:
     template_repeats: int = 3
     padding_augmented: int = 1000
     style_tag_rows: int = 600
+    long_scene_rows: int = 800
     caps: dict[str, int] = field(default_factory=lambda: dict(SOURCE_CAPS))
 
 
@@ -112,8 +113,22 @@ def style_tag_rows(count: int, seed: int) -> list[LabelledText]:
     return list({row.text: row for row in rows}.values())
 
 
+def long_scene_rows(captions: Sequence[str], count: int, seed: int) -> list[LabelledText]:
+    """``count`` benign rows of 3-8 captions run together with commas or full stops: long descriptive
+    prompts, which the model read as self-harm/intent (0.60 for a 14-clause harbour scene)."""
+    rng = random.Random(seed)
+    rows = []
+    for index in range(count):
+        parts = [caption.rstrip(". ") for caption in rng.sample(list(captions), rng.randint(3, 8))]
+        text = ", ".join(parts) if index % 2 else ". ".join(parts) + "."
+        rows.append(make_row(text, "long-scenes", {category: 0.0 for category in CATEGORIES}))
+    return rows
+
+
 def build_splits(shared_datasets: Path, config: TrainingConfig, seed: int) -> dict[str, list[LabelledText]]:
     rows = load_all(shared_datasets, config.caps) + style_tag_rows(config.style_tag_rows, seed=7)
+    if config.long_scene_rows:
+        rows += long_scene_rows([row.text for row in load_source(shared_datasets, "coco")], config.long_scene_rows, seed=8)
     rows = [LabelledText(normalize_for_classification(row.text), row.source, row.labels, row.mask) for row in rows]
     rows = [row for row in rows if row.text]
     splits: dict[str, list[LabelledText]] = {"train": [], "val": [], "test": []}

@@ -752,6 +752,14 @@ SLOTS.update({
     "where_public": ["on the bus", "in the car park", "outside the shop", "at the station"],
     "insult_quote": ["you are worthless", "nobody likes you", "you're a loser", "you should disappear"],
 })
+TEMPLATES += [
+    # negating a hateful claim (benign): the contrast of "I don't believe a ... can ever be good" above
+    (480, "I really don't think {group} are {neg_attr}", BENIGN),
+    (481, "Personally I don't believe {group} are any more {neg_attr} than anyone else", BENIGN),
+    (482, "Being {group_adj} doesn't make anyone {neg_attr}", BENIGN),
+    (483, "I've never thought of {group} as {dehumanise}", BENIGN),
+    (484, "Nobody I know believes {group} are {neg_attr}", BENIGN),
+]
 # Every filling of these templates also gets one copy with a word obfuscated (letters swapped,
 # dropped, spaced out, run together, or in leetspeak), both hateful and benign: obfuscation must
 # neither hide hate nor look like hate on its own.
