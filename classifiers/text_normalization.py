@@ -68,7 +68,9 @@ _MARK_FLOOD = re.compile(f"([{_MARKS}]{{2}})[{_MARKS}]+")
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]{0,200})?/?>")
 _HTML_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
-_FENCE_OR_COMMENT = re.compile(r"```[\w+-]*|^[ \t]*(?:#+|//|--|>+)[ \t]*", re.MULTILINE)
+_FENCE_OR_COMMENT = re.compile(r"`+(?:(?<=```)[\w+-]*)?|^[ \t]*(?:#+|//|--|>+)[ \t]*", re.MULTILINE)
+# Chat-model control tokens ("<|endoftext|>", "[INST]") in a prompt: noise that shifted a threat's window.
+_CONTROL_TOKEN = re.compile(r"<\|[A-Za-z0-9_ .:-]{1,40}\|>|\[/?(?:INST|SYS)\]|<</?SYS>>")
 
 
 def _unescaped(match: re.Match[str]) -> str:
@@ -101,7 +103,7 @@ def normalize_for_classification(text: str, name_emoji: bool = True) -> str:
     """
     text = _CONTROL.sub("", _ANSI_ESCAPE.sub("", text))
     text = _PERCENT_RUN.sub(_unquoted, _HTML_ENTITY.sub(_unescaped, _HTML_TAG.sub("", text)))
-    text = _FENCE_OR_COMMENT.sub(" ", text)
+    text = _FENCE_OR_COMMENT.sub(" ", _CONTROL_TOKEN.sub(" ", text))
     if name_emoji:
         text = _replace_spans(text, _emoji_names(text))  # before _INVISIBLE: ZWJ sequences need their joiners
     text = _INVISIBLE.sub("", text.translate(_TAG_LETTERS))
@@ -236,6 +238,7 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     text, starts, ends = _tracked_sub(_HTML_TAG, "", text, starts, ends)
     text, starts, ends = _tracked_sub(_HTML_ENTITY, _unescaped, text, starts, ends)
     text, starts, ends = _tracked_sub(_PERCENT_RUN, _unquoted, text, starts, ends)
+    text, starts, ends = _tracked_sub(_CONTROL_TOKEN, " ", text, starts, ends)
     text, starts, ends = _tracked_sub(_FENCE_OR_COMMENT, " ", text, starts, ends)
     text, starts, ends = _tracked_spans(_emoji_names(text), text, starts, ends, whole=True)
     text, starts, ends = _tracked_sub(_INVISIBLE, "", text.translate(_TAG_LETTERS), starts, ends)

@@ -133,6 +133,7 @@ def near_terms(prompt: str) -> list[str]:
     ("un niño de 10 años, desnudo", ["desnudo"]),
     ("ein Mädchen, 12 Jahre alt, in Dessous", ["Dessous"]),
     ("a tееnager in lіngerie", ["lіngerie"]),  # look-alike letters, span in the original
+    ("my little daughter, seductive pose", ["seductive"]),
 ])
 def test_sexualising_words_next_to_an_indicator_are_found(prompt, terms):
     assert near_terms(prompt) == terms

@@ -162,6 +162,8 @@ def test_tag_characters_are_read_as_the_letters_they_spell_and_flags_stay_flags(
         ("&#107;ill &#x79;ou &amp; them", "kill you & them"),
         ("kill%20you%21", "kill you!"),
         ("```js\n// kill them all\n```", "kill them all"),
+        ("`kill them all`", "kill them all"),
+        ("<|endoftext|> [INST] kill them all [/INST]", "kill them all"),
         # Left alone: text that only looks like markup.
         ("a < b > c, I <3 you, 50% off, C# and x -- y", "a < b > c, I <3 you, 50% off, C# and x -- y"),
         ("%FF%FE stays", "%FF%FE stays"),  # not UTF-8 once decoded
