@@ -63,7 +63,7 @@ class _Lexicon(BaseModel):
     age_words: dict[str, dict[str, int]] = Field(default_factory=dict)
     school_grade: dict[str, list[str]]
     child_term: dict[str, list[str]]
-    near_words: int = Field(default=8, ge=1, le=50)
+    near_words: int = Field(default=6, ge=1, le=50)
     sexualising: dict[str, list[str]] = Field(default_factory=dict)
     not_about_a_person: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -90,10 +90,12 @@ class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
 
     @classmethod
     def field_vocabulary(cls, options: dict[str, Any]) -> dict[str, tuple[str, ...]]:
-        """``indicators.kind`` is one of KINDS; ``indicators.language`` one of the lexicon's languages."""
+        """``indicators.kind`` is one of KINDS; ``indicators.language`` and ``sexualising_terms.language``
+        one of the lexicon's languages."""
         spec = _load(Path(options["lexicon"]) if options.get("lexicon") else DEFAULT_LEXICON)
         languages = sorted({*spec.stated_age, *spec.age_words, *spec.school_grade, *spec.child_term})
-        return {"indicators.kind": KINDS, "indicators.language": tuple(languages)}
+        return {"indicators.kind": KINDS, "indicators.language": tuple(languages),
+                "sexualising_terms.language": tuple(sorted(spec.sexualising))}
 
     def classify_batch(self, inputs: Sequence[str]) -> list[MinorIndicatorsSignal]:
         return [self.signal(text) for text in inputs]

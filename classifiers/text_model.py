@@ -217,7 +217,7 @@ def windowed_inputs(tokenizer: Any, texts: Sequence[str]) -> tuple[list[list[int
     """Every window of every text, and for each window the index of its text.
 
     Windows: ``token_windows`` over the whole text, plus each sentence alone when the text is
-    longer than one window (``sentence_windows``) and each clause of a comma list alone
+    longer than one window (``sentence_windows``) and each clause of a tag list alone
     (``clause_windows``); a text's score is the max over them. A window repeated within a text
     is read once. Past ``TOKEN_BUDGET`` content tokens, only non-overlapping token windows.
     """

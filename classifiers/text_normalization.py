@@ -3,7 +3,10 @@
 Training and inference both call ``normalize_for_classification`` so that the
 model sees the same canonical form in both places. Look-alike letters of
 mixed-script words are folded (classifiers/homoglyphs.py: a whole Russian or
-Greek sentence stays as written). Pictographic emoji become their CLDR
+Greek sentence stays as written). Markup that splits or hides words goes (HTML
+tags and character references, percent-encoding, backticks, code-fence and
+comment markers, chat-model control tokens); Unicode tag characters read as the
+letters they spell. Pictographic emoji become their CLDR
 names (``emoji`` package: "🐀" -> "rat", "🏳️‍🌈" -> "rainbow flag"), since the
 encoder's vocabulary reads them all as one unknown token, and emoji stand in for
 groups, insults and weapons in hate (HatemojiBuild). The steps are conservative:
@@ -65,7 +68,13 @@ _MARK_FLOOD = re.compile(f"([{_MARKS}]{{2}})[{_MARKS}]+")
 
 # Markup that splits or hides words: HTML tags ("k<b></b>ill"), character references
 # ("&#107;ill"), percent-encoding ("kill%20you") and code-fence or comment markers.
-_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]{0,200})?/?>")
+_HTML_TAG_NAMES = (
+    "a|abbr|article|b|big|blockquote|body|br|button|center|cite|code|del|div|em|font|footer|h[1-6]|head|header|"
+    "hr|html|i|iframe|img|ins|kbd|label|li|link|main|mark|meta|nav|ol|p|pre|q|s|samp|script|section|small|span|"
+    "strike|strong|style|sub|sup|svg|table|tbody|td|th|thead|title|tr|tt|u|ul|var|wbr"
+)
+# Known tag names only: "if x<y and y>z" is no markup.
+_HTML_TAG = re.compile(rf"</?(?:{_HTML_TAG_NAMES})(?:\s[^<>]{{0,200}})?/?>", re.IGNORECASE)
 _HTML_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 _FENCE_OR_COMMENT = re.compile(r"`+(?:(?<=```)[\w+-]*)?|^[ \t]*(?:#+|//|--|>+)[ \t]*", re.MULTILINE)
@@ -129,7 +138,7 @@ def _collapse_spaced_run(match: re.Match[str]) -> str:
     if not known or _strip_leet(word).lower() in known:
         return word
     # "s t u p i d b i t c h": several words spelled out in one run. Split where the letters
-    # form known words (fewest pieces); "I h a t e" becomes "I hate" the same way.
+    # form known words (the most probable split); "I h a t e" becomes "I hate" the same way.
     return " ".join(_segmented(word, known))
 
 

@@ -106,6 +106,7 @@ def test_field_vocabulary_names_the_closed_sets():
     vocabulary = MinorIndicatorsClassifier.field_vocabulary({})
     assert vocabulary["indicators.kind"] == KINDS
     assert set(vocabulary["indicators.language"]) == {"en", "de", "es", "fr", "it", "pt", "ru"}
+    assert set(vocabulary["sexualising_terms.language"]) == {"en", "de", "es", "fr", "it", "pt", "ru"}
 
 
 @pytest.mark.parametrize("text, message", [

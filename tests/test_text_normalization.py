@@ -166,6 +166,7 @@ def test_tag_characters_are_read_as_the_letters_they_spell_and_flags_stay_flags(
         ("<|endoftext|> [INST] kill them all [/INST]", "kill them all"),
         # Left alone: text that only looks like markup.
         ("a < b > c, I <3 you, 50% off, C# and x -- y", "a < b > c, I <3 you, 50% off, C# and x -- y"),
+        ("if x<y and y>z then", "if x<y and y>z then"),
         ("%FF%FE stays", "%FF%FE stays"),  # not UTF-8 once decoded
     ],
 )
