@@ -63,7 +63,7 @@ class _Lexicon(BaseModel):
     age_words: dict[str, dict[str, int]] = Field(default_factory=dict)
     school_grade: dict[str, list[str]]
     child_term: dict[str, list[str]]
-    near_words: int = Field(default=6, ge=1, le=50)
+    near_words: int = Field(default=20, ge=1, le=50)
     sexualising: dict[str, list[str]] = Field(default_factory=dict)
     not_about_a_person: dict[str, list[str]] = Field(default_factory=dict)
 

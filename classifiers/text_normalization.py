@@ -73,29 +73,29 @@ _HTML_TAG_NAMES = (
     "hr|html|i|iframe|img|ins|kbd|label|li|link|main|mark|meta|nav|ol|p|pre|q|s|samp|script|section|small|span|"
     "strike|strong|style|sub|sup|svg|table|tbody|td|th|thead|title|tr|tt|u|ul|var|wbr"
 )
-# Known tag names only: "if x<y and y>z" is no markup.
-_HTML_TAG = re.compile(rf"</?(?:{_HTML_TAG_NAMES})(?:\s[^<>]{{0,200}})?/?>", re.IGNORECASE)
-_HTML_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+# Known tag names only ("if x<y and y>z" is no markup). The brackets and the name go; whatever
+# stands inside the tag stays, so "<b I will kill you>" or an alt text is still read.
+_HTML_TAG = re.compile(rf"</?(?:{_HTML_TAG_NAMES})(?P<inside>\s[^<>]{{0,200}})?/?>", re.IGNORECASE)
+
+
+def _tag_inside(match: re.Match[str]) -> str:
+    return f" {match.group('inside').strip()} " if match.group("inside") else ""
+_HTML_ENTITY = re.compile(r"&(?:amp;)?(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_PERCENT_RUN = re.compile(r"(?:%(?:25)?[0-9A-Fa-f]{2})+")
 _FENCE_OR_COMMENT = re.compile(r"`+(?:(?<=```)[\w+-]*)?|^[ \t]*(?:#+|//|--|>+)[ \t]*", re.MULTILINE)
 # Chat-model control tokens ("<|endoftext|>", "[INST]") in a prompt: noise that shifted a threat's window.
 _CONTROL_TOKEN = re.compile(r"<\|[A-Za-z0-9_ .:-]{1,40}\|>|\[/?(?:INST|SYS)\]|<</?SYS>>")
 
 
 def _unescaped(match: re.Match[str]) -> str:
-    return html.unescape(match.group(0))
+    return html.unescape(html.unescape(match.group(0)))  # twice: "&amp;#107;" is "k" encoded twice
 
 
 def _unquoted(match: re.Match[str]) -> str:
-    return urllib.parse.unquote(match.group(0), errors="strict") if _valid_utf8(match.group(0)) else match.group(0)
-
-
-def _valid_utf8(escaped: str) -> bool:
-    try:
-        urllib.parse.unquote_to_bytes(escaped).decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+    # Twice ("%2569" is "i" encoded twice); a byte that is no UTF-8 becomes U+FFFD rather than
+    # leaving the whole run encoded.
+    once = urllib.parse.unquote(match.group(0), errors="replace")
+    return urllib.parse.unquote(once, errors="replace") if "%" in once else once
 
 
 # Terminal escape sequences and other control characters: invisible, and they
@@ -111,7 +111,7 @@ def normalize_for_classification(text: str, name_emoji: bool = True) -> str:
     emoji names would tip a short Spanish text towards English).
     """
     text = _CONTROL.sub("", _ANSI_ESCAPE.sub("", text))
-    text = _PERCENT_RUN.sub(_unquoted, _HTML_ENTITY.sub(_unescaped, _HTML_TAG.sub("", text)))
+    text = _PERCENT_RUN.sub(_unquoted, _HTML_ENTITY.sub(_unescaped, _HTML_TAG.sub(_tag_inside, text)))
     text = _FENCE_OR_COMMENT.sub(" ", _CONTROL_TOKEN.sub(" ", text))
     if name_emoji:
         text = _replace_spans(text, _emoji_names(text))  # before _INVISIBLE: ZWJ sequences need their joiners
@@ -244,7 +244,7 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     starts, ends = list(range(len(text))), list(range(1, len(text) + 1))
     text, starts, ends = _tracked_sub(_ANSI_ESCAPE, "", text, starts, ends)
     text, starts, ends = _tracked_sub(_CONTROL, "", text, starts, ends)
-    text, starts, ends = _tracked_sub(_HTML_TAG, "", text, starts, ends)
+    text, starts, ends = _tracked_sub(_HTML_TAG, _tag_inside, text, starts, ends)
     text, starts, ends = _tracked_sub(_HTML_ENTITY, _unescaped, text, starts, ends)
     text, starts, ends = _tracked_sub(_PERCENT_RUN, _unquoted, text, starts, ends)
     text, starts, ends = _tracked_sub(_CONTROL_TOKEN, " ", text, starts, ends)
@@ -281,16 +281,19 @@ def _emoji_names(text: str) -> list[tuple[int, int, str]]:
     if text.isascii():
         return []
     spans: list[tuple[int, int, str]] = []
-    named, previous = 0, None
+    named, in_run, previous = 0, 0, None
     for found in emoji.emoji_list(text):
         first = ord(found["emoji"][0])
         if first < 0x2000 or 0x2100 <= first <= 0x214F:
             continue
         start, end = found["match_start"], found["match_end"]
-        if previous and previous[1] == start and previous[2] == found["emoji"]:
+        adjacent = previous is not None and not text[previous[1]:start].strip()
+        in_run = in_run + 1 if adjacent else 1
+        if adjacent and previous[2] == found["emoji"]:
             spans[-1] = (spans[-1][0], end, spans[-1][2])  # a run of one emoji is named once
-        elif named >= _MAX_NAMED_EMOJI:
-            spans.append((start, end, " "))  # names cost tokens: a flood of emoji is not all named
+        elif in_run > _NAMED_PER_RUN or named >= _MAX_NAMED_EMOJI:
+            # Names cost tokens, and a wall of them would dilute the words after it.
+            spans.append((start, end, " "))
         else:
             name = emoji.EMOJI_DATA.get(found["emoji"], {}).get("en", "") or emoji.demojize(found["emoji"], delimiters=("", ""))
             spans.append((start, end, f" {name.strip(':').replace('_', ' ')} "))
@@ -299,7 +302,8 @@ def _emoji_names(text: str) -> list[tuple[int, int, str]]:
     return spans
 
 
-_MAX_NAMED_EMOJI = 64  # per text; each name is 1-5 tokens
+_NAMED_PER_RUN = 3  # emoji named in one run of emoji with nothing but spaces between them
+_MAX_NAMED_EMOJI = 256  # per text; each name is 1-5 tokens
 
 
 def _replace_spans(text: str, spans: list[tuple[int, int, str]]) -> str:

@@ -760,6 +760,35 @@ TEMPLATES += [
     (483, "I've never thought of {group} as {dehumanise}", BENIGN),
     (484, "Nobody I know believes {group} are {neg_attr}", BENIGN),
 ]
+# Short benign phrases made of the slot words that the session-6 harassment templates use
+# (a retrain read "my mom" as harassment 0.84, "TGIF everyone" 0.76, "hanging meat" as a threat).
+TEMPLATES += [
+    (485, "my {relation}", BENIGN),
+    (486, "my {relation} and I {together}", BENIGN),
+    (487, "a photo of my {relation} {together_scene}", BENIGN),
+    (488, "{short_greeting} {name}", BENIGN),
+    (489, "{single_emoji}", BENIGN),
+    (490, "{chat} {single_emoji}", BENIGN),
+    (491, "{hang_benign}", BENIGN),
+    (492, "{fantasy_scene}", BENIGN),
+    (493, "my {people_around}", BENIGN),
+    (494, "{name}, {chat_longer}", BENIGN),
+]
+SLOTS.update({
+    "together": ["went hiking", "baked a cake", "watched a film", "planted tomatoes", "painted the fence",
+                 "visited the museum"],
+    "together_scene": ["at the beach", "in the garden", "on her birthday", "at graduation", "in front of the tree",
+                       "on holiday in Spain"],
+    "short_greeting": ["TGIF", "happy Friday", "good luck", "congrats", "morning", "cheers", "happy holidays",
+                       "miss you", "RIP", "love you"],
+    "single_emoji": ["💀", "😂", "🔥", "🙏", "❤️", "👀", "😭", "💯", "🤣", "😎", "🎉", "🥺"],
+    "hang_benign": ["hang the picture above the fireplace", "hanging laundry on the line", "hanging meat in a butcher shop",
+                    "let's hang out this weekend", "hang in there, it gets better", "hanging plants in a sunny window",
+                    "a butcher shop with hanging hams", "hang gliding over the coast"],
+    "fantasy_scene": ["a witch brewing a potion in a cauldron", "a dragon guarding its gold", "an orc warrior with an axe",
+                      "a knight with a sword drawn, storybook style", "a samurai standing in the rain, katana drawn",
+                      "a pirate ship firing its cannons, oil painting", "an alchemist mixing poison in a tower lab"],
+})
 # Every filling of these templates also gets one copy with a word obfuscated (letters swapped,
 # dropped, spaced out, run together, or in leetspeak), both hateful and benign: obfuscation must
 # neither hide hate nor look like hate on its own.

@@ -137,8 +137,8 @@ class ModerationService:
         if prompt is None and request.image is None:
             raise ApiError(422, "empty_request", "send a non-empty prompt, an image, or both")
         if request.image is None and not normalize_for_classification(prompt, name_emoji=False):
-            raise ApiError(422, "empty_request", "the prompt has no visible text (only invisible, control or "
-                           "formatting characters); send a non-empty prompt, an image, or both")
+            raise ApiError(422, "empty_request", "the prompt has no text to moderate once control, invisible and "
+                           "markup characters are removed; send a non-empty prompt, an image, or both")
         if request.external_id:
             await self._run(pii_scrubbing.check_external_id, request.external_id)
         fingerprint = request.fingerprint() if request.idempotency_key else None

@@ -158,16 +158,20 @@ def test_tag_characters_are_read_as_the_letters_they_spell_and_flags_stay_flags(
 @pytest.mark.parametrize(
     "raw, expected",
     [
-        ("I will k<b></b>ill <span class='x'>you</span>", "I will kill you"),
+        ("I will k<b></b>ill <span>you</span>", "I will kill you"),
+        # What stands inside a tag is kept: it cannot hide text.
+        ("<b I will kill you> nice weather", "I will kill you nice weather"),
+        ('<img alt="kill them">', 'alt="kill them"'),
         ("&#107;ill &#x79;ou &amp; them", "kill you & them"),
         ("kill%20you%21", "kill you!"),
+        ("k%2569ll k&amp;#105;ll", "kill kill"),  # encoded twice
+        ("kill%20you%FF", "kill you\ufffd"),  # a byte that is no UTF-8 does not keep the run encoded
         ("```js\n// kill them all\n```", "kill them all"),
         ("`kill them all`", "kill them all"),
         ("<|endoftext|> [INST] kill them all [/INST]", "kill them all"),
         # Left alone: text that only looks like markup.
         ("a < b > c, I <3 you, 50% off, C# and x -- y", "a < b > c, I <3 you, 50% off, C# and x -- y"),
         ("if x<y and y>z then", "if x<y and y>z then"),
-        ("%FF%FE stays", "%FF%FE stays"),  # not UTF-8 once decoded
     ],
 )
 def test_markup_that_splits_or_hides_words_is_removed(raw: str, expected: str) -> None:
@@ -175,3 +179,10 @@ def test_markup_that_splits_or_hides_words_is_removed(raw: str, expected: str) -
 
     assert normalize(raw) == expected
     assert normalize_with_offsets(raw)[0] == expected
+
+
+def test_a_wall_of_emoji_is_named_only_at_its_start_so_it_cannot_dilute_what_follows() -> None:
+    wall = "".join(chr(code) for code in range(0x1F600, 0x1F640))  # 64 different faces
+    text = normalize(f"{wall} all \U0001f412 must go")
+    assert text.endswith("all monkey must go")
+    assert len(text.split()) < 20  # three names from the wall, not 64
