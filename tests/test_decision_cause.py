@@ -101,7 +101,7 @@ def test_a_reviewer_reject_of_a_caption_neither_banks_nor_spreads_to_the_image(t
     scene = synthetic_scene(63)
     with app_with(tmp_path, real_classifiers, review_rule) as client:
         with_key(client)
-        first = client.post("/v1/moderations", json={"prompt": "my neighbours are vermin", "image": b64(encode(scene))}).json()
+        first = client.post("/v1/moderations", json={"prompt": "we found vermin in the old barn", "image": b64(encode(scene))}).json()
         assert first["decision"] == "review" and first["review"]["queue"] == "text"
         reviewer = login(client, "carol")
         assert client.post("/v1/review/claim", json={"queue": "text"}, headers=reviewer).json()["item"]["id"] == first["id"]

@@ -52,9 +52,7 @@ def _top(signals) -> dict[str, float]:
     "I really don't think immigrants are criminals",
     "Jewish people are not the enemy of anyone",
     # counter-speech that quotes or references hate to reject it
-    pytest.param('A man yelled "go back where you came from" at my colleague, so we reported him',
-                 marks=pytest.mark.xfail(strict=True, reason="known miss: a quoted insult still reads as harassment "
-                                         "(0.71, blocked); model card, known failure modes")),
+    'A man yelled "go back where you came from" at my colleague, so we reported him',
     "It's wrong to say that trans people are dangerous, and I'll keep saying so",
     # identity statements, positive and neutral
     "Muslims are my neighbours and my friends",
