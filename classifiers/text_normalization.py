@@ -33,6 +33,9 @@ _INVISIBLE = re.compile(
 # Unicode tag characters spell ASCII invisibly ("ASCII smuggling"); outside an emoji flag
 # sequence (named first) they are read as the letters they stand for.
 _TAG_LETTERS = {code: code - 0xE0000 for code in range(0xE0020, 0xE007F)}
+# Dashes and hyphens of other code points read as "-" ("12‑year‑old" with U+2011 is "12-year-old";
+# NFKC leaves most of them as they are). One character for one: offsets stay.
+_TAG_LETTERS.update({code: ord("-") for code in (*range(0x2010, 0x2016), 0x2212, 0xFE58, 0xFE63, 0xFF0D)})
 
 _LEET = {
     "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",

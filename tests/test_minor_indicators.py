@@ -15,6 +15,8 @@ def kinds_and_spans(prompt: str) -> list[tuple[str, str, int | None]]:
 
 @pytest.mark.parametrize("prompt, span, age", [
     ("a 12-year-old on a swing", "12-year-old", 12),
+    ("a 12\u2011year\u2011old on a swing", "12\u2011year\u2011old", 12),  # non-breaking hyphens
+    ("a thirteen\u2013year\u2013old on a swing", "thirteen\u2013year\u2013old", 13),  # en dashes
     ("a twelve year old on a swing", "twelve year old", 12),
     ("Twelve-Year-Old", "Twelve-Year-Old", 12),
     ("portrait, aged 14, studio light", "aged 14", 14),

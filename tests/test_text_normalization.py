@@ -186,3 +186,7 @@ def test_a_wall_of_emoji_is_named_only_at_its_start_so_it_cannot_dilute_what_fol
     text = normalize(f"{wall} all \U0001f412 must go")
     assert text.endswith("all monkey must go")
     assert len(text.split()) < 20  # three names from the wall, not 64
+
+
+def test_dashes_of_every_code_point_read_as_a_hyphen() -> None:
+    assert normalize("a 12\u2011year\u2011old, 9\u2012year\u2010old and x\u2212y") == "a 12-year-old, 9-year-old and x-y"
