@@ -75,6 +75,11 @@ def test_a_failing_item_fails_alone_and_the_batcher_goes_on():
     assert batcher.batches_split >= 1
 
 
+# Padding in a batch moves raw scores in their last bits; the calibration works on logits, where a raw
+# score near 1 (0.99999 against 0.999995) is far apart, so calibrated scores agree to 1e-3, not 1e-4.
+CALIBRATED_TOLERANCE = 1e-3
+
+
 @pytest.mark.parametrize("model", ["toxicity", "pii"])
 def test_a_poisoned_item_in_a_real_batch_fails_alone(real_classifiers, model):
     """A lone surrogate makes the real tokenizer (toxicity) and spaCy (PII) raise; mixed into a
@@ -97,8 +102,8 @@ def test_a_poisoned_item_in_a_real_batch_fails_alone(real_classifiers, model):
     assert not any(isinstance(result, Exception) for result in answered), answered
     for text, signal in zip(good, answered):
         single = classifier.classify(text)
-        if model == "toxicity":  # batched padding may move the last digit
-            assert signal.scores == pytest.approx(single.scores, abs=1e-4)
+        if model == "toxicity":  # batched padding moves raw scores in the last bits: see below
+            assert signal.scores == pytest.approx(single.scores, abs=CALIBRATED_TOLERANCE)
         else:
             assert signal == single
     assert batcher.batches_split >= 1  # it really was one shared batch that raised
@@ -119,7 +124,7 @@ def test_batched_scores_equal_single_scores_on_the_real_toxicity_model(real_clas
     for text, signal in zip(texts, batched):
         single = toxicity.classify(text)
         for category, value in single.scores.items():
-            assert signal.scores[category] == pytest.approx(value, abs=1e-4)
+            assert signal.scores[category] == pytest.approx(value, abs=CALIBRATED_TOLERANCE)
 
 
 class PreparingClassifier(RecordingClassifier):
