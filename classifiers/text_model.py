@@ -154,6 +154,10 @@ CLAUSE_END_TOKENS = [",", ";", "|", ":"]  # what separates a text-to-image promp
 # characters of English. Beyond it (text that is mostly symbols, emoji or unknown characters, one
 # token each), windows do not overlap, so one prompt's cost stays bounded (about 130 windows).
 TOKEN_BUDGET = 2560
+# Sentence and clause windows a text may have before neighbours are packed together (at most
+# PACKED_TOKENS per window): a list of hundreds of tiny distinct sentences made ~700 windows.
+MAX_EXTRA_WINDOWS = 128
+PACKED_TOKENS = 30
 
 
 def token_windows(ids: Sequence[int], cls_id: int, sep_id: int,
@@ -213,13 +217,31 @@ def clause_windows(ids: Sequence[int], separators: set[int], cls_id: int, sep_id
     return [[cls_id, *clause, sep_id] for clause in dict.fromkeys(clauses) if min_tokens <= len(clause) <= window - 2]
 
 
+def packed_windows(windows: Sequence[Sequence[int]], cls_id: int, sep_id: int,
+                   limit: int = PACKED_TOKENS) -> list[list[int]]:
+    """Neighbouring windows' bodies joined, in order, into windows of at most ``limit`` tokens (a body
+    longer than that stays alone): every sentence is still read in a short window."""
+    out: list[list[int]] = []
+    current: list[int] = []
+    for window in windows:
+        body = list(window[1:-1])
+        if current and len(current) + len(body) > limit:
+            out.append([cls_id, *current, sep_id])
+            current = []
+        current += body
+    if current:
+        out.append([cls_id, *current, sep_id])
+    return out
+
+
 def windowed_inputs(tokenizer: Any, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
     """Every window of every text, and for each window the index of its text.
 
     Windows: ``token_windows`` over the whole text, plus each sentence alone when the text is
     longer than one window (``sentence_windows``) and each clause of a tag list alone
     (``clause_windows``); a text's score is the max over them. A window repeated within a text
-    is read once. Past ``TOKEN_BUDGET`` content tokens, only non-overlapping token windows.
+    is read once. Past ``MAX_EXTRA_WINDOWS`` sentences and clauses, neighbours share a short window
+    (``packed_windows``); past ``TOKEN_BUDGET`` content tokens, only non-overlapping token windows.
     """
     content = tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
     ends = set(tokenizer.convert_tokens_to_ids(SENTENCE_END_TOKENS))
@@ -230,8 +252,10 @@ def windowed_inputs(tokenizer: Any, texts: Sequence[str]) -> tuple[list[list[int
         if len(ids) > TOKEN_BUDGET:
             found = token_windows(ids, cls_id, sep_id, stride=WINDOW_TOKENS - 2)
         else:
-            found = token_windows(ids, cls_id, sep_id) + sentence_windows(ids, ends, cls_id, sep_id) + \
-                clause_windows(ids, separators, cls_id, sep_id)
+            extra = sentence_windows(ids, ends, cls_id, sep_id) + clause_windows(ids, separators, cls_id, sep_id)
+            if len(extra) > MAX_EXTRA_WINDOWS:
+                extra = packed_windows(extra, cls_id, sep_id)
+            found = token_windows(ids, cls_id, sep_id) + extra
         for window in dict.fromkeys(map(tuple, found)):
             windows.append(list(window))
             owners.append(index)

@@ -165,6 +165,28 @@ def test_windows_are_read_once_and_a_text_past_the_token_budget_gets_no_overlap(
     assert len(windows) == -(-(TOKEN_BUDGET + 1) // (WINDOW_TOKENS - 2))  # non-overlapping, every token read
 
 
+def test_hundreds_of_tiny_sentences_share_short_windows() -> None:
+    from classifiers.text_model import MAX_EXTRA_WINDOWS, PACKED_TOKENS, packed_windows, windowed_inputs
+
+    end = 5
+
+    class Tokenizer:  # a stand-in with the real tokenizer's interface: one token per word, "5" ends a sentence
+        cls_token_id, sep_token_id = 101, 102
+
+        def __call__(self, texts, **_):
+            return {"input_ids": [[int(word) for word in text.split()] for text in texts]}
+
+        def convert_tokens_to_ids(self, tokens):
+            return [end for _ in tokens]
+
+    text = " ".join(f"{1000 + index} {2000 + index} {3000 + index} 5" for index in range(600))
+    windows, _ = windowed_inputs(Tokenizer(), [text])
+    assert len(windows) < 2 * MAX_EXTRA_WINDOWS  # 600 sentences alone would be 600 more windows
+    packed = packed_windows([[101, 1, 2, 3, 102]] * 25 + [[101, *range(40), 102]], 101, 102)
+    assert all(len(window) - 2 <= PACKED_TOKENS for window in packed[:-1]) and len(packed[-1]) == 42
+    assert sum(len(window) - 2 for window in packed) == 25 * 3 + 40  # every token still read
+
+
 THREAT = "I am going to kill you tomorrow at your house."
 HATEFUL = "Muslims are a disease and have no place in this country."
 
