@@ -114,7 +114,8 @@ def test_after_the_evasion_set_no_detected_value_is_at_rest_anywhere(tmp_path, r
             "verdict": "approve", "reason_code": "false_positive", "note": f"spoke to {OWNER} on +44 20 7946 0958", "key": "k-1"})
         assert verdict.status_code == 200, verdict.text
         history = client.get(f"/v1/review/{items[0]}", headers=senior).text
-        assert OWNER_MAIL not in history and "0132" not in history
+        # The number's own digit groups: a bare "0132" also occurs in scores (violence 0.00132).
+        assert OWNER_MAIL not in history and "555.0132" not in history and "5550132" not in history
 
     stored = b""
     for path in sorted(data_dir.rglob("*")):
