@@ -145,42 +145,35 @@ def test_each_clause_of_a_tag_list_is_also_read_alone() -> None:
     assert clause_windows(repeated, {comma}, 101, 102) == [[101, *clause, 102]]  # read once
 
 
+class WordTokenizer:
+    """A stand-in with the real tokenizer's interface (no model): each word is its own integer token id,
+    and token 5 ends a sentence or a clause."""
+
+    cls_token_id, sep_token_id = 101, 102
+
+    def __call__(self, texts, **_):
+        return {"input_ids": [[int(word) for word in text.split()] for text in texts]}
+
+    def convert_tokens_to_ids(self, tokens):
+        return [5 for _ in tokens]
+
+
 def test_windows_are_read_once_and_a_text_past_the_token_budget_gets_no_overlap() -> None:
     from classifiers.text_model import TOKEN_BUDGET, windowed_inputs
 
-    class Tokenizer:  # a stand-in with the real tokenizer's interface: one token per word
-        cls_token_id, sep_token_id = 101, 102
-
-        def __call__(self, texts, **_):
-            return {"input_ids": [[int(word) for word in text.split()] for text in texts]}
-
-        def convert_tokens_to_ids(self, tokens):
-            return [5 for _ in tokens]
-
     repeated = " ".join(["1003"] * 500)  # every window the same
-    windows, owners = windowed_inputs(Tokenizer(), [repeated])
+    windows, owners = windowed_inputs(WordTokenizer(), [repeated])
     assert len(windows) == 1  # 15 identical token windows, read once
     varied = " ".join(str(1000 + index) for index in range(TOKEN_BUDGET + 1))
-    windows, owners = windowed_inputs(Tokenizer(), [varied])
+    windows, owners = windowed_inputs(WordTokenizer(), [varied])
     assert len(windows) == -(-(TOKEN_BUDGET + 1) // (WINDOW_TOKENS - 2))  # non-overlapping, every token read
 
 
 def test_hundreds_of_tiny_sentences_share_short_windows() -> None:
     from classifiers.text_model import MAX_EXTRA_WINDOWS, PACKED_TOKENS, packed_windows, windowed_inputs
 
-    end = 5
-
-    class Tokenizer:  # a stand-in with the real tokenizer's interface: one token per word, "5" ends a sentence
-        cls_token_id, sep_token_id = 101, 102
-
-        def __call__(self, texts, **_):
-            return {"input_ids": [[int(word) for word in text.split()] for text in texts]}
-
-        def convert_tokens_to_ids(self, tokens):
-            return [end for _ in tokens]
-
     text = " ".join(f"{1000 + index} {2000 + index} {3000 + index} 5" for index in range(600))
-    windows, _ = windowed_inputs(Tokenizer(), [text])
+    windows, _ = windowed_inputs(WordTokenizer(), [text])
     assert len(windows) < 2 * MAX_EXTRA_WINDOWS  # 600 sentences alone would be 600 more windows
     packed = packed_windows([[101, 1, 2, 3, 102]] * 25 + [[101, *range(40), 102]], 101, 102)
     assert all(len(window) - 2 <= PACKED_TOKENS for window in packed[:-1]) and len(packed[-1]) == 42
