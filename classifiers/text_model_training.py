@@ -47,7 +47,7 @@ OPERATING_BETA = 0.5
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    top_layers: int = 1
+    top_layers: int = 3
     head_inner: int = 256
     train_max_tokens: int = 48
     threads: int = 2

@@ -3,7 +3,7 @@
 Two back ends, chosen by configuration alone:
 
 * ``model_dir: null``: the bundled text safety model (``classifiers.text_model``):
-  all-MiniLM-L6-v2 with its top layer fine-tuned, a mean+max pooled multi-label
+  all-MiniLM-L6-v2 with its top three layers fine-tuned, a mean+max pooled multi-label
   head over the moderation taxonomy (``classifiers.text_categories``), scores
   calibrated per category, long texts read whole in overlapping windows (max
   per category). Trained by ``moderation train text`` into ``models/toxicity-v2``.

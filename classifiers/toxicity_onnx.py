@@ -1,4 +1,4 @@
-"""The bundled text safety model (MiniLM with its fine-tuned top layer, mean+max
+"""The bundled text safety model (MiniLM with its fine-tuned top layers, mean+max
 pooling, head, sigmoid) as one ONNX graph: token windows in, raw probabilities out.
 
 The graph is built here from the bundled torch weights, offline and in a

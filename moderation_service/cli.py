@@ -85,7 +85,7 @@ def serve(
 def train_text(
     seed: int = typer.Option(13, help="Seed for the head's initialisation and the batch order (the split is fixed)."),
     datasets: Path = typer.Option(DEFAULT_DATASETS, help="Folder holding the shared labelled data."),
-    out: Path = typer.Option(TEXT_MODEL_DIR, help="Where the fine-tuned layer, head and config are written."),
+    out: Path = typer.Option(TEXT_MODEL_DIR, help="Where the fine-tuned layers, head and config are written."),
     reviewed: list[Path] = typer.Option(None, help="Exports of `moderation dataset export` (repeatable): fine-tune "
                                         "a candidate from --base on reviewers' labels instead of a full rebuild."),
     base: Path = typer.Option(TEXT_MODEL_DIR, help="With --reviewed: the model to start from."),
@@ -96,10 +96,12 @@ def train_text(
     epochs: int = typer.Option(4, help="With --reviewed: passes over the reviewed rows."),
     raw_prompts: bool = typer.Option(False, help="With --reviewed: train on raw prompts where the export carries "
                                      "them (`dataset export --raw-prompts`); the redacted text otherwise."),
+    top_layers: int | None = typer.Option(None, min=1, max=6, help="Encoder layers fine-tuned, from the top (the rest stay "
+                                   "frozen, their states cached); default: the shipped recipe's."),
 ) -> None:
-    """Fine-tune the text safety model (MiniLM top layer + head) on every train-use set; 11 to 30 minutes on the
+    """Fine-tune the text safety model (MiniLM top layers + head) on every train-use set; 20 to 45 minutes on the
     shared 2-core machine, by its load. With --reviewed, a candidate from reviewers' labels instead (seconds to minutes)."""
-    from classifiers.text_model_training import train_text_model
+    from classifiers.text_model_training import TrainingConfig, train_text_model
     from classifiers.text_training_data import DatasetMissingError
 
     if reviewed:
@@ -111,7 +113,9 @@ def train_text(
                              raw_prompts)
         return
     try:
-        metrics = train_text_model(shared_datasets=datasets, out_dir=out, seed=seed, log=lambda line: typer.echo(line, err=True))
+        metrics = train_text_model(shared_datasets=datasets, out_dir=out, seed=seed,
+                                   config=TrainingConfig(**({"top_layers": top_layers} if top_layers else {})),
+                                   log=lambda line: typer.echo(line, err=True))
     except DatasetMissingError as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2) from None
