@@ -99,7 +99,7 @@ def train_text(
     top_layers: int | None = typer.Option(None, min=1, max=6, help="Encoder layers fine-tuned, from the top (the rest stay "
                                    "frozen, their states cached); default: the shipped recipe's."),
 ) -> None:
-    """Fine-tune the text safety model (MiniLM top layers + head) on every train-use set; 20 to 45 minutes on the
+    """Fine-tune the text safety model (MiniLM top layers + head) on every train-use set; 15 to 40 minutes on the
     shared 2-core machine, by its load. With --reviewed, a candidate from reviewers' labels instead (seconds to minutes)."""
     from classifiers.text_model_training import TrainingConfig, train_text_model
     from classifiers.text_training_data import DatasetMissingError

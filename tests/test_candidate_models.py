@@ -64,7 +64,7 @@ def client(tmp_path, real_classifiers, torch_candidate, monkeypatch):
 
 
 PROMPTS = ["a watercolour of a lighthouse at dawn", "you are a worthless idiot and everyone hates you",
-           "a bowl of ramen on a wooden table", "two dogs playing in the snow", "go back to your country, vermin",
+           "a bowl of ramen on a wooden table", "two dogs playing in the snow", "refugees are a plague on this country",
            "a red bicycle leaning on a wall"]
 
 
