@@ -96,8 +96,10 @@ def train_text(
     epochs: int = typer.Option(4, help="With --reviewed: passes over the reviewed rows."),
     raw_prompts: bool = typer.Option(False, help="With --reviewed: train on raw prompts where the export carries "
                                      "them (`dataset export --raw-prompts`); the redacted text otherwise."),
-    top_layers: int | None = typer.Option(None, min=1, max=6, help="Encoder layers fine-tuned, from the top (the rest stay "
-                                   "frozen, their states cached); default: the shipped recipe's."),
+    top_layers: int | None = typer.Option(
+        None, min=1, max=6,  # all-MiniLM-L6-v2 has six layers
+        help="Encoder layers fine-tuned, from the top (the rest stay frozen, their states cached); default: the "
+             "shipped recipe's (3)."),
 ) -> None:
     """Fine-tune the text safety model (MiniLM top layers + head) on every train-use set; 15 to 40 minutes on the
     shared 2-core machine, by its load. With --reviewed, a candidate from reviewers' labels instead (seconds to minutes)."""
