@@ -59,10 +59,17 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 180) -> 
     raise AssertionError(f"{url} never answered")
 
 
+class PageNavigating(AssertionError):
+    """DevTools answered that the page navigated under the call (a reload in progress): ask again."""
+
+
 def wait_for(predicate, what: str, timeout: float = WAIT_S):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = predicate()
+        try:
+            value = predicate()
+        except PageNavigating:
+            value = None
         if value:
             return value
         time.sleep(0.25)
@@ -103,7 +110,8 @@ class DevTools:
                 self.requests.append(message["params"]["request"]["url"])
             if message.get("id") == self._id:
                 if "error" in message:
-                    raise AssertionError(f"{method}: {message['error']}")
+                    navigated = "navigated or closed" in str(message["error"].get("message", ""))
+                    raise (PageNavigating if navigated else AssertionError)(f"{method}: {message['error']}")
                 return message.get("result", {})
 
     def evaluate(self, expression: str):
