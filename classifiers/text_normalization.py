@@ -35,7 +35,8 @@ _INVISIBLE = re.compile(
 _TAG_LETTERS = {code: code - 0xE0000 for code in range(0xE0020, 0xE007F)}
 # Dashes and hyphens of other code points read as "-" ("12‑year‑old" with U+2011 is "12-year-old";
 # NFKC leaves most of them as they are). One character for one: offsets stay.
-_TAG_LETTERS.update({code: ord("-") for code in (*range(0x2010, 0x2016), 0x2212, 0xFE58, 0xFE63, 0xFF0D)})
+_DASHES = {code: ord("-") for code in (*range(0x2010, 0x2016), 0x2212, 0xFE58, 0xFE63, 0xFF0D)}
+_ONE_FOR_ONE = {**_TAG_LETTERS, **_DASHES}  # one str.translate for both
 
 _LEET = {
     "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
@@ -118,7 +119,7 @@ def normalize_for_classification(text: str, name_emoji: bool = True) -> str:
     text = _FENCE_OR_COMMENT.sub(" ", _CONTROL_TOKEN.sub(" ", text))
     if name_emoji:
         text = _replace_spans(text, _emoji_names(text))  # before _INVISIBLE: ZWJ sequences need their joiners
-    text = _INVISIBLE.sub("", text.translate(_TAG_LETTERS))
+    text = _INVISIBLE.sub("", text.translate(_ONE_FOR_ONE))
     text = _MARK_FLOOD.sub(r"\1", text)
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)  # NFKC can expose none today; cheap insurance
@@ -253,7 +254,7 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     text, starts, ends = _tracked_sub(_CONTROL_TOKEN, " ", text, starts, ends)
     text, starts, ends = _tracked_sub(_FENCE_OR_COMMENT, " ", text, starts, ends)
     text, starts, ends = _tracked_spans(_emoji_names(text), text, starts, ends, whole=True)
-    text, starts, ends = _tracked_sub(_INVISIBLE, "", text.translate(_TAG_LETTERS), starts, ends)
+    text, starts, ends = _tracked_sub(_INVISIBLE, "", text.translate(_ONE_FOR_ONE), starts, ends)
     text, starts, ends = _tracked_sub(_MARK_FLOOD, lambda match: match.group(1), text, starts, ends)
     text, starts, ends = _tracked_nfkc(text, starts, ends)
     text, starts, ends = _tracked_sub(_INVISIBLE, "", text, starts, ends)
