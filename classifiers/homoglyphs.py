@@ -41,6 +41,15 @@ from confusable_homoglyphs.confusables import confusables_data
 LATIN = "LATIN"
 _NO_SCRIPT = frozenset({"COMMON", "INHERITED", "Unknown"})
 _WORD = re.compile(r"\w+")
+# Letters a reader takes for a Latin one that UTS #39 does not map to ASCII: the small capitals
+# ("ʏᴏᴜ ᴀʀᴇ", which NFKC keeps) and open e ("wrɛtched"), Latin letters read as ASCII in any word;
+# and Greek epsilon ("arε a cancεr"; the data maps it to "ꞓ"), folded only where the confusables
+# rule folds a letter (a mixed-script word, or a Greek-only word in Latin text).
+_READ_AS_ASCII = str.maketrans(dict(zip(
+    "\u1d00\u0299\u1d04\u1d05\u1d07\ua730\u0262\u029c\u026a\u1d0a\u1d0b\u029f\u1d0d\u0274\u1d0f\u1d18"
+    "\ua7af\u0280\ua731\u1d1b\u1d1c\u1d20\u1d21\u028f\u1d22\u025b\u0190",
+    "abcdefghijklmnopqrstuvwyzeE")))
+_EPSILON = {"\u03b5": "e", "\u0395": "E"}
 
 
 @lru_cache(maxsize=4096)
@@ -59,6 +68,7 @@ def fold_homoglyphs(text: str) -> str:
     """
     if text.isascii():
         return text
+    text = text.translate(_READ_AS_ASCII)
     ambiguous = _ambiguous_letters()
     counts = Counter(script for char in text if (script := script_of(char)) and char not in ambiguous)
     dominant = counts.most_common(1)[0][0] if counts else LATIN
@@ -135,4 +145,6 @@ def _table(target: str) -> dict[str, str]:
             same_case = [option.upper() for option in candidates(lower)]
         if same_case or options:
             table[char] = (same_case or options)[0]
+    if target == LATIN:
+        table.update(_EPSILON)
     return table

@@ -65,6 +65,22 @@ def test_compatibility_forms_and_look_alikes_together(raw: str, expected: str) -
     assert normalize(raw) == expected
 
 
+@pytest.mark.parametrize("raw, expected", [
+    ("J\u03b5ws ar\u03b5 a dis\u03b5as\u03b5", "Jews are a disease"),  # Greek epsilon, which UTS #39 maps to "\ua793"
+    ("wr\u025btched", "wretched"),  # Latin open e
+    ("\u1d1b\u0280\u1d00\u0274s \u1d18\u1d07\u1d0f\u1d18\u029f\u1d07", "trans people"),  # small capitals
+    ("\u028f\u1d0f\u1d1c \u1d05\u026a\u1d07 \u1d1b\u1d0f\u0274\u026a\u0262\u029c\u1d1b", "you die tonight"),
+])
+def test_letters_read_as_latin_outside_the_confusables_data_fold_too(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+    assert len(normalize_with_offsets(raw)[0]) == len(expected)
+
+
+def test_a_greek_word_with_epsilon_stays_greek() -> None:
+    text = "\u0395\u03af\u03bd\u03b1\u03b9 \u03ad\u03bd\u03b1 \u03c9\u03c1\u03b1\u03af\u03bf \u03c3\u03c0\u03af\u03c4\u03b9"
+    assert fold_homoglyphs(text) == text
+
+
 def test_folding_keeps_length_and_ascii_is_untouched() -> None:
     raw = swap("a twelve-year-old girl", CYR, "eao")
     assert len(fold_homoglyphs(raw)) == len(raw)
