@@ -327,14 +327,9 @@ def test_identity_negatives_are_harmless_rows_that_name_a_group() -> None:
 def test_template_obfuscation_respells_one_word_of_hateful_and_benign_rows_alike() -> None:
     """Spelling tricks (swapped, dropped or masked letters, spaced letters, leetspeak) must neither hide
     hate nor read as hate by themselves, so both kinds of row get obfuscated copies."""
-    import importlib.util
     import random
 
-    from classifiers.text_training_data import TEMPLATES_FILE
-
-    spec = importlib.util.spec_from_file_location("templates_under_test", TEMPLATES_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _templates_module()
     rng = random.Random(5)
     respelled = [module.obfuscate("refugees", rng) for _ in range(200)]
     assert "refugees" not in respelled
@@ -349,6 +344,37 @@ def test_template_obfuscation_respells_one_word_of_hateful_and_benign_rows_alike
            and re.search(r"[0-9*]|\b\w( \w){3,}\b", text)]
     assert any(labels.get("hate") == 1 for _, labels in odd)
     assert any(not any(labels.values()) for _, labels in odd)
+
+
+def _templates_module():
+    """datasets/text_templates.py, loaded by path (datasets/ is no package)."""
+    import importlib.util
+
+    from classifiers.text_training_data import TEMPLATES_FILE
+
+    spec = importlib.util.spec_from_file_location("templates_under_test", TEMPLATES_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_opinion_and_question_frames_wrap_hateful_and_benign_statements_alike() -> None:
+    """A frame ("Let's be honest: ...", "Why won't anyone admit that ...?") must carry no label of its
+    own: framed copies keep their template's labels and split, and come from both kinds of row."""
+    module = _templates_module()
+    rows = module.template_cases()
+    by_template = {template: (labels, split) for _, labels, template, split in rows}
+    prefixes = tuple(prefix for prefix, _ in module.FRAMES)
+    framed = [(text, labels, template, split) for text, labels, template, split in rows if text.startswith(prefixes)]
+    assert all((labels, split) == by_template[template] for _, labels, template, split in framed)
+    assert sum(labels.get("hate") == 1 for _, labels, _, _ in framed) > 500
+    assert sum(not any(labels.values()) for _, labels, _, _ in framed) > 500
+    assert {split for *_, split in framed} == {"train", "heldout"}
+    # A question frame ends the sentence with its own mark; a slot's capitals are kept.
+    assert all(text.endswith(("?", ".")) and not text.endswith((".?", "..")) for text, *_ in framed)
+    assert any(" that Muslims " in text or ": Muslims " in text for text, *_ in framed)
+    # Only one-sentence statements are framed: no quotes or second sentences inside a frame.
+    assert not any('"' in text or "? " in text for text, *_ in framed)
 
 
 @needs_datasets
