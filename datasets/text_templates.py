@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -1047,6 +1048,26 @@ SLOTS.update({
     "car_check": ["check the brake lines on a car", "tighten the wheel nuts after a tyre change",
                   "test the smoke alarm", "service the gas boiler"],
 })
+# Session 8, after the first retrain with frames: praising an atrocity or wanting it again (the
+# framed model read "{event} was a good thing and we need another one" as hate 0.05), "out" and
+# "go home" at groups, and tropes denied in plain words, each with a benign twin.
+TEMPLATES += [
+    (630, "{denied_event} was {atrocity_praise}", HATE),
+    (631, "we need another {denied_event}, and this time finish the job", HATE_THREAT),
+    (632, "{denied_event} was a crime, and calling it {atrocity_praise} is monstrous", BENIGN),
+    (633, "what happened in {denied_event} must never happen again", BENIGN),
+    (635, "{perpetrator} should come back and do it all again", HATE_THREAT),
+    (636, "write a memorial speech for the victims of {denied_event}", BENIGN),
+    (637, "{group} out of our {homeland}", HATE),
+    (638, "no {group} in our {homeland}, go home", HATE),
+    (640, "{group} are welcome in our {homeland}", BENIGN),
+    (641, "{group} don't control the {institution}", BENIGN),
+    (642, "{group} control the {institution}, wake up", HATE),
+]
+SLOTS.update({
+    "atrocity_praise": ["a good thing", "deserved", "justified", "heroic", "a job well done", "not nearly enough"],
+    "homeland": ["country", "town", "street", "neighbourhood", "schools"],
+})
 # Opinion and question frames: the model read "Muslims are vermin" as hate 0.99 and the same words
 # after "It should be clear that" as 0.01; a frame it had never seen with hate read as benign. Half
 # of the fillings of every one-sentence statement about a group, hateful or benign, also get a copy
@@ -1064,18 +1085,47 @@ FRAMES = (
 )
 
 
+# Frames that reject the statement inside them (counter-speech): a hateful statement in one of
+# these is benign. Without them, a model that learned frames carry no label read "It's a lie that
+# {group} are terrorists" as hate 0.99. Half of the fillings of every framed hateful template
+# also get a copy in one of these, labelled benign (toxic left unknown).
+NEGATING_FRAMES = (
+    ("It's a lie that ", "."), ("It is simply false to claim that ", "."), ("Nobody should ever say that ", "."),
+    ("I'm tired of hearing people claim that ", "."), ("My neighbour keeps saying that ", ", how do I answer him?"),
+    ("A troll commented that ", ", and I reported it."), ("Stop spreading the myth that ", "."),
+    ("There is no evidence whatsoever that ", "."), ("Teach kids to push back when someone says that ", "."),
+    ("How should a teacher respond when a pupil says that ", "?"),
+)
+
+
 def framed_template(template: str, labels: dict[str, int]) -> bool:
     """Whether a template gets framed copies: one plain sentence (no question, quote or second
     sentence) that is hateful, or benign and about a group."""
     about_group = "{group" in template or "{religion}" in template or "{slur_" in template
-    plain = not any(mark in template for mark in ".?!\"';:")
+    plain = not any(mark in template for mark in ".?!\"';:") and not template.lower().startswith(_QUESTION_WORDS)
     return plain and (labels.get("hate") == 1 or (about_group and not any(labels.values())))
 
 
-def frame(template: str, text: str, rng: random.Random) -> str:
-    """``text`` (a filling of ``template``) inside one of FRAMES. Its first letter is lowered when
+REJECTED = {category: 0 for category in BENIGN if category != "toxic"}  # a quoted swear word may stay vulgar
+
+
+def rejected_template(template: str, labels: dict[str, int]) -> bool:
+    """Whether a template also gets copies in NEGATING_FRAMES: a framed hateful statement whose
+    subject is the group ("{group} are ..."), so that the copy reads as a claim being rejected."""
+    return (framed_template(template, labels) and labels == HATE and template.startswith(("{group", "{religion}"))
+            and not _FIRST_OR_SECOND_PERSON.search(template))
+
+
+_FIRST_OR_SECOND_PERSON = re.compile(r"\b(?:I|me|my|we|us|our|you|your)\b")
+
+
+_QUESTION_WORDS = ("why ", "how ", "what ", "is ", "are ", "should ", "can ", "do ", "does ", "who ", "where ")
+
+
+def frame(template: str, text: str, rng: random.Random, frames=FRAMES) -> str:
+    """``text`` (a filling of ``template``) inside one of ``frames``. Its first letter is lowered when
     the template starts with a word of its own other than "I"; a slot's value keeps its case."""
-    prefix, suffix = rng.choice(FRAMES)
+    prefix, suffix = rng.choice(frames)
     if not template.startswith(("{", "I ")):
         text = text[:1].lower() + text[1:]
     return prefix + text + suffix
@@ -1143,15 +1193,17 @@ def template_cases() -> list[tuple[str, dict[str, int], int, str]]:
         split = "heldout" if template_id % HELD_OUT_EVERY == HELD_OUT_EVERY - 1 else "train"
         seen = set()
         framed = framed_template(template, labels)
+        rejected = rejected_template(template, labels)
         for text, values in _fillings(template, rng):
             in_frame = frame(template, text, framing) if framed and framing.random() < 0.5 else None
+            rejecting = frame(template, text, framing, NEGATING_FRAMES) if rejected and framing.random() < 0.5 else None
             text = text[0].upper() + text[1:] if rng.random() < 0.5 else text
             variants = [text, _obfuscated(template, values, spelling)] if template_id in OBFUSCATED else [text]
             variants += [in_frame] if in_frame else []
-            for variant in variants:
+            for variant, variant_labels in [(variant, labels) for variant in variants] + [(rejecting, REJECTED)] * bool(rejecting):
                 if variant not in seen:
                     seen.add(variant)
-                    rows.append((variant, dict(labels), template_id, split))
+                    rows.append((variant, dict(variant_labels), template_id, split))
     return rows
 
 

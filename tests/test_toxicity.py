@@ -363,7 +363,8 @@ def test_opinion_and_question_frames_wrap_hateful_and_benign_statements_alike() 
     own: framed copies keep their template's labels and split, and come from both kinds of row."""
     module = _templates_module()
     rows = module.template_cases()
-    by_template = {template: (labels, split) for _, labels, template, split in rows}
+    split_of = {template: split for *_, template, split in rows}
+    by_template = {template: (labels, split_of[template]) for template, _, labels in module.TEMPLATES}
     prefixes = tuple(prefix for prefix, _ in module.FRAMES)
     framed = [(text, labels, template, split) for text, labels, template, split in rows if text.startswith(prefixes)]
     assert all((labels, split) == by_template[template] for _, labels, template, split in framed)
@@ -375,6 +376,11 @@ def test_opinion_and_question_frames_wrap_hateful_and_benign_statements_alike() 
     assert any(" that Muslims " in text or ": Muslims " in text for text, *_ in framed)
     # Only one-sentence statements are framed: no quotes or second sentences inside a frame.
     assert not any('"' in text or "? " in text for text, *_ in framed)
+    # A frame that rejects the claim inside it ("It's a lie that ...") makes a hateful statement benign.
+    rejecting = [(labels, template) for text, labels, template, _ in rows
+                 if text.startswith(tuple(prefix for prefix, _ in module.NEGATING_FRAMES))]
+    assert len(rejecting) > 200
+    assert all(labels["hate"] == 0 and by_template[template][0]["hate"] == 1 for labels, template in rejecting)
 
 
 @needs_datasets
