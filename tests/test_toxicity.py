@@ -76,8 +76,10 @@ def test_empty_and_whitespace_text_is_benign(classifier: ToxicityClassifier) -> 
 
 def test_batch_results_equal_single_results(classifier: ToxicityClassifier) -> None:
     texts = ["I will kill you", BENIGN, "", SCENE * 3, "you are a worthless idiot"]
+    # Padding moves raw scores in their last bits, and near 1 the calibration magnifies that
+    # (0.99365 alone against 0.99385 batched): the same 1e-3 as tests/test_batching.py.
     for text, batched in zip(texts, classifier.classify_batch(texts)):
-        assert classifier.classify(text).scores == pytest.approx(batched.scores, abs=1e-4)
+        assert classifier.classify(text).scores == pytest.approx(batched.scores, abs=1e-3)
 
 
 def test_identity_covers_the_encoder_and_the_fine_tuned_weights(classifier: ToxicityClassifier) -> None:
