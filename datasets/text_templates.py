@@ -1096,6 +1096,8 @@ NEGATING_FRAMES = (
     ("There is no evidence whatsoever that ", "."), ("Teach kids to push back when someone says that ", "."),
     ("How should a teacher respond when a pupil says that ", "?"),
 )
+_QUESTION_WORDS = ("why ", "how ", "what ", "is ", "are ", "should ", "can ", "do ", "does ", "who ", "where ")
+_FIRST_OR_SECOND_PERSON = re.compile(r"\b(?:I|me|my|we|us|our|you|your)\b")
 
 
 def framed_template(template: str, labels: dict[str, int]) -> bool:
@@ -1114,12 +1116,6 @@ def rejected_template(template: str, labels: dict[str, int]) -> bool:
     subject is the group ("{group} are ..."), so that the copy reads as a claim being rejected."""
     return (framed_template(template, labels) and labels == HATE and template.startswith(("{group", "{religion}"))
             and not _FIRST_OR_SECOND_PERSON.search(template))
-
-
-_FIRST_OR_SECOND_PERSON = re.compile(r"\b(?:I|me|my|we|us|our|you|your)\b")
-
-
-_QUESTION_WORDS = ("why ", "how ", "what ", "is ", "are ", "should ", "can ", "do ", "does ", "who ", "where ")
 
 
 def frame(template: str, text: str, rng: random.Random, frames=FRAMES) -> str:
@@ -1199,8 +1195,9 @@ def template_cases() -> list[tuple[str, dict[str, int], int, str]]:
             rejecting = frame(template, text, framing, NEGATING_FRAMES) if rejected and framing.random() < 0.5 else None
             text = text[0].upper() + text[1:] if rng.random() < 0.5 else text
             variants = [text, _obfuscated(template, values, spelling)] if template_id in OBFUSCATED else [text]
-            variants += [in_frame] if in_frame else []
-            for variant, variant_labels in [(variant, labels) for variant in variants] + [(rejecting, REJECTED)] * bool(rejecting):
+            labelled = [(variant, labels) for variant in variants + ([in_frame] if in_frame else [])]
+            labelled += [(rejecting, REJECTED)] if rejecting else []
+            for variant, variant_labels in labelled:
                 if variant not in seen:
                     seen.add(variant)
                     rows.append((variant, dict(variant_labels), template_id, split))
