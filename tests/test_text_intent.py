@@ -54,6 +54,9 @@ def _top(signals) -> dict[str, float]:
     # counter-speech that quotes or references hate to reject it
     'A man yelled "go back where you came from" at my colleague, so we reported him',
     "It's wrong to say that trans people are dangerous, and I'll keep saying so",
+    "Jewish people do not run the banks, that's a conspiracy myth",
+    "My aunt says gay people are sick, how can I explain she's wrong?",
+    "I reported a post that said Roma are thieves",
     # identity statements, positive and neutral
     "Muslims are my neighbours and my friends",
     "Jewish families have lived in this city for centuries",
