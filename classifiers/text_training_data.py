@@ -45,6 +45,7 @@ import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Callable, Iterator, Sequence
 
 from classifiers.text_categories import CATEGORIES
@@ -371,12 +372,17 @@ def _identity_negatives(root: Path) -> Iterator[tuple[str, dict[str, float]]]:
                 yield text, values
 
 
-def load_templates(path: Path = TEMPLATES_FILE) -> list[tuple[str, dict[str, int], int, str]]:
-    """``template_cases()`` of a templates file in ``datasets/`` (not a package: loaded by path)."""
+def load_templates_module(path: Path = TEMPLATES_FILE) -> ModuleType:
+    """A templates file in ``datasets/`` as a module (not a package: loaded by path)."""
     spec = importlib.util.spec_from_file_location(f"moderation_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module.template_cases()
+    return module
+
+
+def load_templates(path: Path = TEMPLATES_FILE) -> list[tuple[str, dict[str, int], int, str]]:
+    """``template_cases()`` of a templates file in ``datasets/``."""
+    return load_templates_module(path).template_cases()
 
 
 def train_split_of(path: Path) -> Callable[[Path], Iterator[tuple[str, dict[str, float]]]]:

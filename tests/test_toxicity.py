@@ -12,6 +12,7 @@ import pytest
 
 from classifiers.base import sha256_of_files
 from classifiers.text_categories import CATEGORIES
+from classifiers.text_training_data import load_templates_module
 from classifiers.text_model import (
     MODEL_DIR, WINDOW_STRIDE, WINDOW_TOKENS, clause_windows, sentence_windows, token_windows,
 )
@@ -331,7 +332,7 @@ def test_template_obfuscation_respells_one_word_of_hateful_and_benign_rows_alike
     hate nor read as hate by themselves, so both kinds of row get obfuscated copies."""
     import random
 
-    module = _templates_module()
+    module = load_templates_module()
     rng = random.Random(5)
     respelled = [module.obfuscate("refugees", rng) for _ in range(200)]
     assert "refugees" not in respelled
@@ -348,22 +349,10 @@ def test_template_obfuscation_respells_one_word_of_hateful_and_benign_rows_alike
     assert any(not any(labels.values()) for _, labels in odd)
 
 
-def _templates_module():
-    """datasets/text_templates.py, loaded by path (datasets/ is no package)."""
-    import importlib.util
-
-    from classifiers.text_training_data import TEMPLATES_FILE
-
-    spec = importlib.util.spec_from_file_location("templates_under_test", TEMPLATES_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_opinion_and_question_frames_wrap_hateful_and_benign_statements_alike() -> None:
     """A frame ("Let's be honest: ...", "Why won't anyone admit that ...?") must carry no label of its
     own: framed copies keep their template's labels and split, and come from both kinds of row."""
-    module = _templates_module()
+    module = load_templates_module()
     rows = module.template_cases()
     split_of = {template: split for *_, template, split in rows}
     by_template = {template: (labels, split_of[template]) for template, _, labels in module.TEMPLATES}
