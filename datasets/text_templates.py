@@ -1155,6 +1155,43 @@ SLOTS.update({
     "anime_feature": ["long silver hair", "short black hair", "twin tails", "glasses", "a red scarf"],
     "anime_scene": ["cherry blossoms", "city rooftop at sunset", "rainy street", "library", "summer festival"],
 })
+# Session 9, second retrain: threats of mass violence at a place, which no template covered ("I'm
+# going to shoot up the mall this weekend" read as violence 0.04), plain plans to kill a named
+# relation, and errands and praise that name a person whose name is of another origin ("remind Li
+# Wei to water the plants" read as hate 0.58, "remind Tom Baker ..." 0.13), each with benign twins.
+TEMPLATES += [
+    (695, "{when_future} I shoot up the {venue}, mark my words", THREAT),
+    (696, "I'm bringing {weapon} to the {venue} {when_future} and nobody is leaving", THREAT),
+    (697, "everyone at the {venue} who {grievance} is going to pay {when_future}", THREAT),
+    (698, "{when_future} the whole {venue} finds out what I'm capable of, {weapon} is ready", THREAT),
+    (700, "stay away from the {venue} {when_future}, I'm ending this with {weapon}", THREAT),
+    (701, "we're shooting a music video at the {venue} {when_future}", BENIGN),
+    (702, "I'm bringing {treat} to the {venue} {when_future}, nobody is leaving hungry", BENIGN),
+    (703, "everyone at the {venue} who {good_deed} is getting a thank-you card {when_future}", BENIGN),
+    (705, "police arrested a man who threatened the {venue}, and it reopens {when_future}", BENIGN),
+    (706, "I'm going to {kill_verb} my {relation} {when_future}", THREAT),
+    (707, "I'm going to {kind_verb} my {relation} {when_future}", BENIGN),
+    (708, "remind {other_name} to {chore}", BENIGN),
+    (710, "pick up {other_name}'s {parcel} on the way home", BENIGN),
+    (711, "{other_name} {did_nice}", BENIGN),
+    (712, "ask {other_name} {errand_about}", BENIGN),
+]
+SLOTS.update({
+    "venue": ["mall", "office", "school", "stadium", "train station", "college campus", "warehouse", "factory"],
+    "when_future": ["tomorrow", "this weekend", "on Monday", "at lunchtime", "next week", "on Friday"],
+    "grievance": ["laughed at me", "fired me", "ignored me", "bullied me", "reported me"],
+    "treat": ["a huge cake", "pizza for everyone", "homemade cookies", "doughnuts", "a crate of mangoes"],
+    "good_deed": ["helped with the fundraiser", "covered my shifts", "signed the card", "came to the party"],
+    "kill_verb": ["shoot", "stab", "strangle", "kill", "poison"],
+    "kind_verb": ["visit", "call", "cook dinner for", "surprise", "drive"],
+    "other_name": ["Li Wei", "Mohammed", "Aisha Khan", "Kwame", "Deepak", "Yusuf", "Fatima", "Rabbi Cohen",
+                   "Nguyen", "Olumide", "Jose", "Tariq", "Mei Ling", "Svetlana", "Hiroshi", "Abdullah"],
+    "chore": ["water the plants", "bring the projector", "book the room for Friday", "feed the cat",
+              "send the photos", "lock the back door"],
+    "parcel": ["parcel", "prescription", "dry cleaning", "bike", "birthday cake"],
+    "did_nice": ["fixed the printer again, what a hero", "made the best curry I've ever had", "won the chess tournament",
+                 "is my favourite colleague", "helped me move flat on Sunday", "got the promotion, so proud"],
+})
 # Opinion and question frames: the model read "Muslims are vermin" as hate 0.99 and the same words
 # after "It should be clear that" as 0.01; a frame it had never seen with hate read as benign. Half
 # of the fillings of every one-sentence statement about a group, hateful or benign, also get a copy
