@@ -167,8 +167,8 @@ def test_purge_clears_what_people_wrote(tmp_path, real_classifiers):
     settings = Settings(data_dir=tmp_path, policy_watch_interval_s=0, index_sync_interval_s=0)
     with TestClient(create_app(settings, real_classifiers)) as client:
         with_key(client)
-        # A prompt the policy decides alone (an item still waiting for review cannot be appealed yet):
-        # "call Ana Ruiz about the mural" reads as harassment 0.53 to the text model and is queued.
+        # A prompt the policy decides alone: an item still waiting for review cannot be appealed yet
+        # (the session-8 text model queued "call Ana Ruiz about the mural", harassment 0.53).
         old = client.post("/v1/moderations", json={"prompt": "thank Ana Ruiz for the mural", "external_id": "mural-7"}
                           ).json()
         assert client.post(f"/v1/moderations/{old['id']}/appeal",
