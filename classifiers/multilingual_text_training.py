@@ -250,9 +250,8 @@ def train_multilingual_head(shared_datasets: Path, out_dir: Path = MODEL_DIR, se
 
     from classifiers.multilingual_text_model import MultilingualHead, UniversalSentenceEncoder
     from classifiers.text_model import calibrate
-    from classifiers.text_model_training import (
-        auprc_per_category, best_f1_threshold, choose_calibration, threshold_for_precision, TARGET_PRECISIONS,
-    )
+    from classifiers.text_calibration import TARGET_PRECISIONS, best_f1_threshold, choose_calibration, threshold_for_precision
+    from classifiers.text_model_training import auprc_per_category
 
     started = time.perf_counter()
     torch.set_num_threads(config.threads)

@@ -12,9 +12,9 @@ Recipe (chosen to rebuild in well under an hour on this project's CPU):
 3. The frozen lower MiniLM layers run once; their token states are cached (fp16).
    The top ``TOP_LAYERS`` layers and the mean+max head are fine-tuned over them
    with a masked multi-label BCE: a source teaches only the categories it labels.
-4. The epoch with the best mean validation AUPRC is kept; each category is then
-   calibrated on validation (isotonic or Platt, chosen by 2-fold log loss), and
-   thresholds are read off the calibrated scores.
+4. The epoch with the best mean validation AUPRC is kept; validation is then scored
+   as the service scores it (whole texts, windowed) and each category calibrated and
+   thresholded on those scores (``classifiers.text_calibration``).
 """
 from __future__ import annotations
 
@@ -32,18 +32,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from classifiers.text_model import MODEL_DIR, WINDOW_STRIDE, WINDOW_TOKENS, TextSafetyModel, bundled_encoder
+from classifiers.text_calibration import calibration_fields, served_raw_scores
+from classifiers.text_model import (
+    MODEL_DIR, WINDOW_STRIDE, WINDOW_TOKENS, TextSafetyModel, bundled_encoder, load_model,
+)
 from classifiers.text_normalization import normalize_for_classification
 from classifiers.text_training_data import (
     CATEGORIES, SOURCE_CAPS, LabelledText, category_counts, load_all, load_source, make_row,
 )
-
-MIN_CALIBRATION_POSITIVES = 20  # below this a category keeps its raw sigmoid (stated in the card)
-TARGET_PRECISIONS = (0.5, 0.8, 0.9)
-# Operating thresholds maximise F-beta on validation with beta 0.5: a moderation service pays more for
-# blocking the innocent (identity statements, counter-speech, homonyms) than the F1 optimum admits.
-OPERATING_BETA = 0.5
-
 
 @dataclass(frozen=True)
 class TrainingConfig:
@@ -283,103 +279,6 @@ def fit(model: TextSafetyModel, train_states, train_rows, val_states, val_rows, 
             "val_auprc": {k: round(v, 4) for k, v in best["auprc"].items()}}
 
 
-# --------------------------------------------------------------------------- calibration and thresholds
-
-
-def _log_loss(truth: np.ndarray, predicted: np.ndarray) -> float:
-    predicted = np.clip(predicted, 1e-6, 1 - 1e-6)
-    return float(-np.mean(truth * np.log(predicted) + (1 - truth) * np.log(1 - predicted)))
-
-
-def fit_calibration(truth: np.ndarray, raw: np.ndarray, method: str) -> dict[str, Any]:
-    if method == "isotonic":
-        from sklearn.isotonic import IsotonicRegression
-
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, truth)
-        return {"method": "isotonic", "x": [round(float(v), 6) for v in iso.X_thresholds_],
-                "y": [round(float(v), 6) for v in iso.y_thresholds_]}
-    from sklearn.linear_model import LogisticRegression
-
-    clipped = np.clip(raw.astype(np.float64), 1e-7, 1 - 1e-7)
-    logits = np.log(clipped / (1 - clipped)).reshape(-1, 1)
-    fitted = LogisticRegression(C=1e4).fit(logits, truth)
-    return {"method": "platt", "a": round(float(fitted.coef_[0, 0]), 6), "b": round(float(fitted.intercept_[0]), 6)}
-
-
-def choose_calibration(truth: np.ndarray, raw: np.ndarray, seed: int) -> tuple[dict[str, Any], dict[str, float]]:
-    """Isotonic vs Platt by 2-fold cross-validated log loss on validation; refit the winner on all of it."""
-    from classifiers.text_model import calibrate
-
-    if truth.sum() < MIN_CALIBRATION_POSITIVES or truth.sum() == truth.size:
-        return {"method": "none", "reason": f"{int(truth.sum())} validation positives"}, {}
-    folds = np.random.default_rng(seed).permutation(truth.size) % 2
-    losses = {}
-    for method in ("isotonic", "platt"):
-        per_fold = []
-        for fold in (0, 1):
-            fit_rows, test_rows = folds != fold, folds == fold
-            if truth[fit_rows].sum() == 0:
-                continue
-            calibration = fit_calibration(truth[fit_rows], raw[fit_rows], method)
-            per_fold.append(_log_loss(truth[test_rows], calibrate(raw[test_rows], calibration)))
-        losses[method] = float(np.mean(per_fold)) if per_fold else float("inf")
-    losses["none"] = _log_loss(truth, raw)
-    winner = min(("isotonic", "platt"), key=lambda method: losses[method])
-    return fit_calibration(truth, raw, winner), {name: round(value, 4) for name, value in losses.items()}
-
-
-def best_fbeta_threshold(truth: np.ndarray, scores: np.ndarray, beta: float = 1.0) -> float:
-    """The threshold maximising F-beta on calibrated validation scores; 0.5 with nothing to tune on.
-    beta < 1 weighs precision above recall (0.5: precision counts twice)."""
-    from sklearn.metrics import precision_recall_curve
-
-    if truth.size == 0 or truth.sum() in (0, truth.size):
-        return 0.5
-    precision, recall, thresholds = precision_recall_curve(truth, scores)
-    weight = beta * beta
-    fbeta = (1 + weight) * precision[:-1] * recall[:-1] / np.clip(weight * precision[:-1] + recall[:-1], 1e-12, None)
-    return round(float(thresholds[int(np.argmax(fbeta))]), 4)
-
-
-def best_f1_threshold(truth: np.ndarray, scores: np.ndarray) -> float:
-    """The F1-optimal threshold (the multilingual head's operating rule)."""
-    return best_fbeta_threshold(truth, scores, 1.0)
-
-
-def threshold_for_precision(truth: np.ndarray, scores: np.ndarray, precision: float) -> dict[str, float] | None:
-    """Lowest threshold whose validation precision reaches ``precision``, with its recall."""
-    from sklearn.metrics import precision_recall_curve
-
-    if truth.sum() == 0:
-        return None
-    precisions, recalls, thresholds = precision_recall_curve(truth, scores)
-    ok = np.nonzero(precisions[:-1] >= precision)[0]
-    if ok.size == 0:
-        return None
-    index = int(ok[0])
-    return {"threshold": round(float(thresholds[index]), 4), "precision": round(float(precisions[index]), 4),
-            "recall": round(float(recalls[index]), 4)}
-
-
-def calibrate_and_threshold(val_raw: np.ndarray, val_rows: Sequence[LabelledText], seed: int) -> tuple[dict, dict, dict, dict]:
-    """Per category, from raw validation scores (rows, categories): the calibration chosen by measurement,
-    its log losses, the thresholds reaching each target precision and the operating threshold."""
-    from classifiers.text_model import calibrate
-
-    val_labels, val_mask = targets(val_rows)
-    calibration, calibration_losses, thresholds, operating = {}, {}, {}, {}
-    for column, category in enumerate(CATEGORIES):
-        rows = val_mask[:, column].numpy() > 0
-        truth, raw = val_labels[rows, column].numpy(), val_raw[rows, column]
-        calibration[category], calibration_losses[category] = choose_calibration(truth, raw, seed)
-        calibrated = calibrate(raw, calibration[category])
-        thresholds[category] = {f"p{int(p * 100)}": threshold_for_precision(truth, calibrated, p) for p in TARGET_PRECISIONS}
-        # Too few validation positives to calibrate: too few to tune a threshold on either.
-        operating[category] = (best_fbeta_threshold(truth, calibrated, OPERATING_BETA)
-                               if calibration[category]["method"] != "none" else 0.5)
-    return calibration, calibration_losses, thresholds, operating
-
-
 # --------------------------------------------------------------------------- entry point
 
 
@@ -420,8 +319,8 @@ def train_text_model(shared_datasets: Path, out_dir: Path = MODEL_DIR, seed: int
     caching_seconds = time.perf_counter() - started
     history = fit(model, states["train"], splits["train"], states["val"], splits["val"], config, seed, log)
 
-    calibration, calibration_losses, thresholds, operating = calibrate_and_threshold(
-        predict_raw(model, states["val"]), splits["val"], seed)
+    # Calibrate the weights as saved (fp16), read as served.
+    model.load_trainable_state({name: tensor.to(torch.float16).float() for name, tensor in model.trainable_state().items()})
     model_config = {
         "categories": list(CATEGORIES),
         "encoder": "sentence-transformers/all-MiniLM-L6-v2",
@@ -432,20 +331,40 @@ def train_text_model(shared_datasets: Path, out_dir: Path = MODEL_DIR, seed: int
         "normalization": "classifiers.text_normalization.normalize_for_classification",
         "seed": seed,
         "training": {key: value for key, value in asdict(config).items()},
-        "calibration": calibration,
-        "calibration_log_loss": calibration_losses,
-        "thresholds_by_precision": thresholds,
-        "thresholds": operating,
-        "thresholds_rule": f"max F-beta (beta {OPERATING_BETA}) on calibrated validation scores; 0.5 where uncalibrated",
         "best_epoch": history["best_epoch"],
         "counts": {name: category_counts(rows) for name, rows in splits.items()},
     }
+    val_raw = served_raw_scores(model, tokenizer, model_config, [row.text for row in splits["val"]])
+    model_config.update(calibration_fields(val_raw, splits["val"], seed))
+    log(f"calibrated on served validation scores ({time.perf_counter() - started:.0f} s)")
     digest = save_model(model, model_config, Path(out_dir))
     test_raw = predict_raw(model, states["test"])
     return {
         "seed": seed, "sizes": {name: len(rows) for name, rows in splits.items()}, **history,
         "test_auprc": {k: round(v, 4) for k, v in auprc_per_category(test_raw, *targets(splits["test"])).items()},
-        "calibration_log_loss": calibration_losses, "thresholds_by_precision": thresholds,
-        "model_sha256": digest, "caching_seconds": round(caching_seconds, 1),
+        "calibration_log_loss": model_config["calibration_log_loss"],
+        "thresholds_by_precision": model_config["thresholds_by_precision"], "model_sha256": digest, "caching_seconds": round(caching_seconds, 1),
         "total_seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def recalibrate_text_model(shared_datasets: Path, model_dir: Path = MODEL_DIR, log=print) -> dict[str, Any]:
+    """Refit a saved model's calibration and operating thresholds from its weights (``moderation train text
+    --recalibrate``): the validation split its recipe builds (``config.json``'s training settings and seed),
+    scored as served, then ``classifiers.text_calibration``. Weights and version stay; ``config.json`` is
+    rewritten. Returns the new operating thresholds and the ones they replace.
+
+    Raises ``DatasetMissingError`` when a shared set is missing.
+    """
+    started = time.perf_counter()
+    model, tokenizer, model_config = load_model(Path(model_dir))
+    recipe = TrainingConfig(**model_config["training"])
+    torch.set_num_threads(recipe.threads)
+    val_rows = build_splits(Path(shared_datasets), recipe, model_config["seed"])["val"]
+    log(f"validation: {len(val_rows)} rows ({time.perf_counter() - started:.0f} s)")
+    before = dict(model_config.get("thresholds", {}))
+    val_raw = served_raw_scores(model, tokenizer, model_config, [row.text for row in val_rows])
+    model_config.update(calibration_fields(val_raw, val_rows, model_config["seed"]))
+    (Path(model_dir) / "config.json").write_text(json.dumps(model_config, indent=2, sort_keys=True) + "\n")
+    return {"version": model_config["version"], "thresholds": model_config["thresholds"], "before": before,
+            "total_seconds": round(time.perf_counter() - started, 1)}

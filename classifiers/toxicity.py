@@ -226,14 +226,23 @@ class _BundledBackend(WindowedScorer):
         from classifiers.text_model import MODEL_DIR, load_model
 
         model_dir = Path(model_dir or MODEL_DIR)
-        self.model, self.tokenizer, self.config = load_model(model_dir)
-        self.device = device
-        self.model.to(device)
-        self.categories = tuple(self.config["categories"])
-        self.thresholds = dict(self.config.get("thresholds", {}))
+        self._attach(*load_model(model_dir), device)
         self.weights_sha256 = sha256_of_files(*bundled_weight_files(model_dir))
         self.model_name = f"{ENCODER_NAME}+text-safety"
         self.version = bundled_version(self.config)
+
+    @classmethod
+    def in_memory(cls, model: Any, tokenizer: Any, config: dict[str, Any], device: str = "cpu") -> "_BundledBackend":
+        """Served scoring of a model not saved yet (training calibrates on the scores the service serves)."""
+        backend = cls.__new__(cls)
+        backend._attach(model, tokenizer, config, device)
+        return backend
+
+    def _attach(self, model: Any, tokenizer: Any, config: dict[str, Any], device: str) -> None:
+        self.model, self.tokenizer, self.config, self.device = model, tokenizer, config, device
+        self.model.to(device)
+        self.categories = tuple(config["categories"])
+        self.thresholds = dict(config.get("thresholds", {}))
 
     def _run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         tensors = {name: torch.from_numpy(array).to(self.device) for name, array in batch.items()}

@@ -96,6 +96,8 @@ def train_text(
     epochs: int = typer.Option(4, help="With --reviewed: passes over the reviewed rows."),
     raw_prompts: bool = typer.Option(False, help="With --reviewed: train on raw prompts where the export carries "
                                      "them (`dataset export --raw-prompts`); the redacted text otherwise."),
+    recalibrate: bool = typer.Option(False, help="Refit only the calibration and operating thresholds of --out's "
+                                     "model from its weights and the validation split (about a minute)."),
     top_layers: int | None = typer.Option(
         None, min=1, max=6,  # all-MiniLM-L6-v2 has six layers
         help="Encoder layers fine-tuned, from the top (the rest stay frozen, their states cached); default: the "
@@ -115,6 +117,11 @@ def train_text(
                              raw_prompts)
         return
     try:
+        if recalibrate:
+            from classifiers.text_model_training import recalibrate_text_model
+
+            typer.echo(_as_json(recalibrate_text_model(datasets, out, log=lambda line: typer.echo(line, err=True))))
+            return
         metrics = train_text_model(shared_datasets=datasets, out_dir=out, seed=seed,
                                    config=TrainingConfig(**({"top_layers": top_layers} if top_layers else {})),
                                    log=lambda line: typer.echo(line, err=True))
