@@ -348,13 +348,21 @@ def train_text_model(shared_datasets: Path, out_dir: Path = MODEL_DIR, seed: int
     }
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder: a crash leaves the old file."""
+    scratch = path.with_name(path.name + ".tmp")
+    scratch.write_text(text)
+    scratch.replace(path)
+
+
 def recalibrate_text_model(shared_datasets: Path, model_dir: Path = MODEL_DIR, log=print) -> dict[str, Any]:
     """Refit a saved model's calibration and operating thresholds from its weights (``moderation train text
     --recalibrate``): the validation split its recipe builds (``config.json``'s training settings and seed),
     scored as served, then ``classifiers.text_calibration``. Weights and version stay; ``config.json`` is
     rewritten. Returns the new operating thresholds and the ones they replace.
 
-    Raises ``DatasetMissingError`` when a shared set is missing.
+    Raises ``FileNotFoundError`` when ``model_dir`` holds no model, ``DatasetMissingError`` when a shared
+    set is missing; ``config.json`` is replaced only once the new one is complete.
     """
     started = time.perf_counter()
     model, tokenizer, model_config = load_model(Path(model_dir))
@@ -365,6 +373,6 @@ def recalibrate_text_model(shared_datasets: Path, model_dir: Path = MODEL_DIR, l
     before = dict(model_config.get("thresholds", {}))
     val_raw = served_raw_scores(model, tokenizer, model_config, [row.text for row in val_rows])
     model_config.update(calibration_fields(val_raw, val_rows, model_config["seed"]))
-    (Path(model_dir) / "config.json").write_text(json.dumps(model_config, indent=2, sort_keys=True) + "\n")
+    _write_atomically(Path(model_dir) / "config.json", json.dumps(model_config, indent=2, sort_keys=True) + "\n")
     return {"version": model_config["version"], "thresholds": model_config["thresholds"], "before": before,
             "total_seconds": round(time.perf_counter() - started, 1)}

@@ -97,7 +97,8 @@ def train_text(
     raw_prompts: bool = typer.Option(False, help="With --reviewed: train on raw prompts where the export carries "
                                      "them (`dataset export --raw-prompts`); the redacted text otherwise."),
     recalibrate: bool = typer.Option(False, help="Refit only the calibration and operating thresholds of --out's "
-                                     "model from its weights and the validation split (about a minute)."),
+                                     "model from its weights and the validation split (1-3 minutes; seed and recipe "
+                                     "from its config.json)."),
     top_layers: int | None = typer.Option(
         None, min=1, max=6,  # all-MiniLM-L6-v2 has six layers
         help="Encoder layers fine-tuned, from the top (the rest stay frozen, their states cached); default: the "
@@ -108,6 +109,10 @@ def train_text(
     from classifiers.text_model_training import TrainingConfig, train_text_model
     from classifiers.text_training_data import DatasetMissingError
 
+    if recalibrate and (reviewed or top_layers):
+        typer.secho("--recalibrate refits an existing model's calibration: it takes neither --reviewed nor --top-layers "
+                    "(the seed and recipe come from the model's config.json)", fg="red", err=True)
+        raise typer.Exit(2)
     if reviewed:
         if out == TEXT_MODEL_DIR:
             typer.secho("--reviewed writes a candidate: give --out a new folder (the committed model stays)",
@@ -120,7 +125,12 @@ def train_text(
         if recalibrate:
             from classifiers.text_model_training import recalibrate_text_model
 
-            typer.echo(_as_json(recalibrate_text_model(datasets, out, log=lambda line: typer.echo(line, err=True))))
+            try:
+                result = recalibrate_text_model(datasets, out, log=lambda line: typer.echo(line, err=True))
+            except FileNotFoundError as exc:
+                typer.secho(f"--recalibrate: no text safety model in --out {out} ({exc})", fg="red", err=True)
+                raise typer.Exit(2) from None
+            typer.echo(_as_json(result))
             return
         metrics = train_text_model(shared_datasets=datasets, out_dir=out, seed=seed,
                                    config=TrainingConfig(**({"top_layers": top_layers} if top_layers else {})),

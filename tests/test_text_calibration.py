@@ -106,3 +106,22 @@ def test_the_shipped_config_is_what_recalibration_computes_and_keeps_its_promise
             assert (line is None) == (again is None), (category, target)
             if line:
                 assert abs(line["threshold"] - again["threshold"]) <= 0.02, (category, target)
+
+
+def test_a_stored_threshold_never_rises_above_the_item_it_was_read_at() -> None:
+    # Rounded to the nearest 4 decimals, 0.69447 became 0.6945 and left its own positive below the line.
+    truth = np.array([True, True, False, False])
+    scores = np.array([0.91, 0.69447, 0.3, 0.1])
+    line = best_fbeta_threshold(truth, scores, 0.5)
+    assert line == 0.6944 and (scores[truth] >= line).all()
+
+
+def test_recalibrate_refuses_a_folder_without_a_model_and_conflicting_flags(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from moderation_service.cli import app
+
+    missing = CliRunner().invoke(app, ["train", "text", "--recalibrate", "--out", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "no text safety model in --out" in missing.output
+    conflicting = CliRunner().invoke(app, ["train", "text", "--recalibrate", "--top-layers", "2", "--out", str(tmp_path)])
+    assert conflicting.exit_code == 2 and "--recalibrate" in conflicting.output

@@ -31,9 +31,10 @@ def signals_of():
     policy = load_policy_set(POLICIES, signal_schemas(config)).policies["default"]
 
     def run(prompt: str):
-        signals = {
+        signals = {  # the prompt signals the service computes
             "toxicity": classifiers["toxicity"].classify(prompt).model_dump(mode="json"),
             "minor_indicators": classifiers["minor_indicators"].classify(prompt).model_dump(mode="json"),
+            "text": classifiers["text"].classify(prompt).model_dump(mode="json"),
             **prompt_facts(prompt),
         }
         decision = evaluate(policy, signals)
@@ -163,10 +164,9 @@ def test_children_and_babies_in_ordinary_scenes_are_not_sexualised(signals_of, p
 
 @pytest.mark.parametrize("prompt", [
     "thank u", "morning all", "okie dokie", "have a lovely weekend", "lunch at noon?",
-    pytest.param("cheers mate, talk soon", marks=pytest.mark.xfail(strict=True, reason=(
-        "known miss: lingua reads it as Dutch (0.41), so the multilingual head scores it too: self-harm 0.27, over "
-        "self_harm_review 0.25, where both models reach validation precision about 0.5 (before the text model's "
-        "recalibration on served scores the line was 0.60); model card, known failure modes"))),
+    # lingua reads it as Dutch (0.41), so the multilingual head scores it too (self-harm 0.27): judged at the
+    # head's own lines, not the recalibrated English model's
+    "cheers mate, talk soon",
     "okay, on my way", "heya", "nice one!", "sorry, running late", "great, see you there",
     # thanks and offers or requests of help, which the three-layer model read as self-harm (0.7-0.97)
     "cheers, that fixed it", "thanks a million for dinner", "could someone help me move a sofa on Saturday?",
