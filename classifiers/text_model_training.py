@@ -343,7 +343,8 @@ def train_text_model(shared_datasets: Path, out_dir: Path = MODEL_DIR, seed: int
         "seed": seed, "sizes": {name: len(rows) for name, rows in splits.items()}, **history,
         "test_auprc": {k: round(v, 4) for k, v in auprc_per_category(test_raw, *targets(splits["test"])).items()},
         "calibration_log_loss": model_config["calibration_log_loss"],
-        "thresholds_by_precision": model_config["thresholds_by_precision"], "model_sha256": digest, "caching_seconds": round(caching_seconds, 1),
+        "thresholds_by_precision": model_config["thresholds_by_precision"],
+        "model_sha256": digest, "caching_seconds": round(caching_seconds, 1),
         "total_seconds": round(time.perf_counter() - started, 1),
     }
 
