@@ -41,10 +41,16 @@ def test_two_workers_share_one_database_and_one_view_of_earlier_images(tmp_path:
                 async def one(index: int) -> dict:
                     # /readyz answers from one worker at a time: a request may still reach the other while it
                     # loads, and gets 503 not_ready ("retry shortly"), which an upstream client retries.
+                    # A connection the other worker drops while it starts is retried too: the Idempotency-Key
+                    # makes a retried request return the same item, as it would for an upstream client.
                     for _ in range(240):
-                        response = await client.post("/v1/moderations", headers={"Idempotency-Key": f"k{index}"},
-                                                     json={"prompt": f"a kite over the sea #{index}",
-                                                           "external_id": f"post-{index}"})
+                        try:
+                            response = await client.post("/v1/moderations", headers={"Idempotency-Key": f"k{index}"},
+                                                         json={"prompt": f"a kite over the sea #{index}",
+                                                               "external_id": f"post-{index}"})
+                        except httpx.TransportError:
+                            await asyncio.sleep(0.5)
+                            continue
                         if response.status_code != 503 or response.json()["error"]["code"] != "not_ready":
                             break
                         await asyncio.sleep(0.5)
@@ -55,11 +61,15 @@ def test_two_workers_share_one_database_and_one_view_of_earlier_images(tmp_path:
         answers = asyncio.run(burst())
         assert len({answer["id"] for answer in answers}) == 200
 
-        def moderate_image(image: Image.Image, *encoding) -> dict:
+        def moderate_image(key: str, image: Image.Image, *encoding) -> dict:
             # The burst may all have reached one worker: the other can still answer 503 not_ready, as above.
             for _ in range(240):
-                response = httpx.post(f"{base}/v1/moderations", headers=headers, timeout=60,
-                                      json={"image": base64.b64encode(encode(image, *encoding)).decode()})
+                try:
+                    response = httpx.post(f"{base}/v1/moderations", headers={**headers, "Idempotency-Key": key},
+                                          timeout=60, json={"image": base64.b64encode(encode(image, *encoding)).decode()})
+                except httpx.TransportError:
+                    time.sleep(0.5)
+                    continue
                 if response.status_code != 503 or response.json()["error"]["code"] != "not_ready":
                     break
                 time.sleep(0.5)
@@ -67,11 +77,11 @@ def test_two_workers_share_one_database_and_one_view_of_earlier_images(tmp_path:
             return response.json()
 
         original = synthetic_scene(41)
-        first = moderate_image(original)
+        first = moderate_image("image-first", original)
         time.sleep(2)  # a few sync rounds
         copy = Image.open(io.BytesIO(encode(original.resize((300, 300)), "JPEG", quality=70))).convert("RGB")
-        for _ in range(8):
-            again = moderate_image(copy, "JPEG")
+        for attempt in range(8):
+            again = moderate_image(f"image-copy-{attempt}", copy, "JPEG")
             found = [duplicate["item_id"] for duplicate in again["signals"]["image_hash"]["near_duplicates"]]
             assert first["id"] in found
     finally:
