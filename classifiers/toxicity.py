@@ -30,7 +30,7 @@ import hashlib
 import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Sequence
 
 import numpy as np
 import torch
@@ -59,8 +59,13 @@ _MULTI_LABEL_HINTS = {"severe_toxic", "severe_toxicity", "obscene", "threat", "i
 
 
 class ToxicitySignal(Signal):
+    """``scores``: category -> calibrated probability in [0, 1]. ``language_route``: which model read
+    the text (``ToxicityClassifier.language_route``): ``english``, ``mixed`` (the max of both) or
+    ``other`` (the multilingual head alone), so that a policy judges each at that model's lines."""
+
     scores: dict[str, Annotated[float, Field(ge=0, le=1)]]
     normalized_text_changed: bool
+    language_route: Literal["english", "mixed", "other"] = "english"
 
 
 def bundled_encoder_path() -> Path:
@@ -398,15 +403,15 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
         # otherwise score the bare [CLS] [SEP] pair arbitrarily (toxic ~0.48).
         texts = [clean for clean, _, _ in prepared if clean]
         routed = [route_text for clean, _, route_text in prepared if clean]
-        scored = iter(self._score_routed(texts, routed) if texts else [])
-        empty_scores = {category: 0.0 for category in self.categories}
-        return [
-            ToxicitySignal(
-                scores={label: _rounded(value) for label, value in (next(scored) if clean else empty_scores).items()},
-                normalized_text_changed=changed,
-            )
-            for clean, changed, _ in prepared
-        ]
+        routes = [self.language_route(text) for text in routed]
+        scored = iter(zip(self._score_routed(texts, routes) if texts else [], routes))
+        empty = ({category: 0.0 for category in self.categories}, "english")
+        signals = []
+        for clean, changed, _ in prepared:
+            scores, route = next(scored) if clean else empty
+            signals.append(ToxicitySignal(scores={label: _rounded(value) for label, value in scores.items()},
+                                          normalized_text_changed=changed, language_route=route))
+        return signals
 
 
     def language_route(self, text: str) -> str:
@@ -434,22 +439,26 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
         return self.language_route(text) != "english"
 
     def other_language_thresholds(self, texts: Sequence[str]) -> list[dict[str, float] | None]:
-        """Per raw text: the multilingual head's operating thresholds where the ``text`` signal's top
-        language is not English (the default policy judges such text at the head's line), else None."""
+        """Per raw text, the operating thresholds the default policy's arms mirror: the multilingual
+        head's where it reads the text alone (``language_route`` ``other``), the higher of both models'
+        per category where both read it (``mixed``: the score is their max, so each model's own line
+        must be met), None (the English model's) otherwise."""
         if self._multilingual is None or self._languages is None:
             return [None] * len(texts)
         head = dict(self._multilingual.thresholds)
-        detected = (self._languages.detect(normalize_for_classification(text, name_emoji=False)) for text in texts)
-        return [head if signal.language not in ("en", "und") else None for signal in detected]
+        both = {category: max(head.get(category, value), value) for category, value in self.thresholds.items()}
+        routes = (self.language_route(normalize_for_classification(text, name_emoji=False)) for text in texts)
+        return [{"other": head, "mixed": both}.get(route) for route in routes]
 
-    def _score_routed(self, texts: list[str], routed: list[str]) -> list[dict[str, float]]:
-        """Scores per text: the English model, the multilingual head, or the max of both (``language_route``).
+    def _score_routed(self, texts: list[str], route_of: list[str]) -> list[dict[str, float]]:
+        """Scores per text: the English model, the multilingual head, or the max of both, as
+        ``route_of`` (one ``language_route`` per text) says.
 
         The head alone for other languages: on the non-English test rows it measured better than
         the max with the English model, which reads foreign words as noise (model card). Text the
         head reads alone never runs the English model (8,000 CJK characters are 8,000 tokens to it).
         """
-        routes = {index: route for index, text in enumerate(routed) if (route := self.language_route(text)) != "english"}
+        routes = {index: route for index, route in enumerate(route_of) if route != "english"}
         english = [index for index in range(len(texts)) if routes.get(index) != "other"]
         scores: list[dict[str, float]] = [dict.fromkeys(self.categories, 0.0) for _ in texts]
         for index, row in zip(english, self._backend.score([texts[index] for index in english], self.batch_size)

@@ -47,13 +47,25 @@ def default_policy():
     return load_policy_set(Path(__file__).resolve().parent.parent / "policies", signal_schemas(load_config())).policies["default"]
 
 
-def decide(classifier, policy, text: str) -> tuple[str, list[str], dict[str, float]]:
-    """The default policy's action on the text signal alone, the rules that fired, and the scores."""
+@pytest.fixture(scope="module")
+def languages():
+    from classifiers.registry import build_classifiers, load_config
+
+    return build_classifiers({"text": load_config()["text"]})["text"]
+
+
+def decide(classifier, policy, text: str, languages=None) -> tuple[str, list[str], dict[str, float]]:
+    """The default policy's action on the prompt's toxicity signal (its route included) and, given
+    ``languages`` (the ``text`` classifier), lingua's signal as the service computes it; the rules
+    that fired, and the scores."""
     from moderation_service.policy import evaluate
 
-    result = classifier.classify(text).scores
-    decision = evaluate(policy, {"toxicity": {"scores": result}})
-    return decision.action, [reason.rule_id for reason in decision.reasons], result
+    signal = classifier.classify(text)
+    signals = {"toxicity": signal.model_dump(mode="json")}
+    if languages is not None:
+        signals["text"] = languages.classify(text).model_dump(mode="json")
+    decision = evaluate(policy, signals)
+    return decision.action, [reason.rule_id for reason in decision.reasons], signal.scores
 
 
 def scores(classifier: ToxicityClassifier, text: str) -> dict[str, float]:
@@ -188,20 +200,20 @@ HATEFUL = "Muslims are a disease and have no place in this country."
 
 
 @pytest.mark.parametrize("where", ["before", "after", "middle"])
-def test_benign_padding_neither_dilutes_nor_hides_a_harmful_sentence(classifier, default_policy, where: str) -> None:
-    assert decide(classifier, default_policy, THREAT)[0] == "block"
-    assert decide(classifier, default_policy, SCENE)[0] == "allow"
+def test_benign_padding_neither_dilutes_nor_hides_a_harmful_sentence(classifier, default_policy, languages, where: str) -> None:
+    assert decide(classifier, default_policy, THREAT, languages)[0] == "block"
+    assert decide(classifier, default_policy, SCENE, languages)[0] == "allow"
     half = SCENE.index(", a bakery")
     text = {"before": f"{SCENE} {THREAT}", "after": f"{THREAT} {SCENE}", "middle": f"{SCENE[:half]}. {THREAT} {SCENE[half + 2:]}"}[where]
-    action, rules, result = decide(classifier, default_policy, text)
+    action, rules, result = decide(classifier, default_policy, text, languages)
     assert action == "block" and "threat" in rules, result
 
 
-def test_text_past_the_first_window_is_read(classifier, default_policy) -> None:
+def test_text_past_the_first_window_is_read(classifier, default_policy, languages) -> None:
     long_text = " ".join([SCENE] * 4 + [THREAT] + [SCENE])
     assert len(classifier._backend.tokenizer(long_text)["input_ids"]) > 6 * WINDOW_TOKENS
-    assert decide(classifier, default_policy, long_text)[0] == "block"
-    assert decide(classifier, default_policy, " ".join([SCENE] * 6))[0] == "allow"
+    assert decide(classifier, default_policy, long_text, languages)[0] == "block"
+    assert decide(classifier, default_policy, " ".join([SCENE] * 6), languages)[0] == "allow"
 
 
 # --- the issue's examples, each with siblings of our own ------------------------
@@ -213,8 +225,8 @@ def test_text_past_the_first_window_is_read(classifier, default_policy) -> None:
     "I know where you live, and tonight I will burn your house down with you in it.",
     "Next time I see you I will break every bone in your body.",
 ])
-def test_plain_english_threats_are_blocked(classifier, default_policy, text: str) -> None:
-    action, rules, result = decide(classifier, default_policy, text)
+def test_plain_english_threats_are_blocked(classifier, default_policy, languages, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text, languages)
     assert action == "block" and "threat" in rules, result
 
 
@@ -224,8 +236,8 @@ def test_plain_english_threats_are_blocked(classifier, default_policy, text: str
     "Hindus are filthy animals, all of them.",
     "You can never trust a Muslim, they are all terrorists at heart.",
 ])
-def test_hateful_generalisations_about_religious_groups_are_not_allowed(classifier, default_policy, text: str) -> None:
-    action, _rules, result = decide(classifier, default_policy, text)
+def test_hateful_generalisations_about_religious_groups_are_not_allowed(classifier, default_policy, languages, text: str) -> None:
+    action, _rules, result = decide(classifier, default_policy, text, languages)
     assert result["hate"] >= classifier.thresholds["hate"]
     assert action in ("block", "review"), result
 
@@ -236,14 +248,25 @@ def test_hateful_generalisations_about_religious_groups_are_not_allowed(classifi
     "Gay people deserve the same rights as everyone else", "Trans people deserve to feel safe at work",
     "I have a lot of respect for Jewish culture", "Immigrants are not criminals",
 ])
-def test_identity_statements_and_negated_hate_are_allowed(classifier, default_policy, text: str) -> None:
-    action, rules, result = decide(classifier, default_policy, text)
+def test_identity_statements_and_negated_hate_are_allowed(classifier, default_policy, languages, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text, languages)
+    assert action == "allow", (rules, result)
+
+
+@pytest.mark.parametrize("text", ["I am a gay man", "I am a trans man", "I am a man"])
+def test_short_english_lingua_is_unsure_of_meets_the_english_lines(classifier, default_policy, languages, text: str) -> None:
+    """lingua guesses these at about 0.2 as another language (Turkish, Indonesian): both models read
+    them (route ``mixed``) and the English model's lines judge them, not the head's lower ones."""
+    signal = languages.classify(text)
+    assert signal.language != "en" and signal.language_confidence < 0.5, signal
+    assert classifier.classify(text).language_route == "mixed"
+    action, rules, result = decide(classifier, default_policy, text, languages)
     assert action == "allow", (rules, result)
 
 
 @pytest.mark.parametrize("text", ["text me at 4155550132", "call me on +1 (212) 555-0187 after 6", "my number is 020 7946 0958"])
-def test_phone_numbers_are_not_sexual(classifier, default_policy, text: str) -> None:
-    action, rules, result = decide(classifier, default_policy, text)
+def test_phone_numbers_are_not_sexual(classifier, default_policy, languages, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text, languages)
     assert result["sexual"] < classifier.thresholds["sexual"] and action == "allow", (rules, result)
 
 
@@ -253,8 +276,8 @@ def test_phone_numbers_are_not_sexual(classifier, default_policy, text: str) -> 
     "Du dreckiger Idiot, ich werde dich umbringen",  # German
     "Maldito imbécil, te voy a matar esta noche",  # Spanish
 ])
-def test_insults_with_death_threats_in_other_languages_are_not_allowed(classifier, default_policy, text: str) -> None:
-    action, rules, result = decide(classifier, default_policy, text)
+def test_insults_with_death_threats_in_other_languages_are_not_allowed(classifier, default_policy, languages, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text, languages)
     assert action in ("block", "review"), result
 
 

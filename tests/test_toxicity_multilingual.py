@@ -84,6 +84,12 @@ def decide(policy, signals: dict) -> tuple[str, list[str]]:
     return decision.action, [reason.rule_id for reason in decision.reasons]
 
 
+def served(classifier, language, text: str) -> dict:
+    """The prompt signals the policy reads, as the service computes them: the toxicity signal (its
+    ``language_route`` picks the lines) and lingua's ``text`` signal."""
+    return {"toxicity": classifier.classify(text).model_dump(mode="json"), "text": language.classify(text).model_dump(mode="json")}
+
+
 def test_head_is_small_fp16_and_names_the_taxonomy() -> None:
     from safetensors.numpy import load_file
 
@@ -121,25 +127,25 @@ def test_english_prompts_never_run_the_multilingual_encoder(classifier, monkeypa
 
 
 @pytest.mark.parametrize("text", THREATS_AND_INSULTS)
-def test_threats_and_insults_in_other_languages_are_not_allowed_by_the_model_alone(classifier, default_policy, text) -> None:
+def test_threats_and_insults_in_other_languages_are_not_allowed_by_the_model_alone(classifier, language, default_policy, text) -> None:
     scores = classifier.classify(text).scores
-    action, rules = decide(default_policy, {"toxicity": {"scores": scores}})
+    action, rules = decide(default_policy, served(classifier, language, text))
     assert action in ("block", "review"), (rules, {k: v for k, v in scores.items() if v > 0.1})
     # The multilingual head scored it: its own operating threshold (the English model's is F0.5, higher).
     assert max(scores["harassment/threatening"], scores["violence"]) >= classifier._multilingual.thresholds["harassment/threatening"]
 
 
 @pytest.mark.parametrize("text", HATEFUL)
-def test_hate_in_other_languages_is_not_allowed_by_the_model_alone(classifier, default_policy, text) -> None:
+def test_hate_in_other_languages_is_not_allowed_by_the_model_alone(classifier, language, default_policy, text) -> None:
     scores = classifier.classify(text).scores
-    action, rules = decide(default_policy, {"toxicity": {"scores": scores}})
+    action, rules = decide(default_policy, served(classifier, language, text))
     assert action in ("block", "review"), (rules, {k: v for k, v in scores.items() if v > 0.1})
 
 
 @pytest.mark.parametrize("text", BENIGN)
 def test_benign_text_in_other_languages_is_not_blocked(classifier, language, default_policy, text) -> None:
     scores = classifier.classify(text).scores
-    action, rules = decide(default_policy, {"toxicity": {"scores": scores}, "text": language.classify(text).model_dump()})
+    action, rules = decide(default_policy, served(classifier, language, text))
     assert action != "block", (rules, {k: v for k, v in scores.items() if v > 0.1})
     # Whatever routes it for its language, the model itself finds nothing to act on.
     model_action, model_rules = decide(default_policy, {"toxicity": {"scores": scores}})
@@ -155,26 +161,26 @@ KNOWN_IDIOMS_READ_AS_THREATS = ["Me muero de ganas de verte", "Te voy a matar a 
 
 @pytest.mark.xfail(strict=True, reason="known failure (model card, Limits): split-verb and 'you are dead' threats")
 @pytest.mark.parametrize("text", KNOWN_MISSED_THREATS)
-def test_known_failure_plain_german_threats_are_not_allowed(classifier, default_policy, text) -> None:
-    action, rules = decide(default_policy, {"toxicity": {"scores": classifier.classify(text).scores}})
+def test_known_failure_plain_german_threats_are_not_allowed(classifier, language, default_policy, text) -> None:
+    action, rules = decide(default_policy, served(classifier, language, text))
     assert action in ("block", "review"), rules
 
 
 @pytest.mark.xfail(strict=True, reason="known failure (model card, Limits): idioms of dying read as threats")
 @pytest.mark.parametrize("text", KNOWN_IDIOMS_READ_AS_THREATS)
-def test_known_failure_spanish_idioms_of_dying_are_not_blocked(classifier, default_policy, text) -> None:
-    action, rules = decide(default_policy, {"toxicity": {"scores": classifier.classify(text).scores}})
+def test_known_failure_spanish_idioms_of_dying_are_not_blocked(classifier, language, default_policy, text) -> None:
+    action, rules = decide(default_policy, served(classifier, language, text))
     assert action != "block", rules
 
 
 @pytest.mark.parametrize("threat", ["Maldito imbécil, te voy a matar esta noche.", "Ты никчёмный идиот, я тебя убью завтра.",
                                     "Du elender Mistkerl, morgen schlitze ich dich auf."])
 @pytest.mark.parametrize("where", ["before", "after"])
-def test_english_padding_does_not_hide_a_threat_in_another_language(classifier, default_policy, threat, where) -> None:
+def test_english_padding_does_not_hide_a_threat_in_another_language(classifier, language, default_policy, threat, where) -> None:
     text = SCENE * 2 + threat if where == "before" else threat + " " + SCENE * 2
     assert classifier.is_other_language(normalize_for_classification(text))
     scores = classifier.classify(text).scores
-    action, rules = decide(default_policy, {"toxicity": {"scores": scores}})
+    action, rules = decide(default_policy, served(classifier, language, text))
     assert action in ("block", "review"), (rules, {k: v for k, v in scores.items() if v > 0.1})
 
 
@@ -296,3 +302,5 @@ def test_the_language_comes_from_the_text_signals_detector_computed_once(classif
     first = language.detect(text)
     assert classifier._languages.detect(text) is first
     assert classifier.language_route(text) in ("other", "mixed")
+    assert classifier.classify(text).language_route == classifier.language_route(text)
+    assert classifier.classify("A lighthouse at sunset, watercolour").language_route == "english"
