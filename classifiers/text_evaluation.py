@@ -282,7 +282,10 @@ def evaluate_t2i(test_rows: Sequence[Any], scorers: Sequence[Scorer]) -> dict[st
 def evaluate_text(root: Path, out_dir: Path, limit: int | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Every set, every scorer; writes ``text_evaluation.json`` and ``text_pr_curves.png`` into ``out_dir``."""
     root = Path(root)
-    scorers = [scorer for scorer in (model_scorer(), legacy_scorer(), profanity_scorer()) if scorer]
+    peer = profanity_scorer()
+    if peer is None:
+        log("alt-profanity-check is not installed (pip install '.[evaluation]'): the peer baseline is left out")
+    scorers = [scorer for scorer in (model_scorer(), legacy_scorer(), peer) if scorer]
     log("scorers: " + ", ".join(scorer.name for scorer in scorers))
     report: dict[str, Any] = {"scorers": {scorer.name: scorer.thresholds for scorer in scorers}}
     from classifiers.multilingual_evaluation import english_only_scorer, evaluate_multilingual_templates, head_only_scorer

@@ -295,6 +295,19 @@ def test_missing_shared_data_is_a_clear_error(tmp_path: Path) -> None:
                                 cache_dir=None, log=lambda _line: None)
 
 
+def test_evaluation_judges_each_route_at_the_lines_the_policy_uses(classifier) -> None:
+    """`moderation evaluate text` mirrors the policy's arms: the head's thresholds where it reads a
+    text alone, the higher of both models' per category where both read it, the English model's
+    (None) otherwise."""
+    texts = ["Ci vediamo domani sera in piazza con tutti gli amici", "I am a gay man", "A lighthouse at sunset, watercolour"]
+    assert [classifier.language_route(normalize_for_classification(text)) for text in texts] == ["other", "mixed", "english"]
+    other, mixed, english = classifier.other_language_thresholds(texts)
+    head, own = classifier._multilingual.thresholds, classifier.thresholds
+    assert other == head and english is None
+    assert mixed == {category: max(head.get(category, value), value) for category, value in own.items()}
+    assert mixed != head  # the head's own lines are lower than the English model's in most categories
+
+
 def test_the_language_comes_from_the_text_signals_detector_computed_once(classifier, language) -> None:
     # One lingua detector per process, and one detection per text for both classifiers.
     assert classifier._languages._shared is language._shared
