@@ -255,8 +255,9 @@ def test_identity_statements_and_negated_hate_are_allowed(classifier, default_po
 
 @pytest.mark.parametrize("text", ["I am a gay man", "I am a trans man", "I am a man"])
 def test_short_english_lingua_is_unsure_of_meets_the_english_lines(classifier, default_policy, languages, text: str) -> None:
-    """lingua guesses these at about 0.2 as another language (Turkish, Indonesian): both models read
-    them (route ``mixed``) and the English model's lines judge them, not the head's lower ones."""
+    """lingua guesses these at about 0.2 as another language (Turkish, French, Indonesian): both models
+    read them (route ``mixed``) and a line of each must be met; the head's lower hate line alone had
+    sent "I am a gay man" (the head's hate 0.31) to review in the service."""
     signal = languages.classify(text)
     assert signal.language != "en" and signal.language_confidence < 0.5, signal
     assert classifier.classify(text).language_route == "mixed"
