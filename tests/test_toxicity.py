@@ -54,16 +54,14 @@ def languages():
     return build_classifiers({"text": load_config()["text"]})["text"]
 
 
-def decide(classifier, policy, text: str, languages=None) -> tuple[str, list[str], dict[str, float]]:
-    """The default policy's action on the prompt's toxicity signal (its route included) and, given
-    ``languages`` (the ``text`` classifier), lingua's signal as the service computes it; the rules
+def decide(classifier, policy, text: str, languages) -> tuple[str, list[str], dict[str, float]]:
+    """The default policy's action on the prompt's toxicity signal (its route included) and lingua's
+    ``text`` signal (``languages``: the ``text`` classifier), as the service computes them; the rules
     that fired, and the scores."""
     from moderation_service.policy import evaluate
 
     signal = classifier.classify(text)
-    signals = {"toxicity": signal.model_dump(mode="json")}
-    if languages is not None:
-        signals["text"] = languages.classify(text).model_dump(mode="json")
+    signals = {"toxicity": signal.model_dump(mode="json"), "text": languages.classify(text).model_dump(mode="json")}
     decision = evaluate(policy, signals)
     return decision.action, [reason.rule_id for reason in decision.reasons], signal.scores
 
