@@ -152,14 +152,32 @@ def test_benign_text_in_other_languages_is_not_blocked(classifier, language, def
     assert model_action == "allow", (model_rules, {k: v for k, v in scores.items() if v > 0.1})
 
 
-# Known failures of the frozen sentence embedding, stated in the model card: a German threat whose
-# verb is split ("bringe ... um") reads as harmless, and Spanish idioms of dying or killing read as
-# threats. With German and Spanish decided by the model, the first is allowed, not queued.
-KNOWN_MISSED_THREATS = ["Ich bringe dich heute Nacht um", "Morgen bist du tot"]
+# Short text in a language the policy does not leave to the model (German, Dutch), which lingua names
+# at 0.5-0.8: the head reads it alone (route other) and misses the threats, so a person must read it.
+SHORT_UNCOVERED = [("Ich bringe dich heute Nacht um", "harmful"), ("ik maak je dood", "harmful"),
+                   ("Ich bring dich um, du Schwein", "harmful"), ("Ich liebe dich", "benign"), ("Gute Nacht", "benign")]
+
+
+@pytest.mark.parametrize(("text", "kind"), SHORT_UNCOVERED)
+def test_short_uncovered_language_text_the_head_read_alone_goes_to_a_person(classifier, language, default_policy,
+                                                                           text, kind) -> None:
+    signals = served(classifier, language, text)
+    assert signals["toxicity"]["language_route"] == "other"
+    assert signals["text"]["language"] in ("de", "nl") and 0.5 <= signals["text"]["language_confidence"] < 0.8
+    action, rules = decide(default_policy, signals)
+    assert "uncovered-language" in rules and action in ("review", "block"), (action, rules)
+    if kind == "benign":
+        assert action == "review", rules
+
+
+# Known failures, stated in the model card: a German threat lingua is unsure of (0.26) is read by both
+# models (route mixed, no language review), and neither reads "you are dead tomorrow" as a threat;
+# Spanish idioms of dying or killing read as threats.
+KNOWN_MISSED_THREATS = ["Morgen bist du tot"]
 KNOWN_IDIOMS_READ_AS_THREATS = ["Me muero de ganas de verte", "Te voy a matar a cosquillas, ya verás"]
 
 
-@pytest.mark.xfail(strict=True, reason="known failure (model card, Limits): split-verb and 'you are dead' threats")
+@pytest.mark.xfail(strict=True, reason="known failure (model card, Limits): 'you are dead' threats lingua is unsure of")
 @pytest.mark.parametrize("text", KNOWN_MISSED_THREATS)
 def test_known_failure_plain_german_threats_are_not_allowed(classifier, language, default_policy, text) -> None:
     action, rules = decide(default_policy, served(classifier, language, text))
