@@ -10,33 +10,24 @@ tests/test_minors_suite.py keeps every sexualised prompt blocked.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from classifiers.registry import build_classifiers, load_config
-from moderation_service.policy import evaluate, load_policy_set
-from moderation_service.policy.schema import signal_schemas
-from moderation_service.service import prompt_facts
+from moderation_service.policy import evaluate
+from policy_support import prompt_signals, shipped_default_policy
 
 pytestmark = pytest.mark.slow
-
-POLICIES = Path(__file__).resolve().parent.parent / "policies"
 
 
 @pytest.fixture(scope="module")
 def signals_of():
     config = load_config()
-    classifiers = build_classifiers(config)
-    policy = load_policy_set(POLICIES, signal_schemas(config)).policies["default"]
+    names = ("toxicity", "minor_indicators", "text")
+    classifiers = build_classifiers({name: config[name] for name in names})
+    policy = shipped_default_policy()
 
     def run(prompt: str):
-        signals = {  # the prompt signals the service computes
-            "toxicity": classifiers["toxicity"].classify(prompt).model_dump(mode="json"),
-            "minor_indicators": classifiers["minor_indicators"].classify(prompt).model_dump(mode="json"),
-            "text": classifiers["text"].classify(prompt).model_dump(mode="json"),
-            **prompt_facts(prompt),
-        }
+        signals = prompt_signals(classifiers, prompt)
         decision = evaluate(policy, signals)
         return decision, [reason.rule_id for reason in decision.reasons], signals
 

@@ -17,6 +17,7 @@ from classifiers.text_model import (
     MODEL_DIR, WINDOW_STRIDE, WINDOW_TOKENS, clause_windows, sentence_windows, token_windows,
 )
 from classifiers.toxicity import ToxicityClassifier, ToxicitySignal, bundled_encoder_path, bundled_weight_files
+from policy_support import decide as policy_decision, prompt_signals, shipped_default_policy
 
 pytestmark = pytest.mark.slow
 
@@ -40,11 +41,7 @@ def classifier() -> ToxicityClassifier:
 
 @pytest.fixture(scope="module")
 def default_policy():
-    from classifiers.registry import load_config
-    from moderation_service.policy import load_policy_set
-    from moderation_service.policy.schema import signal_schemas
-
-    return load_policy_set(Path(__file__).resolve().parent.parent / "policies", signal_schemas(load_config())).policies["default"]
+    return shipped_default_policy()
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +55,8 @@ def decide(classifier, policy, text: str, languages) -> tuple[str, list[str], di
     """The default policy's action on the prompt's toxicity signal (its route included) and lingua's
     ``text`` signal (``languages``: the ``text`` classifier), as the service computes them; the rules
     that fired, and the scores."""
-    from moderation_service.policy import evaluate
-
-    signal = classifier.classify(text)
-    signals = {"toxicity": signal.model_dump(mode="json"), "text": languages.classify(text).model_dump(mode="json")}
-    decision = evaluate(policy, signals)
-    return decision.action, [reason.rule_id for reason in decision.reasons], signal.scores
+    signals = prompt_signals({"toxicity": classifier, "text": languages}, text)
+    return (*policy_decision(policy, signals), signals["toxicity"]["scores"])
 
 
 def scores(classifier: ToxicityClassifier, text: str) -> dict[str, float]:

@@ -18,6 +18,7 @@ from classifiers.multilingual_text_model import MODEL_DIR, WINDOW_WORDS, text_pi
 from classifiers.text_categories import CATEGORIES
 from classifiers.text_normalization import normalize_for_classification
 from classifiers.toxicity import ToxicityClassifier
+from policy_support import decide, prompt_signals, shipped_default_policy
 
 pytestmark = pytest.mark.slow
 
@@ -70,24 +71,13 @@ def language():
 
 @pytest.fixture(scope="module")
 def default_policy():
-    from classifiers.registry import load_config
-    from moderation_service.policy import load_policy_set
-    from moderation_service.policy.schema import signal_schemas
-
-    return load_policy_set(Path(__file__).resolve().parent.parent / "policies", signal_schemas(load_config())).policies["default"]
-
-
-def decide(policy, signals: dict) -> tuple[str, list[str]]:
-    from moderation_service.policy import evaluate
-
-    decision = evaluate(policy, signals)
-    return decision.action, [reason.rule_id for reason in decision.reasons]
+    return shipped_default_policy()
 
 
 def served(classifier, language, text: str) -> dict:
     """The prompt signals the policy reads, as the service computes them: the toxicity signal (its
     ``language_route`` picks the lines) and lingua's ``text`` signal."""
-    return {"toxicity": classifier.classify(text).model_dump(mode="json"), "text": language.classify(text).model_dump(mode="json")}
+    return prompt_signals({"toxicity": classifier, "text": language}, text)
 
 
 def test_head_is_small_fp16_and_names_the_taxonomy() -> None:
@@ -155,7 +145,10 @@ def test_benign_text_in_other_languages_is_not_blocked(classifier, language, def
 # Short text in a language the policy does not leave to the model (German, Dutch), which lingua names
 # at 0.5-0.8: the head reads it alone (route other) and misses the threats, so a person must read it.
 SHORT_UNCOVERED = [("Ich bringe dich heute Nacht um", "harmful"), ("ik maak je dood", "harmful"),
-                   ("Ich bring dich um, du Schwein", "harmful"), ("Ich liebe dich", "benign"), ("Gute Nacht", "benign")]
+                   ("Ich bring dich um, du Schwein", "harmful"), ("Ich liebe dich", "benign"),
+                   ("Wir gehen heute ins Kino", "benign")]
+# One or two short words lingua guesses at 0.5-0.8 as an uncovered language: noise, left to the model.
+SHORT_GUESSES = ["heya", "okie dokie", "Oktoberfest", "funny meme", "Gute Nacht"]
 
 
 @pytest.mark.parametrize(("text", "kind"), SHORT_UNCOVERED)
@@ -168,6 +161,18 @@ def test_short_uncovered_language_text_the_head_read_alone_goes_to_a_person(clas
     assert "uncovered-language" in rules and action in ("review", "block"), (action, rules)
     if kind == "benign":
         assert action == "review", rules
+
+
+@pytest.mark.parametrize("text", SHORT_GUESSES)
+def test_one_or_two_words_guessed_as_an_uncovered_language_are_left_to_the_model(classifier, language, default_policy,
+                                                                               text) -> None:
+    signals = served(classifier, language, text)
+    assert signals["toxicity"]["language_route"] == "other"  # lingua 0.5-0.8 on an uncovered language
+    assert signals["text"]["language"] not in ("en", "es", "fr", "it", "pt")
+    action, rules = decide(default_policy, signals)
+    # Not queued for its language; "funny meme" still goes to the text queue on the head's own
+    # false positive (English read by the head alone: model card, Limits).
+    assert "uncovered-language" not in rules and action != "block", (action, rules)
 
 
 # Known failures, stated in the model card: a German threat lingua is unsure of (0.26) is read by both
