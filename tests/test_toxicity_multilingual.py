@@ -182,6 +182,20 @@ KNOWN_MISSED_THREATS = ["Morgen bist du tot"]
 KNOWN_IDIOMS_READ_AS_THREATS = ["Me muero de ganas de verte", "Te voy a matar a cosquillas, ya verás"]
 
 
+# Short English prompts lingua guesses as another language under 0.5 (route mixed): the head's false
+# positives on English decide, though the English model alone allows each (model card, known failure modes).
+KNOWN_HEAD_FALSE_POSITIVES_ON_ENGLISH = ["Gundam mecha", "matryoshka dolls", "doner kebab"]
+
+
+@pytest.mark.xfail(strict=True, reason="known failure (model card): the head's false positives decide mixed English")
+@pytest.mark.parametrize("text", KNOWN_HEAD_FALSE_POSITIVES_ON_ENGLISH)
+def test_known_failure_short_english_guessed_as_another_language_is_not_blocked(classifier, language, default_policy,
+                                                                               text) -> None:
+    signals = served(classifier, language, text)
+    assert signals["toxicity"]["language_route"] == "mixed"
+    assert decide(default_policy, signals)[0] != "block"
+
+
 @pytest.mark.xfail(strict=True, reason="known failure (model card, Limits): 'you are dead' threats lingua is unsure of")
 @pytest.mark.parametrize("text", KNOWN_MISSED_THREATS)
 def test_known_failure_plain_german_threats_are_not_allowed(classifier, language, default_policy, text) -> None:
