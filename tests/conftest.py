@@ -24,6 +24,22 @@ def real_classifiers():
     return build_classifiers(load_config())
 
 
+@pytest.fixture(scope="session")
+def default_policy():
+    """The shipped default policy, compiled against the shipped classifiers' signal schemas."""
+    from policy_support import shipped_default_policy
+
+    return shipped_default_policy()
+
+
+@pytest.fixture(scope="session")
+def language():
+    """The ``text`` signal's classifier (lingua) as the service configures it."""
+    from classifiers.registry import build_classifiers, load_config
+
+    return build_classifiers({"text": load_config()["text"]})["text"]
+
+
 def synthetic_scene(seed: int, size: tuple[int, int] = (512, 512)) -> Image.Image:
     """A benign generated picture: a gradient sky, a sun and some hills."""
     rng = np.random.default_rng(seed)

@@ -4,17 +4,12 @@ from __future__ import annotations
 import pytest
 
 from classifiers.registry import load_config
-from moderation_service.policy import PolicyError, evaluate, load_policy_set
+from moderation_service.policy import PolicyError, evaluate
 from moderation_service.policy.policy_set import compile_single_policy
 from moderation_service.policy.schema import signal_schemas
 
 SCHEMAS = signal_schemas(load_config())
 DEFAULT_POLICY_PATH = "policies/default.yaml"
-
-
-@pytest.fixture(scope="module")
-def default_policy():
-    return load_policy_set("policies", SCHEMAS).policies["default"]
 
 
 def policy(text: str):

@@ -17,7 +17,7 @@ from classifiers.text_model import (
     MODEL_DIR, WINDOW_STRIDE, WINDOW_TOKENS, clause_windows, sentence_windows, token_windows,
 )
 from classifiers.toxicity import ToxicityClassifier, ToxicitySignal, bundled_encoder_path, bundled_weight_files
-from policy_support import decide as policy_decision, prompt_signals, shipped_default_policy
+from policy_support import decide as policy_decision, prompt_signals
 
 pytestmark = pytest.mark.slow
 
@@ -39,23 +39,11 @@ def classifier() -> ToxicityClassifier:
     return ToxicityClassifier()
 
 
-@pytest.fixture(scope="module")
-def default_policy():
-    return shipped_default_policy()
-
-
-@pytest.fixture(scope="module")
-def languages():
-    from classifiers.registry import build_classifiers, load_config
-
-    return build_classifiers({"text": load_config()["text"]})["text"]
-
-
-def decide(classifier, policy, text: str, languages) -> tuple[str, list[str], dict[str, float]]:
+def decide(classifier, policy, text: str, language) -> tuple[str, list[str], dict[str, float]]:
     """The default policy's action on the prompt's toxicity signal (its route included) and lingua's
-    ``text`` signal (``languages``: the ``text`` classifier), as the service computes them; the rules
+    ``text`` signal (``language``: the ``text`` classifier), as the service computes them; the rules
     that fired, and the scores."""
-    signals = prompt_signals({"toxicity": classifier, "text": languages}, text)
+    signals = prompt_signals({"toxicity": classifier, "text": language}, text)
     return (*policy_decision(policy, signals), signals["toxicity"]["scores"])
 
 
@@ -191,20 +179,20 @@ HATEFUL = "Muslims are a disease and have no place in this country."
 
 
 @pytest.mark.parametrize("where", ["before", "after", "middle"])
-def test_benign_padding_neither_dilutes_nor_hides_a_harmful_sentence(classifier, default_policy, languages, where: str) -> None:
-    assert decide(classifier, default_policy, THREAT, languages)[0] == "block"
-    assert decide(classifier, default_policy, SCENE, languages)[0] == "allow"
+def test_benign_padding_neither_dilutes_nor_hides_a_harmful_sentence(classifier, default_policy, language, where: str) -> None:
+    assert decide(classifier, default_policy, THREAT, language)[0] == "block"
+    assert decide(classifier, default_policy, SCENE, language)[0] == "allow"
     half = SCENE.index(", a bakery")
     text = {"before": f"{SCENE} {THREAT}", "after": f"{THREAT} {SCENE}", "middle": f"{SCENE[:half]}. {THREAT} {SCENE[half + 2:]}"}[where]
-    action, rules, result = decide(classifier, default_policy, text, languages)
+    action, rules, result = decide(classifier, default_policy, text, language)
     assert action == "block" and "threat" in rules, result
 
 
-def test_text_past_the_first_window_is_read(classifier, default_policy, languages) -> None:
+def test_text_past_the_first_window_is_read(classifier, default_policy, language) -> None:
     long_text = " ".join([SCENE] * 4 + [THREAT] + [SCENE])
     assert len(classifier._backend.tokenizer(long_text)["input_ids"]) > 6 * WINDOW_TOKENS
-    assert decide(classifier, default_policy, long_text, languages)[0] == "block"
-    assert decide(classifier, default_policy, " ".join([SCENE] * 6), languages)[0] == "allow"
+    assert decide(classifier, default_policy, long_text, language)[0] == "block"
+    assert decide(classifier, default_policy, " ".join([SCENE] * 6), language)[0] == "allow"
 
 
 # --- the issue's examples, each with siblings of our own ------------------------
@@ -216,8 +204,8 @@ def test_text_past_the_first_window_is_read(classifier, default_policy, language
     "I know where you live, and tonight I will burn your house down with you in it.",
     "Next time I see you I will break every bone in your body.",
 ])
-def test_plain_english_threats_are_blocked(classifier, default_policy, languages, text: str) -> None:
-    action, rules, result = decide(classifier, default_policy, text, languages)
+def test_plain_english_threats_are_blocked(classifier, default_policy, language, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text, language)
     assert action == "block" and "threat" in rules, result
 
 
@@ -227,8 +215,8 @@ def test_plain_english_threats_are_blocked(classifier, default_policy, languages
     "Hindus are filthy animals, all of them.",
     "You can never trust a Muslim, they are all terrorists at heart.",
 ])
-def test_hateful_generalisations_about_religious_groups_are_not_allowed(classifier, default_policy, languages, text: str) -> None:
-    action, _rules, result = decide(classifier, default_policy, text, languages)
+def test_hateful_generalisations_about_religious_groups_are_not_allowed(classifier, default_policy, language, text: str) -> None:
+    action, _rules, result = decide(classifier, default_policy, text, language)
     assert result["hate"] >= classifier.thresholds["hate"]
     assert action in ("block", "review"), result
 
@@ -239,26 +227,26 @@ def test_hateful_generalisations_about_religious_groups_are_not_allowed(classifi
     "Gay people deserve the same rights as everyone else", "Trans people deserve to feel safe at work",
     "I have a lot of respect for Jewish culture", "Immigrants are not criminals",
 ])
-def test_identity_statements_and_negated_hate_are_allowed(classifier, default_policy, languages, text: str) -> None:
-    action, rules, result = decide(classifier, default_policy, text, languages)
+def test_identity_statements_and_negated_hate_are_allowed(classifier, default_policy, language, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text, language)
     assert action == "allow", (rules, result)
 
 
 @pytest.mark.parametrize("text", ["I am a gay man", "I am a trans man", "I am a man"])
-def test_short_english_lingua_is_unsure_of_meets_the_english_lines(classifier, default_policy, languages, text: str) -> None:
+def test_short_english_lingua_is_unsure_of_meets_the_english_lines(classifier, default_policy, language, text: str) -> None:
     """lingua guesses these at about 0.2 as another language (Turkish, French, Indonesian): both models
     read them (route ``mixed``) and a line of each must be met; the head's lower hate line alone had
     sent "I am a gay man" (the head's hate 0.31) to review in the service."""
-    signal = languages.classify(text)
+    signal = language.classify(text)
     assert signal.language != "en" and signal.language_confidence < 0.5, signal
     assert classifier.classify(text).language_route == "mixed"
-    action, rules, result = decide(classifier, default_policy, text, languages)
+    action, rules, result = decide(classifier, default_policy, text, language)
     assert action == "allow", (rules, result)
 
 
 @pytest.mark.parametrize("text", ["text me at 4155550132", "call me on +1 (212) 555-0187 after 6", "my number is 020 7946 0958"])
-def test_phone_numbers_are_not_sexual(classifier, default_policy, languages, text: str) -> None:
-    action, rules, result = decide(classifier, default_policy, text, languages)
+def test_phone_numbers_are_not_sexual(classifier, default_policy, language, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text, language)
     assert result["sexual"] < classifier.thresholds["sexual"] and action == "allow", (rules, result)
 
 
@@ -268,8 +256,8 @@ def test_phone_numbers_are_not_sexual(classifier, default_policy, languages, tex
     "Du dreckiger Idiot, ich werde dich umbringen",  # German
     "Maldito imbécil, te voy a matar esta noche",  # Spanish
 ])
-def test_insults_with_death_threats_in_other_languages_are_not_allowed(classifier, default_policy, languages, text: str) -> None:
-    action, rules, result = decide(classifier, default_policy, text, languages)
+def test_insults_with_death_threats_in_other_languages_are_not_allowed(classifier, default_policy, language, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text, language)
     assert action in ("block", "review"), result
 
 

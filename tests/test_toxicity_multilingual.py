@@ -18,7 +18,7 @@ from classifiers.multilingual_text_model import MODEL_DIR, WINDOW_WORDS, text_pi
 from classifiers.text_categories import CATEGORIES
 from classifiers.text_normalization import normalize_for_classification
 from classifiers.toxicity import ToxicityClassifier
-from policy_support import decide, prompt_signals, shipped_default_policy
+from policy_support import decide, prompt_signals
 
 pytestmark = pytest.mark.slow
 
@@ -60,18 +60,6 @@ BENIGN = [
 @pytest.fixture(scope="module")
 def classifier() -> ToxicityClassifier:
     return ToxicityClassifier()
-
-
-@pytest.fixture(scope="module")
-def language():
-    from classifiers.language import LanguageClassifier
-
-    return LanguageClassifier()
-
-
-@pytest.fixture(scope="module")
-def default_policy():
-    return shipped_default_policy()
 
 
 def served(classifier, language, text: str) -> dict:
