@@ -232,6 +232,35 @@ def test_identity_statements_and_negated_hate_are_allowed(classifier, default_po
     assert action == "allow", (rules, result)
 
 
+# Self-descriptions with a second clause: an identity word beside words for everyone or anything
+# reads as a generalisation about the group (model card, known failure modes). The English model
+# reads these (lingua is sure they are English); the same opening with other clauses is allowed.
+KNOWN_SELF_DESCRIPTIONS_READ_AS_HATE = [
+    "I'm a Sikh, I can't speak for everyone",  # English hate 0.98
+    "I'm a Sikh, ask me anything",  # 0.95; "I'm a nurse, ask me anything" 0.05
+    "I'm only a gay man, I can't speak for everyone",  # 0.77
+]
+
+
+@pytest.mark.parametrize("text", [
+    "I'm a Sikh", "I'm a Sikh and happy to answer questions", "I'm a Muslim, I love my family",
+    "I'm a trans woman, I work as a nurse", "I'm an immigrant, I work two jobs", "I'm a nurse, ask me anything",
+    "As a Sikh I can only speak for myself",
+])
+def test_self_descriptions_with_a_second_clause_are_allowed(classifier, default_policy, language, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text, language)
+    assert action == "allow", (rules, result)
+
+
+@pytest.mark.xfail(strict=True, reason="known failure (model card): identity beside 'everyone'/'anything' read as hate")
+@pytest.mark.parametrize("text", KNOWN_SELF_DESCRIPTIONS_READ_AS_HATE)
+def test_known_failure_self_descriptions_beside_a_quantifier_are_not_blocked(classifier, default_policy, language,
+                                                                           text: str) -> None:
+    assert classifier.classify(text).language_route == "english"
+    action, rules, result = decide(classifier, default_policy, text, language)
+    assert action != "block", (rules, result)
+
+
 @pytest.mark.parametrize("text", ["I am a gay man", "I am a trans man", "I am a man"])
 def test_short_english_lingua_is_unsure_of_meets_the_english_lines(classifier, default_policy, language, text: str) -> None:
     """lingua guesses these at about 0.2 as another language (Turkish, French, Indonesian): both models

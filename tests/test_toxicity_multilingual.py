@@ -172,7 +172,9 @@ KNOWN_IDIOMS_READ_AS_THREATS = ["Me muero de ganas de verte", "Te voy a matar a 
 
 # Short English prompts lingua guesses as another language under 0.5 (route mixed): the head's false
 # positives on English decide, though the English model alone allows each (model card, known failure modes).
-KNOWN_HEAD_FALSE_POSITIVES_ON_ENGLISH = ["Gundam mecha", "matryoshka dolls", "doner kebab"]
+# Among them, short self-descriptions: "I'm a trans man." (lingua: French 0.18; head hate 0.81, English 0.01).
+KNOWN_HEAD_FALSE_POSITIVES_ON_ENGLISH = ["Gundam mecha", "matryoshka dolls", "doner kebab", "I'm a trans man.",
+                                         "I'm just a trans man"]
 
 
 @pytest.mark.xfail(strict=True, reason="known failure (model card): the head's false positives decide mixed English")
