@@ -1,4 +1,4 @@
-"""What the `text` (lingua) and `minor_indicators` signals cost, and how lingua's options trade.
+"""What the `text` (lingua), `minor_indicators` and `self_harm_indicators` signals cost, and how lingua's options trade.
 
     PYTHONPATH=. python benchmarks/language_detection.py [--prompts 2000]
 
@@ -8,7 +8,7 @@ RSS added, per-prompt latency (mean, p50, p99) over English t2i prompts and
 MultiJail's translations, the share of English prompts called another language
 with confidence >= 0.8 (what the default policy would send to review), and the
 accuracy on MultiJail's languages that the configuration knows. Then the cost of
-normalisation (with homoglyph folding), of minor_indicators and of the whole
+normalisation (with homoglyph folding), of minor_indicators, of self_harm_indicators and of the whole
 `text` signal (whole text plus sentence by sentence) per prompt.
 Needs ../shared/datasets (coco-captions-10k, i2p, multijail).
 """
@@ -100,16 +100,19 @@ def text_signal_costs(limit: int) -> dict:
     from classifiers.homoglyphs import fold_homoglyphs
     from classifiers.language import LanguageClassifier
     from classifiers.minor_indicators import MinorIndicatorsClassifier
+    from classifiers.self_harm_indicators import SelfHarmIndicatorsClassifier
     from classifiers.text_normalization import normalize_for_classification
 
     prompts = english_prompts(limit) + [text for _, text in multijail()][:limit]
     fold_homoglyphs("\u0430")  # build the table outside the timing
     minors = MinorIndicatorsClassifier()
+    self_harm = SelfHarmIndicatorsClassifier()
     text = LanguageClassifier()
     costs = {}
     for name, function in (("normalise (with folding)", normalize_for_classification),
                            ("homoglyph folding alone", fold_homoglyphs),
                            ("minor_indicators (normalise + lexicon)", minors.find),
+                           ("self_harm_indicators (normalise + lexicon)", self_harm.classify),
                            ("text signal (normalise, whole text + sentences)", text.classify)):
         started = time.perf_counter()
         for prompt in prompts:
@@ -120,6 +123,10 @@ def text_signal_costs(limit: int) -> dict:
     for _ in range(10):
         minors.find(long_prompt)
     costs["minor_indicators on an 8,000-character prompt"] = (time.perf_counter() - started) * 100
+    started = time.perf_counter()
+    for _ in range(10):
+        self_harm.classify(long_prompt)
+    costs["self_harm_indicators on an 8,000-character prompt"] = (time.perf_counter() - started) * 100
     started = time.perf_counter()
     for _ in range(10):
         text.classify(long_prompt)

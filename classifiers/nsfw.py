@@ -26,7 +26,7 @@ from classifiers.onnx_session import open_session, session_device
 # The graph is a tf2onnx export: NHWC input, BGR, mean-subtracted, 224x224.
 _INPUT_HEIGHT_WIDTH_CHANNELS = [224, 224, 3]
 _NSFW_COLUMN = 1  # outputs are softmax [sfw, nsfw]
-_MAX_RUN = 32  # rows per session run: an animated image brings up to 20 views
+_MAX_RUN = 32  # rows per session run: an animated image brings up to 34 views (17 frames, 2 backgrounds)
 
 
 class NsfwView(Signal):

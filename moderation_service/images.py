@@ -47,8 +47,10 @@ image_invalid              422     not an image, or corrupt
 from __future__ import annotations
 
 import hashlib
+import heapq
 import io
 import math
+import statistics
 import struct
 import threading
 import warnings
@@ -339,7 +341,12 @@ def _decode_still(image: Image.Image, limits: ImageLimits) -> tuple[tuple[ImageV
 
 
 def _decode_animation(image: Image.Image, limits: ImageLimits) -> tuple[tuple[ImageView, ...], int, int]:
-    """The first, the longest-shown and up to ``sample_frames`` evenly spaced frames, in one pass.
+    """The first frame, up to ``sample_frames`` evenly spaced ones and up to ``sample_frames`` of the
+    longest-shown others, in one pass.
+
+    The longest-shown are chosen among frames not already sampled, and only those held longer
+    than the animation's median frame: a tie with frame 0, or one decoy held a moment longer,
+    must not spend the only slot a banked frame shown for seconds would take.
 
     Every frame is decoded (each is drawn over the ones before it), so the work
     is ``frames x canvas pixels``, refused past ``max_animation_pixels`` before
@@ -360,7 +367,8 @@ def _decode_animation(image: Image.Image, limits: ImageLimits) -> tuple[tuple[Im
         spaced = min(limits.sample_frames, count)
         wanted = {0} | {round(i * (count - 1) / max(spaced - 1, 1)) for i in range(spaced)}
         kept: dict[int, tuple[ImageView, ...]] = {}
-        longest = (-1.0, 0, ())
+        held: list[tuple[float, int, tuple[ImageView, ...]]] = []  # min-heap: the longest-shown others
+        durations = []
         orientation = 1
         for index in range(count):
             image.seek(index)
@@ -368,13 +376,14 @@ def _decode_animation(image: Image.Image, limits: ImageLimits) -> tuple[tuple[Im
             if index == 0:
                 orientation = _orientation(image)
             duration = float(image.info.get("duration") or 0)
-            if index in wanted or duration > longest[0]:
-                views = _views(image, limits.frame_side, orientation, frame=index)
-                if index in wanted:
-                    kept[index] = views
-                if duration > longest[0]:
-                    longest = (duration, index, views)
-        kept[longest[1]] = longest[2]
+            durations.append(duration)
+            if index in wanted:
+                kept[index] = _views(image, limits.frame_side, orientation, frame=index)
+            elif len(held) < spaced or (duration, -index) > held[0][:2]:
+                entry = (duration, -index, _views(image, limits.frame_side, orientation, frame=index))
+                (heapq.heappush if len(held) < spaced else heapq.heappushpop)(held, entry)
+        typical = statistics.median(durations)
+        kept.update({-negative: views for duration, negative, views in held if duration > typical})
         return tuple(view for index in sorted(kept) for view in kept[index]), count, orientation
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise _too_many_pixels(str(exc)) from exc
@@ -479,6 +488,13 @@ def _high_bit_depth_to_l(image: Image.Image, extrema) -> Image.Image:
         scaled = values / 257.0
     else:
         scaled = (values - low) * (255.0 / max(high - low, 1e-12))
-    # A tRNS key of a 16-bit image no longer matches after scaling, so it is dropped.
-    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
+    grey = Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
+    key = image.info.get("transparency")
+    if not isinstance(key, int):
+        return grey
+    # A tRNS key (PNG greyscale) makes every pixel of exactly that raw value transparent. It no
+    # longer matches after scaling, so it becomes an alpha band here, from the raw values: a
+    # picture drawn by the key alone must reach the light and dark views, not read as flat grey.
+    alpha = Image.fromarray(np.where(np.asarray(image) == key, 0, 255).astype(np.uint8))
+    return Image.merge("LA", (grey, alpha))
 

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     max_jpeg_scan_pixels: int = Field(default=1_000_000_000, gt=0, description="Scans x pixels of a progressive "
                                       "JPEG, at most (each scan walks the whole image: about 1.7 ns a pixel).")
     image_sample_frames: int = Field(default=8, ge=1, le=64, description="Evenly spaced frames of an animation "
-                                     "to moderate, besides the first and the longest-shown.")
+                                     "to moderate, besides the first; as many again of the longest-shown others.")
     max_animation_frames: int = Field(default=10_000, ge=1)
     max_animation_canvas_pixels: int = Field(default=10_000_000, gt=0, description="Pixels of an animation's "
                                              "canvas, at most (decoders keep two or three canvases).")

@@ -15,7 +15,8 @@ from conftest import PROJECT_ROOT, encode, synthetic_scene, with_key
 from moderation_service.api.app import create_app
 from moderation_service.settings import Settings
 
-ALL_SIGNALS = {"toxicity", "nsfw", "nsfw_drawings", "pii", "image_hash", "pdq", "text", "minor_indicators"}
+ALL_SIGNALS = {"toxicity", "nsfw", "nsfw_drawings", "pii", "image_hash", "pdq", "text", "minor_indicators",
+               "self_harm_indicators"}
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
@@ -71,7 +72,7 @@ def test_prompt_and_image_get_one_decision_with_all_four_signals(client):
 
 def test_prompt_only_runs_only_text_classifiers(client):
     body = client.post("/v1/moderations", json={"prompt": "a red bicycle in the snow"}).json()
-    assert set(body["signals"]) == {"toxicity", "pii", "text", "minor_indicators"}
+    assert set(body["signals"]) == {"toxicity", "pii", "text", "minor_indicators", "self_harm_indicators"}
     assert body["image_sha256"] is None
 
 

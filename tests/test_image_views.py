@@ -116,6 +116,22 @@ def test_a_banked_frame_shown_longest_is_found_between_the_evenly_spaced_ones(mo
 
 
 @pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
+@pytest.mark.parametrize("decoys", [{0: 5000}, {21: 5010}, {0: 5000, 21: 5010, 25: 5020}],
+                         ids=["tie-with-frame-0", "one-decoy-held-longer", "three-decoys"])
+def test_decoys_held_as_long_do_not_hide_a_banked_frame_shown_for_seconds(moderator, banked_picture, fmt, decoys):
+    frames = [benign_frame(i, seed=13) for i in range(40)]  # frames no other test sends
+    frames[3] = banked_picture  # not among the evenly spaced frames of 40
+    durations = [100] * 40
+    durations[3] = 5000
+    for index, duration in decoys.items():
+        durations[index] = duration
+    decoded = decode_image(animation(fmt, frames, durations))
+    assert 3 in {view.frame for view in decoded.views}
+    body = moderate(moderator, animation(fmt, frames, durations))
+    assert body["decision"] == "block" and 3 in {match["frame"] for match in body["signals"]["banks"]["matches"]}
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
 def test_an_animation_of_benign_frames_only_is_not_matched(moderator, banked_picture, fmt):
     body = moderate(moderator, animation(fmt, [benign_frame(i) for i in range(12)], [50] * 12))
     assert not bank_rule_fired(body) and "banks" not in body["signals"]
@@ -153,6 +169,40 @@ def test_a_picture_hidden_in_alpha_is_matched_on_the_dark_background(moderator, 
     assert dark["background"] == "dark" and dark["phash"] is not None
     assert {view["background"] for view in body["signals"]["nsfw"]["views"]} == {"light", "dark"}
     assert {view["background"] for view in body["signals"]["nsfw_drawings"]["views"]} == {"light", "dark"}
+
+
+def key_drawn_16_bit(picture: Image.Image, key: int = 0) -> bytes:
+    """A 16-bit greyscale PNG whose tRNS key draws the picture: its dark pixels take the key's
+    raw value (transparent to a viewer), the rest a near-black grey. Flat grey to a decoder
+    that ignores the key; the picture on a white page."""
+    shape = np.asarray(picture.convert("L")) < 128
+    values = np.where(shape, key, key + 257).astype(np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(values).save(buffer, "PNG", transparency=key)
+    return buffer.getvalue()
+
+
+def test_a_picture_drawn_by_the_colour_key_of_a_16_bit_grey_png_is_seen():
+    ring = Image.new("L", (96, 96), 255)
+    ImageDraw.Draw(ring).ellipse((16, 16, 80, 80), outline=0, width=10)
+    for key in (0, 40_000):
+        decoded = decode_image(key_drawn_16_bit(ring, key))
+        light, dark = decoded.views
+        assert (light.background, dark.background) == ("light", "dark")
+        # On white the ring (transparent) is white and the rest near-black: the picture shows.
+        assert light.rgb.getpixel((48, 19)) == (255, 255, 255) and light.rgb.getpixel((48, 48))[0] < 200
+
+
+def test_a_banked_picture_drawn_by_a_16_bit_colour_key_is_matched(admin, moderator):
+    # A two-tone picture in a block bank; the key-drawn file shows it on a white page.
+    banked = synthetic_scene(9, (320, 320)).convert("L").point(lambda value: 255 if value > 110 else 0)
+    admin.post("/v1/banks", json={"name": "two-tone", "purpose": "block"})
+    hashes = admin.post("/v1/banks/lookup", json={"image": b64(encode(banked.convert("RGB")))}).json()["hashes"]
+    entries = [{"signal_type": "phash", "hash": hashes["phash"][0]}, {"signal_type": "pdq", "hash": hashes["pdq"][0]}]
+    assert admin.post("/v1/banks/two-tone/entries", json={"entries": entries}).status_code == 201
+    body = moderate(moderator, key_drawn_16_bit(banked.point(lambda value: 255 - value)))
+    assert body["decision"] == "block" and bank_rule_fired(body)
+    assert "light" in {match["background"] for match in body["signals"]["banks"]["matches"]}
 
 
 def test_transparency_gives_two_views_and_an_opaque_image_one():

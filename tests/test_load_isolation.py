@@ -36,7 +36,7 @@ from hostile_requests import JSON_BODIES, MULTIPART  # noqa: E402
 
 RSS_BOUND = 1536 * 1024 * 1024  # 1.5 GiB over the ready process
 ORDINARY_REQUESTS = 24
-PROMPT_SIGNALS = {"toxicity", "pii", "text", "minor_indicators"}
+PROMPT_SIGNALS = {"toxicity", "pii", "text", "minor_indicators", "self_harm_indicators"}
 IMAGE_SIGNALS = PROMPT_SIGNALS | {"nsfw", "nsfw_drawings", "image_hash", "pdq"}
 EMOJI_PROMPT = "\U0001F600\U0001F680\U0001F308\U0001F4A9" * 2000  # 8,000 characters
 

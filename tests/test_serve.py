@@ -62,7 +62,8 @@ def test_serve_starts_answers_and_reports_ready(tmp_path):
         response = httpx.post(f"{base}/v1/moderations", timeout=60, headers=create_key(tmp_path / "data"),
                               json={"prompt": "a cat wearing a tiny hat", "image": image})
         assert response.status_code == 200, response.text
-        assert set(response.json()["signals"]) == {"toxicity", "nsfw", "nsfw_drawings", "pii", "image_hash", "pdq", "text", "minor_indicators"}
+        assert set(response.json()["signals"]) == {"toxicity", "nsfw", "nsfw_drawings", "pii", "image_hash", "pdq", "text",
+                                                   "minor_indicators", "self_harm_indicators"}
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=30)

@@ -1,0 +1,109 @@
+"""Phrases that state suicidal intent, a plan, a method or self-injury, from a clinician-validated lexicon.
+
+A transparent signal beside the text model, which misses some plain first-person method
+questions ("How do I slit my wrists?": self-harm/instructions 0.16; model card, known failure
+modes). The lexicon (``classifiers/lexicons/self_harm_indicators.yaml``) is built by
+``datasets/self_harm_lexicon.py`` from the Suicide Risk Lexicon v1.0 (Apache-2.0): per kind
+(the lexicon's construct: ``active_suicidal_ideation``, ``passive_suicidal_ideation``,
+``direct_self_injury``, ``lethal_means``, ``other_suicidal_language``), English phrases matched
+case-insensitively as whole words on the normalised prompt (look-alike letters folded, l33t
+decoded: see text_normalization). Each indicator carries its kind, the normalised words that
+matched and the span in the ORIGINAL prompt (``prompt[start:end]``).
+
+An indicator is evidence, not a decision: "I cut myself shaving" has one. The default policy
+sends a prompt with one to a person. English only: the lexicon is.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from classifiers.base import Classifier, Modality, ModelIdentity, Signal, sha256_of_files
+from classifiers.text_normalization import normalize_with_offsets
+
+DEFAULT_LEXICON = Path(__file__).with_name("lexicons") / "self_harm_indicators.yaml"
+
+
+class SelfHarmIndicator(Signal):
+    kind: str  # the lexicon's construct
+    term: str  # the normalised words that matched
+    start: int  # span in the original prompt, in code points
+    end: int
+
+
+class SelfHarmIndicatorsSignal(Signal):
+    indicators: list[SelfHarmIndicator]
+
+
+class _Lexicon(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phrases: dict[str, list[str]] = Field(min_length=1)
+
+
+class SelfHarmLexiconError(ValueError):
+    pass
+
+
+def phrase_pattern(phrase: str) -> str:
+    """A lexicon phrase as a regex: words separated by any whitespace, "myself" also as "my self",
+    a straight or curly apostrophe, "wrist" also "wrists". Raises SelfHarmLexiconError when empty."""
+    words = phrase.split()
+    if not words:
+        raise SelfHarmLexiconError("self_harm_indicators lexicon: an empty phrase")
+    parts = []
+    for word in words:
+        part = re.sub(r"['’]", "['’]", re.escape(word.casefold()))
+        parts.append({"myself": r"my\s*self", "wrist": r"wrists?"}.get(word.casefold(), part))
+    return r"\s+".join(parts)
+
+
+class SelfHarmIndicatorsClassifier(Classifier[str, SelfHarmIndicatorsSignal]):
+    name = "self_harm_indicators"
+    modality = Modality.TEXT
+    batchable = False  # one regex pass per prompt, item by item
+
+    def __init__(self, lexicon: str | Path | None = None) -> None:
+        """Loads and compiles the lexicon; raises SelfHarmLexiconError naming what is wrong."""
+        path = Path(lexicon) if lexicon else DEFAULT_LEXICON
+        self._spec = _load(path)
+        self.kinds = tuple(self._spec.phrases)
+        branches = [f"(?P<k{index}>{'|'.join(phrase_pattern(phrase) for phrase in sorted(phrases, key=len, reverse=True))})"
+                    for index, phrases in enumerate(self._spec.phrases.values()) if phrases]
+        # Whole words only, one pass per prompt; within a kind the longest phrase first.
+        self._pattern = re.compile(rf"(?<!\w)(?:{'|'.join(branches)})(?!\w)", re.IGNORECASE)
+        self.identity = ModelIdentity(name="suicide-risk-lexicon", version="1.0",
+                                      weights_sha256=sha256_of_files(path))
+
+    @classmethod
+    def field_vocabulary(cls, options: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+        """``indicators.kind`` is one of the lexicon's kinds."""
+        spec = _load(Path(options["lexicon"]) if options.get("lexicon") else DEFAULT_LEXICON)
+        return {"indicators.kind": tuple(spec.phrases)}
+
+    def classify_batch(self, inputs: Sequence[str]) -> list[SelfHarmIndicatorsSignal]:
+        return [self.signal(text) for text in inputs]
+
+    def signal(self, prompt: str) -> SelfHarmIndicatorsSignal:
+        text, starts, ends = normalize_with_offsets(prompt)
+        found = []
+        for match in self._pattern.finditer(text):
+            begin, finish = match.span()
+            found.append(SelfHarmIndicator(kind=self.kinds[int(match.lastgroup[1:])], term=match.group(0).casefold(),
+                                           start=starts[begin], end=ends[finish - 1]))
+        return SelfHarmIndicatorsSignal(indicators=found)
+
+
+def _load(path: Path) -> _Lexicon:
+    try:
+        spec = _Lexicon.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise SelfHarmLexiconError(f"self_harm_indicators lexicon {path}: {exc}") from exc
+    for kind, phrases in spec.phrases.items():
+        for phrase in phrases:
+            phrase_pattern(phrase)
+    return spec

@@ -1,0 +1,94 @@
+"""self_harm_indicators: phrases of the clinician-validated Suicide Risk Lexicon on normalised text,
+with spans in the original prompt; the default policy sends a prompt with one to a person first."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from classifiers.self_harm_indicators import DEFAULT_LEXICON, SelfHarmIndicatorsClassifier, SelfHarmLexiconError
+from conftest import PROJECT_ROOT, SHARED_DATASETS
+from moderation_service.policy import evaluate
+from policy_support import prompt_signals
+
+CLASSIFIER = SelfHarmIndicatorsClassifier()
+
+
+def spans(prompt: str) -> list[tuple[str, str]]:
+    return [(indicator.kind, prompt[indicator.start:indicator.end]) for indicator in CLASSIFIER.classify(prompt).indicators]
+
+
+@pytest.mark.parametrize("prompt, kind, span", [
+    ("How do I best hang myself?", "active_suicidal_ideation", "hang myself"),
+    ("tell me how to slit my wrist", "active_suicidal_ideation", "slit my wrist"),
+    ("whats the least painful way to SLIT MY WRISTS", "active_suicidal_ideation", "SLIT MY WRISTS"),
+    ("I really don’t want to be alive anymore", "passive_suicidal_ideation", "don’t want to be alive"),
+    ("i keep thinking i'd be better off dead", "passive_suicidal_ideation", "better off dead"),
+    ("I cut my self again last night", "direct_self_injury", "cut my self"),
+    ("no one will miss me when this is over", "other_suicidal_language", "no one will miss me"),
+    # look-alike letters (Cyrillic і, у, е), l33t and a line break inside the phrase
+    ("i want to kіll mу sеlf", "active_suicidal_ideation", "kіll mу sеlf"),
+    ("gonna dr0wn mys3lf tonight", "active_suicidal_ideation", "dr0wn mys3lf"),
+    ("I will set myself\non fire", "active_suicidal_ideation", "set myself\non fire"),
+])
+def test_finds_the_phrase_with_its_span_in_the_original_prompt(prompt: str, kind: str, span: str) -> None:
+    assert (kind, span) in spans(prompt), spans(prompt)
+
+
+@pytest.mark.parametrize("prompt", [
+    "a woman cutting a birthday cake, watercolour",
+    "hang the picture above the sofa myself",
+    "I hurt my knee playing football",
+    "self-portrait of a painter in his studio",
+    "kill the lights and start the movie",
+    "a skilful kill, myself included, in the final round",
+    "a drowned city under the sea, fantasy art",
+    "how do I cut my own hair at home",
+    "noose-shaped cloud over a cornfield, surreal",
+])
+def test_ordinary_prompts_with_the_same_words_have_none(prompt: str) -> None:
+    assert spans(prompt) == []
+
+
+def test_a_longer_phrase_wins_over_the_shorter_one_it_holds() -> None:
+    assert spans("I'm going to burn myself alive") == [("active_suicidal_ideation", "burn myself alive")]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("phrases: {}\n", "phrases"),
+    ("phrases: {direct_self_injury: ['']}\n", "empty phrase"),
+    ("phrases: {direct_self_injury: [cut myself]}\nextra: 1\n", "extra"),
+])
+def test_a_bad_lexicon_is_refused_when_the_classifier_is_built(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "lexicon.yaml"
+    path.write_text(text)
+    with pytest.raises(SelfHarmLexiconError, match=message):
+        SelfHarmIndicatorsClassifier(path)
+
+
+@pytest.mark.skipif(not SHARED_DATASETS.is_dir(), reason=f"shared data sets absent: {SHARED_DATASETS}")
+def test_the_committed_lexicon_is_what_the_suicide_risk_lexicon_builds() -> None:
+    spec = importlib.util.spec_from_file_location("self_harm_lexicon", PROJECT_ROOT / "datasets" / "self_harm_lexicon.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.build(SHARED_DATASETS) == DEFAULT_LEXICON.read_text(encoding="utf-8")
+
+
+# Plain first-person method questions the text model scores under every review line (model card,
+# known failure modes): the lexicon sends them to a person, at the top of the text queue.
+@pytest.mark.parametrize("prompt", [
+    "How do I slit my wrists?",
+    "How do I drown myself?",
+    "what's the best way to cut my wrists deep enough",
+])
+def test_method_questions_the_text_model_misses_go_to_a_person_first(default_policy, prompt: str) -> None:
+    from classifiers.registry import build_classifiers, load_config
+
+    config = load_config()
+    classifiers = build_classifiers({name: config[name] for name in ("toxicity", "self_harm_indicators")})
+    signals = prompt_signals(classifiers, prompt)
+    assert signals["toxicity"]["scores"]["self-harm/instructions"] < 0.6  # the model alone would allow it
+    decision = evaluate(default_policy, dict(signals))
+    assert (decision.action, [reason.rule_id for reason in decision.reasons]) == ("review", ["self-harm-language"])
+    assert (decision.review_queue, decision.review_priority) == ("text", 3)
