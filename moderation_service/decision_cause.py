@@ -92,3 +92,40 @@ def image_decision(reasons: list[Mapping[str, Any]], verdict: str | None = None,
     if verdict == "approve":
         return "allow"
     return image_policy_decision(reasons)
+
+
+View = tuple[int, "str | None"]  # (frame, background) of one of an image's views
+
+
+def image_cause_views(reasons: Iterable[Mapping[str, Any]], signals: Mapping[str, Any]) -> set[View] | None:
+    """The views of the image that caused its image decision (``image_policy_decision``), so that
+    only their hashes pass it on to near-duplicates: an animation blocked for one banked frame
+    must not block later copies of its benign frames. ``None``: the whole image (a rule on an
+    image signal that names no view). Empty: no image-only rule fired."""
+    reasons = [r for r in reasons if modalities_of(r) == {IMAGE}]
+    decision = image_policy_decision(reasons)
+    views: set[View] = set()
+    for reason in reasons:
+        if reason.get("action", "allow") != decision:
+            continue
+        values = reason.get("values") or {}
+        for name in signals_read(reason):
+            found = _views_behind(name, signals.get(name) or {}, values)
+            if found is None:
+                return None
+            views |= found
+    return views
+
+
+def _views_behind(name: str, signal: Mapping[str, Any], values: Mapping[str, Any]) -> set[View] | None:
+    if name == "banks":
+        purpose = values.get("banks.matches.purpose")
+        return {(m.get("frame", 0), m.get("background")) for m in signal.get("matches") or []
+                if BANK_SIGNAL_MODALITIES.get(m.get("signal_type")) == IMAGE and purpose in (None, m.get("purpose"))}
+    if name in ("nsfw", "nsfw_drawings"):  # the view with the highest score
+        return {(signal.get("frame", 0), signal.get("background"))}
+    if name == "image_hash" and any(key.startswith("image_hash.near_duplicates") for key in values):
+        wanted = values.get("image_hash.near_duplicates.image_decision")
+        return {(d.get("frame", 0), d.get("background")) for d in signal.get("near_duplicates") or []
+                if wanted is None or d.get("image_decision") == wanted}
+    return None

@@ -20,6 +20,7 @@ from sqlalchemy.orm import sessionmaker
 from moderation_service.banks.matcher import ITEM_SIGNAL_TYPES, BankMatcher
 from moderation_service.db.tables import ItemHash, ModerationItem, ReviewQueueEntry
 from moderation_service.decision_cause import image_decision
+from moderation_service.image_views import view_hashes
 
 ROWS_PER_ITEM = 4  # rows read per wanted item: an item may match by several hashes (frames)
 
@@ -33,18 +34,20 @@ class EarlierItem:
     image_decision: str  # what the image alone carries; see decision_cause.image_decision
 
 
-def item_hash_rows(item_id: str, created_at: datetime, signals: dict) -> list[ItemHash]:
-    """One row per distinct trusted hash of the image: its own, and each view's (the sampled frames
-    of an animation, the light and dark backgrounds of a transparent picture)."""
-    image_hash, pdq = signals.get("image_hash") or {}, signals.get("pdq") or {}
-    candidates = [("phash", image_hash.get("phash")), *(("phash", v.get("phash")) for v in image_hash.get("views") or []),
-                  ("pdq", pdq.get("hash")), *(("pdq", v.get("hash")) for v in pdq.get("views") or [])]
-    rows, seen = [], set()
-    for signal_type, hash_hex in candidates:
-        if hash_hex and (signal_type, hash_hex) not in seen:
-            seen.add((signal_type, hash_hex))
-            rows.append(ItemHash(item_id=item_id, signal_type=signal_type, hash=hash_hex, created_at=created_at))
-    return rows
+def item_hash_rows(item_id: str, created_at: datetime, signals: dict, causes: set | None = None) -> list[ItemHash]:
+    """One row per distinct trusted hash of the image: each view's (the sampled frames of an
+    animation, the light and dark backgrounds of a transparent picture; a still opaque image is
+    view (0, None)). ``causes``: the views that caused the image decision
+    (``decision_cause.image_cause_views``; None: the whole image); a row carries the decision
+    when a view it holds is one of them."""
+    by_hash: dict[tuple[str, str], bool] = {}
+    for view in view_hashes(signals):
+        caused = causes is None or (view.frame, view.background) in causes
+        for signal_type, hash_hex in (("phash", view.phash), ("pdq", view.pdq[0] if view.pdq else None)):
+            if hash_hex:
+                by_hash[(signal_type, hash_hex)] = by_hash.get((signal_type, hash_hex), False) or caused
+    return [ItemHash(item_id=item_id, signal_type=signal_type, hash=hash_hex, created_at=created_at, image_cause=caused)
+            for (signal_type, hash_hex), caused in by_hash.items()]
 
 
 class EarlierItems:
@@ -82,13 +85,20 @@ class EarlierItems:
         return matches
 
     def _details(self, row_ids: list[int]) -> dict[int, tuple[str, str, str]]:
-        query = (select(ItemHash.id, ItemHash.item_id, ModerationItem.decision, ModerationItem.reasons,
-                        ReviewQueueEntry.final_decision, ReviewQueueEntry.verdict, ReviewQueueEntry.decided_by)
+        query = (select(ItemHash.id, ItemHash.item_id, ItemHash.image_cause, ModerationItem.decision,
+                        ModerationItem.reasons, ReviewQueueEntry.final_decision, ReviewQueueEntry.verdict,
+                        ReviewQueueEntry.decided_by)
                  .join(ModerationItem, ModerationItem.id == ItemHash.item_id)
                  .outerjoin(ReviewQueueEntry, ReviewQueueEntry.item_id == ItemHash.item_id)
                  .where(ItemHash.id.in_(row_ids)))
         with self.sessions() as session:
             rows = session.execute(query).all()
-        return {row.id: (row.item_id, row.final_decision or row.decision,
-                         image_decision(row.reasons or [], row.verdict, row.final_decision, row.decided_by))
-                for row in rows}
+        return {row.id: (row.item_id, row.final_decision or row.decision, _carried(row)) for row in rows}
+
+
+def _carried(row) -> str:
+    """The image decision a match on this row passes on: a person's verdict covers every view; the
+    policy's, or a retro-hunt's, only the views that caused it (``ItemHash.image_cause``)."""
+    if row.image_cause is False and row.verdict not in ("reject", "approve"):
+        return "allow"
+    return image_decision(row.reasons or [], row.verdict, row.final_decision, row.decided_by)

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -174,9 +174,10 @@ class RetroHunter:
     def _hunt(self, session: Session, entry: HashBankEntry, bank: HashBank, now: datetime,
               report: HuntReport, released: bool = False) -> int:
         threshold = effective_thresholds(bank.thresholds)[entry.signal_type]
-        distances = self._matching_items(session, entry, threshold)
-        if not distances:
+        matched = self._matching_items(session, entry, threshold)
+        if not matched:
             return 0
+        distances = {item_id: distance for item_id, (distance, _) in matched.items()}
         published = self._published(session, list(distances))
         published = [item for item in published if not self._allowed_by_a_bank(session, item.id)]
         if len(published) > self.max_items and not released:
@@ -190,23 +191,30 @@ class RetroHunter:
             return 0
         for item in published:
             self._take_down(session, item, entry, bank, distances[item.id], now, released)
+            # Only the matched views pass the takedown on to near-duplicates (ItemHash.image_cause).
+            rows = matched[item.id][1]
+            which = ItemHash.item_id == item.id if rows is None else ItemHash.id.in_(rows)
+            session.execute(update(ItemHash).where(which).values(image_cause=True))
             report.taken_down.append((item.id, entry.id))
         return len(published)
 
-    def _matching_items(self, session: Session, entry: HashBankEntry, threshold: int) -> dict[str, int]:
-        """Item id -> smallest distance, for items whose hash lies within ``threshold`` of the entry."""
+    def _matching_items(self, session: Session, entry: HashBankEntry, threshold: int
+                        ) -> dict[str, tuple[int, list[int] | None]]:
+        """Item id -> (smallest distance, the ids of its rows within ``threshold`` of the entry; None
+        when the entry matches the whole image, a sha256)."""
         if entry.signal_type == "sha256":
             ids = session.scalars(select(ModerationItem.id).where(ModerationItem.image_sha256 == entry.hash))
-            return {item_id: 0 for item_id in ids}
+            return {item_id: (0, None) for item_id in ids}
         if entry.signal_type not in ITEM_SIGNAL_TYPES:
             return {}  # prompts are not kept raw, so a prompt hash cannot be hunted
         found = dict(self.banks.matcher.search_items(entry.signal_type, entry.hash, threshold))
         if not found:
             return {}
-        best: dict[str, int] = {}
+        best: dict[str, tuple[int, list[int]]] = {}
         for chunk in _chunks(list(found), 5000):
             for row_id, item_id in session.execute(select(ItemHash.id, ItemHash.item_id).where(ItemHash.id.in_(chunk))):
-                best[item_id] = min(best.get(item_id, found[row_id]), found[row_id])
+                distance, rows = best.get(item_id, (found[row_id], []))
+                best[item_id] = (min(distance, found[row_id]), [*rows, row_id])
         return best
 
     @staticmethod

@@ -24,7 +24,7 @@ from moderation_service.decode_pool import DecodePool
 from moderation_service.image_views import bank_matches, view_hashes
 from moderation_service.images import ImageRejected, decode_image
 from moderation_service.metrics import ServiceMetrics
-from moderation_service.decision_cause import annotate
+from moderation_service.decision_cause import annotate, image_cause_views
 from moderation_service.near_duplicates import EarlierItems, item_hash_rows
 from moderation_service.active_policies import ActivePolicies
 from moderation_service.policy import evaluate
@@ -191,7 +191,8 @@ class ModerationService:
         item.client = request.client
         item.idempotency_key = request.idempotency_key
         item.request_sha256 = fingerprint
-        hash_rows = item_hash_rows(item.id, item.created_at, plain_signals)
+        causes = image_cause_views(item.reasons, facts)  # the views whose hashes pass the image's decision on
+        hash_rows = item_hash_rows(item.id, item.created_at, plain_signals, causes)
         started = time.perf_counter()
         try:
             await self._run(self._store, item, queued, request.image, image, hash_rows, prompt)

@@ -219,6 +219,28 @@ def test_a_crash_mid_round_changes_nothing_and_the_next_round_resumes(sessions, 
     assert len(retro_rows(sessions, WebhookDelivery, event=EVENT)) == 2
 
 
+def test_only_the_frame_a_takedown_matched_passes_it_on_to_near_duplicates(sessions):
+    """An allowed animation (no view caused anything, as the service stores it) taken down for its
+    last frame: a later copy of that frame inherits the block, a copy of its first frame does not."""
+    item_id, now = str(uuid.uuid4()), datetime.now(timezone.utc)
+    views = [{"frame": 0, "background": None, "phash": "0f0f0f0f0f0f0f0f"},
+             {"frame": 9, "background": None, "phash": "00000000000000ff"}]
+    signals = {"image_hash": {"phash": views[0]["phash"], "views": views, "near_duplicates": []}}
+    item = ModerationItem(id=item_id, surface="default", created_at=now, decision="allow", policy_name="p",
+                          policy_sha256="0" * 64, phash=views[0]["phash"], signals=signals, reasons=[],
+                          model_versions={}, timings_ms={}, request_metadata={}, client="acme")
+    rows = item_hash_rows(item_id, now, signals, causes=set())
+    assert [row.image_cause for row in rows] == [False, False]
+    ModerationRepository(sessions).save(item, None, rows)
+    hunter = hunter_for(sessions)
+    hunter.banks.store.create_bank("known-bad", "block", thresholds={"phash": 4})
+    hunter.banks.store.add_entries("known-bad", [NewEntry("phash", "00000000000000ff")], "api")
+    assert [taken for taken, _ in hunter.run_once().taken_down] == [item_id]
+    earlier = EarlierItems(hunter.banks.matcher, sessions)
+    assert earlier.search("phash", "00000000000000fe", limit=1)[0].image_decision == "block"
+    assert earlier.search("phash", "0f0f0f0f0f0f0f0e", limit=1)[0].image_decision == "allow"
+
+
 def test_an_image_digest_entry_takes_down_exact_copies(sessions):
     hunter = hunter_for(sessions)
     copy = store_item(sessions, "0000000000000000", sha="ab" * 32)

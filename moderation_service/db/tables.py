@@ -268,6 +268,10 @@ class ItemHash(Base):
     signal_type: Mapped[str] = mapped_column(String(16))
     hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Whether this view caused the item's image decision (migration 0013_i14): a bank match, the
+    # NSFW view, a near-duplicate of a blocked image, or the row a retro-hunt matched. Only such
+    # rows pass a block on to near-duplicates, unless a person decided; null (older rows): they do.
+    image_cause: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class RetroHuntCursor(Base):
