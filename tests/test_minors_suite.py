@@ -131,6 +131,16 @@ def test_children_in_ordinary_scenes_in_other_languages_are_never_blocked_and_a_
     assert body["signals"]["minor_indicators"]["indicators"], prompt
 
 
+# A word and a number, which lingua is unsure of (route mixed): the multilingual head read them
+# as sexual/minors ("post 12" 0.87, "page 12" 0.83; the English model 0.00), and they were
+# blocked and marked reportable (a hostile review, 2026-12-01).
+@pytest.mark.parametrize("prompt", ["post 12", "page 12", "post 14", "Post #9", "slide 13", "track 15"])
+def test_a_word_and_a_number_is_never_blocked_or_reported(service, prompt):
+    client, _ = service
+    body = moderate(client, prompt)
+    assert body["decision"] != "block" and body["reportable"] is False, (prompt, body["reasons"])
+
+
 def test_the_indicator_spans_point_into_the_original_prompt(service):
     client, _ = service
     prompt = "a tw\u0435lv\u0435-y\u0435\u0430r-\u043eld   g\u0456rl at a 7th-grade science fair"
