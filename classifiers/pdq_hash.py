@@ -1,7 +1,8 @@
 """Meta's PDQ perceptual hash (256 bits) with its quality score, via pdqhash.
 
 Hashes below ``min_quality`` (flat or tiny images) match too much to be
-trusted, so they are not given. ``dihedral`` holds the hashes of the seven
+trusted, so they are not given; nor are hashes with many DCT coefficients tied
+at the median (a picture that varies along one axis: ``image_hash.ties_at_the_median``). ``dihedral`` holds the hashes of the seven
 flips and rotations, so a bank lookup also catches a mirrored repost.
 
 An image with several views (sampled animation frames, light and dark
@@ -18,6 +19,7 @@ import numpy as np
 from pydantic import Field
 
 from classifiers.base import Classifier, DecodedImage, ImageView, Modality, ModelIdentity, Signal
+from classifiers.image_hash import ties_at_the_median
 
 MAX_SIDE = 512  # PDQ downsamples to 64x64 itself; a smaller input is faster and hashes the same content
 
@@ -49,7 +51,8 @@ class PdqHashClassifier(Classifier[DecodedImage, PdqSignal]):
         self.dihedral = dihedral
         self.identity = ModelIdentity(
             name="pdqhash.pdq", version=version("pdqhash"),
-            weights_sha256=hashlib.sha256(f"pdq:min_quality={min_quality}:dihedral={dihedral}".encode()).hexdigest(),
+            weights_sha256=hashlib.sha256(f"pdq:min_quality={min_quality}:dihedral={dihedral}:median_ties=7/16"
+                                          .encode()).hexdigest(),
         )
 
     def classify_batch(self, inputs: Sequence[DecodedImage]) -> list[PdqSignal]:
@@ -79,6 +82,8 @@ class PdqHashClassifier(Classifier[DecodedImage, PdqSignal]):
         if quality < self.min_quality:
             return PdqView(frame=view.frame, background=view.background, hash=None, quality=quality)
         hexes = [bits_to_hex(bits) for bits in hashes]
+        if ties_at_the_median(hexes[0]):  # a generic hash, like a flat image's (image_hash.ties_at_the_median)
+            return PdqView(frame=view.frame, background=view.background, hash=None, quality=quality)
         return PdqView(frame=view.frame, background=view.background, hash=hexes[0], quality=quality,
                        dihedral=hexes[1:])
 

@@ -244,6 +244,52 @@ def test_flat_images_never_match_or_index_a_blank_hash(admin, moderator):
         assert image_hash["near_duplicates"] == [], name  # the flat images before it were not indexed
 
 
+def one_axis_pictures() -> dict[str, bytes]:
+    """Pictures with structure along one axis only (or a symmetric pattern): their pHash ties at
+    the median (a horizontal gradient's is the flat image's) and their PDQ mostly too."""
+    rng = np.random.default_rng(3)
+    pictures = {}
+    for index in range(4):
+        low, high = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+        ramp = np.linspace(0, 1, 300)[None, :, None]
+        pictures[f"gradient {index}"] = encode(Image.fromarray((low * (1 - ramp) + high * ramp).repeat(200, axis=0)
+                                                               .astype(np.uint8)), "PNG")
+    halves = np.zeros((240, 240, 3), np.uint8)
+    halves[:, 120:] = (200, 40, 90)
+    pictures["two halves"] = encode(Image.fromarray(halves), "JPEG")
+    stripes = np.zeros((300, 500, 3), np.uint8)
+    stripes[100:200], stripes[200:] = (221, 0, 0), (255, 206, 0)
+    pictures["a striped flag"] = encode(Image.fromarray(stripes), "PNG")
+    checker = ((np.indices((256, 256)) // 32).sum(0) % 2 * 255).astype(np.uint8)
+    pictures["a checkerboard"] = encode(Image.fromarray(checker), "PNG")
+    return pictures
+
+
+def test_hashes_that_tie_at_the_median_never_match_or_index(admin, moderator):
+    admin.post("/v1/banks", json={"name": "generic-trap", "purpose": "block"})
+    pictures = one_axis_pictures()
+    hashes = admin.post("/v1/banks/lookup", json={"image": b64(pictures["gradient 0"])}).json()["hashes"]
+    assert not hashes.get("phash")  # nothing to bank either
+    entries = [{"signal_type": "phash", "hash": "8000000000000000"}, {"signal_type": "phash", "hash": "9100000000000000"}]
+    assert admin.post("/v1/banks/generic-trap/entries", json={"entries": entries}).status_code == 201
+    for name, data in pictures.items():
+        body = moderate(moderator, data)
+        assert body["signals"]["image_hash"]["phash"] is None, name
+        assert body["signals"]["image_hash"]["quality"] > 2.0, name  # structure enough, but a generic hash
+        assert "banks" not in body["signals"] and body["decision"] == "allow", (name, body["reasons"])
+        assert body["signals"]["image_hash"]["near_duplicates"] == [], name  # the pictures before it were not indexed
+
+
+def test_a_median_split_hash_of_a_real_picture_sets_half_its_bits():
+    from classifiers.image_hash import ties_at_the_median
+
+    for seed in range(8):
+        phash, _ = phash_with_quality(synthetic_scene(seed, (200, 150)))
+        assert int(phash, 16).bit_count() == 32 and not ties_at_the_median(phash)
+    assert ties_at_the_median("8000000000000000") and ties_at_the_median("9100000000000000")
+    assert ties_at_the_median("0" * 63 + "f") and not ties_at_the_median("f" * 32 + "0" * 32)
+
+
 def test_phash_is_imagehash_s_and_quality_separates_flat_from_detailed():
     for seed in range(6):
         picture = synthetic_scene(seed, (200, 150))
