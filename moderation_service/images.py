@@ -197,6 +197,9 @@ def decode_image(data: bytes, limits: ImageLimits = ImageLimits()) -> DecodedIma
     if scans > limits.max_jpeg_scans:
         raise _too_costly(f"the progressive JPEG has {scans} scans; the limit is {limits.max_jpeg_scans}")
 
+    if sniffed == "PNG" and (counts := apng_frame_counts(data)) is not None and counts[0] != counts[1]:
+        # Pillow believes acTL: a file claiming fewer frames than it holds would be moderated as its first ones.
+        raise _invalid(f"the APNG says it has {counts[0]} frames (acTL) but holds {counts[1]} (fcTL)")
     image = _open_header(data, limits)
     if scans > 1 and scans * image.size[0] * image.size[1] > limits.max_jpeg_scan_pixels:
         image.close()
@@ -268,6 +271,22 @@ def jpeg_scan_count(data: bytes) -> int:
                 continue
             break
     return scans
+
+
+def apng_frame_counts(data: bytes) -> tuple[int, int] | None:
+    """(frames the acTL chunk declares, fcTL chunks present) of a PNG, or None without acTL.
+    A walk over the chunk headers only, up to IEND or the end of the data."""
+    declared, controls, position = None, 0, 8
+    while position + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        if kind == b"acTL" and position + 12 <= len(data):
+            declared = struct.unpack(">I", data[position + 8:position + 12])[0]
+        elif kind == b"fcTL":
+            controls += 1
+        elif kind == b"IEND":
+            break
+        position += 12 + length
+    return None if declared is None else (declared, controls)
 
 
 def _open_header(data: bytes, limits: ImageLimits) -> Image.Image:

@@ -245,3 +245,28 @@ def test_sniff_format():
     assert sniff_format(encode(Image.new("RGB", (4, 4)), "BMP")) == "BMP"
     assert sniff_format(b"\xef\xbb\xbf<?xml version='1.0'?>") == "SVG"
     assert sniff_format(b"nothing known") is None
+
+
+def _apng_declaring(frames: int, declared: int) -> bytes:
+    """An APNG of ``frames`` frames whose acTL chunk says ``declared`` (its CRC made right)."""
+    pictures = [Image.new("RGB", (16, 16), (40 * index, 90, 200 - 40 * index)) for index in range(frames)]
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, "PNG", save_all=True, append_images=pictures[1:], duration=100, loop=0)
+    data = buffer.getvalue()
+    at = data.index(b"acTL") - 4
+    body = struct.pack(">II", declared, 0)
+    chunk = struct.pack(">I", 8) + b"acTL" + body + struct.pack(">I", zlib.crc32(b"acTL" + body))
+    return data[:at] + chunk + data[at + 20:]
+
+
+@pytest.mark.parametrize("declared", [1, 2, 1000])
+def test_an_apng_whose_acTL_frame_count_lies_is_refused(declared):
+    # Pillow trusts acTL: a file declaring fewer frames was moderated as its first ones only.
+    with pytest.raises(ImageRejected) as caught:
+        decode_image(_apng_declaring(4, declared))
+    assert caught.value.code == "image_invalid" and "acTL" in str(caught.value)
+
+
+def test_an_honest_apng_is_read_frame_by_frame():
+    decoded = decode_image(_apng_declaring(4, 4))
+    assert decoded.frame_count == 4 and [view.frame for view in decoded.views] == [0, 1, 2, 3]
