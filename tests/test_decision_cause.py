@@ -217,3 +217,28 @@ def test_image_decision_follows_the_image_only_rules_and_the_reviewer():
     # A record stored before causes were kept: worked out from its values.
     legacy = [reason("nsfw-explicit", "block", **{"nsfw.probability": 0.95})]
     assert image_decision(legacy) == "block"
+
+
+def test_a_rejected_animation_banks_the_frame_that_caused_it_not_its_benign_ones():
+    from types import SimpleNamespace
+
+    from moderation_service.banks.feedback import item_hashes
+
+    views = [{"frame": frame, "background": None, "phash": f"{frame:x}" * 16} for frame in (0, 4, 7)]
+    pdq_views = [{"frame": frame, "background": None, "hash": f"{frame:x}" * 64, "quality": 90} for frame in (0, 4, 7)]
+    signals = {"image_hash": {"phash": views[0]["phash"], "views": views},
+               "pdq": {"hash": pdq_views[0]["hash"], "views": pdq_views},
+               "banks": {"matches": [{"bank": "b", "purpose": "block", "signal_type": "pdq", "distance": 9,
+                                      "entry_id": 1, "hash": "x", "frame": 7, "background": None}]}}
+    flagged = [{**reason("hash-bank-block", "block", **{"banks.matches.purpose": "block"}), "modalities": ["image"]}]
+
+    def banked(reasons, frames_of=signals):
+        item = SimpleNamespace(id="i", signals=frames_of, reasons=reasons, phash=views[0]["phash"], image_sha256="ab" * 32)
+        return {(entry.signal_type, entry.hash) for entry in item_hashes(item)}
+
+    assert banked(flagged) == {("phash", "7" * 16), ("pdq", "7" * 64), ("sha256", "ab" * 32)}
+    # No image rule flagged any frame (a person rejected the whole item): its exact bytes only.
+    assert banked([]) == {("sha256", "ab" * 32)}
+    # A still picture: its own hashes, as before.
+    still = {"image_hash": {"phash": "7" * 16}, "pdq": {"hash": "7" * 64, "quality": 90}}
+    assert banked([], still) == {("phash", "7" * 16), ("pdq", "7" * 64), ("sha256", "ab" * 32)}

@@ -11,7 +11,8 @@ from typing import Callable
 
 from moderation_service.banks.runtime import Banks
 from moderation_service.banks.store import NewEntry
-from moderation_service.decision_cause import reject_covers_image
+from moderation_service.decision_cause import image_cause_views, reject_covers_image
+from moderation_service.image_views import view_hashes
 from moderation_service.repository import ModerationRepository
 
 log = logging.getLogger(__name__)
@@ -19,14 +20,27 @@ REVIEWER_REJECTED_BANK = "reviewer-rejected"
 
 
 def item_hashes(item) -> list[NewEntry]:
-    """The bankable hashes a stored item carries: pHash, PDQ (when trusted) and the image sha256."""
+    """The bankable hashes of a stored item's image: its sha256, and the pHash and PDQ (when
+    trusted) of the views that caused its image decision (``decision_cause.image_cause_views``):
+    every view when a rule read the whole image, or the image is a still; none of an animation
+    no image rule flagged. A reviewer judged the whole item, and banking an animation's benign
+    frames (a title card, a logo) would block every later use of them and take down earlier ones."""
     label = f"item:{item.id}"
-    entries = []
-    if item.phash:
-        entries.append(NewEntry("phash", item.phash, label))
-    pdq = ((item.signals or {}).get("pdq") or {}).get("hash")
-    if pdq:
-        entries.append(NewEntry("pdq", pdq, label))
+    signals = item.signals or {}
+    views = view_hashes(signals)
+    causes = image_cause_views(item.reasons or [], signals)
+    if not views:  # a record without per-view hashes
+        candidates = [("phash", item.phash), ("pdq", (signals.get("pdq") or {}).get("hash"))]
+    else:
+        if causes is not None and (causes or len({view.frame for view in views}) > 1):
+            views = [view for view in views if (view.frame, view.background) in causes]
+        candidates = [("phash", view.phash) for view in views]
+        candidates += [("pdq", view.pdq[0] if view.pdq else None) for view in views]
+    entries, seen = [], set()
+    for signal_type, hash_hex in candidates:
+        if hash_hex and (signal_type, hash_hex) not in seen:
+            seen.add((signal_type, hash_hex))
+            entries.append(NewEntry(signal_type, hash_hex, label))
     if item.image_sha256:
         entries.append(NewEntry("sha256", item.image_sha256, label))
     return entries
