@@ -197,6 +197,8 @@ def decode_image(data: bytes, limits: ImageLimits = ImageLimits()) -> DecodedIma
     if scans > limits.max_jpeg_scans:
         raise _too_costly(f"the progressive JPEG has {scans} scans; the limit is {limits.max_jpeg_scans}")
 
+    if sniffed == "WEBP" and len(data) >= 12 and len(data) < 8 + struct.unpack("<I", data[4:8])[0]:
+        raise _truncated()  # shorter than its RIFF header says (the decoder only reports "invalid")
     if sniffed == "PNG" and (counts := apng_frame_counts(data)) is not None and counts[0] != counts[1]:
         # Pillow believes acTL: a file claiming fewer frames than it holds would be moderated as its first ones.
         raise _invalid(f"the APNG says it has {counts[0]} frames (acTL) but holds {counts[1]} (fcTL)")

@@ -164,7 +164,7 @@ def test_text_that_is_not_an_image():
     assert_rejected(b"hello, this is plainly not an image", "image_invalid", 422)
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])
 def test_truncated(fmt):
     data = encode(noisy_rgb((128, 128)), fmt)
     assert_rejected(data[: len(data) // 2], "image_truncated", 422)
