@@ -13,7 +13,7 @@ only phrases that state suicidal intent, a plan, a method or self-injury by them
   (``EVERYDAY``: "killing me", "I'm dying", "hit my head") and the lexicon's lemmatised
   duplicates that are not English (``NOT_ENGLISH``: "wish I be dead", "kill I");
 * and the few phrases without a pronoun that state intent on their own (``WITHOUT_PRONOUN``:
-  "end it all", "better off dead", "kms").
+  "end it all", "better off dead"). Not "kms", the lexicon's "kill myself", which is also kilometres.
 
 Each phrase is kept once, under the first construct that lists it, in ``CONSTRUCTS`` order.
 ``--check`` exits 1 when the committed file differs from what the lexicon builds (a test runs it).
@@ -63,7 +63,7 @@ NOT_ENGLISH = {
     "will not matter if i die", "blow my brain out", "give away my possession",
 }
 WITHOUT_PRONOUN = {
-    "end it all", "want to end it", "kms", "suicide note", "painless way out", "tried to od", "want to die",
+    "end it all", "want to end it", "suicide note", "painless way out", "tried to od", "want to die",
     "want to be dead", "better off dead", "would be better off dead", "don't want to be alive",
     "don't want to wake up", "don't want to go on", "don't really want to live", "no reason to live",
     "no will to live", "want it all to end", "wish it would all end",

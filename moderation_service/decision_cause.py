@@ -21,8 +21,9 @@ RETRO_ACTOR = "retro-hunt"  # decided_by of a retroactive takedown
 
 
 def signals_read(reason: Mapping[str, Any]) -> list[str]:
-    """Top-level signal names behind a reason's values, e.g. ``toxicity.scores.hate`` -> ``toxicity``."""
-    names = {key.split(".", 1)[0] for key in (reason.get("values") or {})}
+    """Top-level signal names behind a reason's values, e.g. ``toxicity.scores.hate`` -> ``toxicity``,
+    ``count(minor_indicators.indicators)`` -> ``minor_indicators``."""
+    names = {key.removeprefix("count(").split(".", 1)[0] for key in (reason.get("values") or {})}
     names.discard("thresholds")
     return sorted(names)
 
@@ -69,9 +70,17 @@ def modalities_of(reason: Mapping[str, Any], classifier_modalities: Mapping[str,
     return found
 
 
+def inherited(reason: Mapping[str, Any]) -> bool:
+    """Whether a reason only read earlier items' decisions (``image_hash.near_duplicates...``)."""
+    values = reason.get("values") or {}
+    return bool(values) and all(key.startswith(("image_hash.near_duplicates", "thresholds.")) for key in values)
+
+
 def image_policy_decision(reasons: Iterable[Mapping[str, Any]]) -> str:
-    """The most severe action among rules that read image signals only ("allow" if none)."""
-    actions = [r.get("action", "allow") for r in reasons if modalities_of(r) == {IMAGE}]
+    """The most severe action among rules that read image signals only ("allow" if none), not
+    counting a decision inherited from an earlier item: passed on again, a block crept through a
+    chain of near-duplicates, each near the last, to pictures far from the one that caused it."""
+    actions = [r.get("action", "allow") for r in reasons if modalities_of(r) == {IMAGE} and not inherited(r)]
     return max(actions, key=SEVERITY.__getitem__, default="allow")
 
 
@@ -101,8 +110,8 @@ def image_cause_views(reasons: Iterable[Mapping[str, Any]], signals: Mapping[str
     """The views of the image that caused its image decision (``image_policy_decision``), so that
     only their hashes pass it on to near-duplicates: an animation blocked for one banked frame
     must not block later copies of its benign frames. ``None``: the whole image (a rule on an
-    image signal that names no view). Empty: no image-only rule fired."""
-    reasons = [r for r in reasons if modalities_of(r) == {IMAGE}]
+    image signal that names no view). Empty: no image-only rule of its own fired."""
+    reasons = [r for r in reasons if modalities_of(r) == {IMAGE} and not inherited(r)]
     decision = image_policy_decision(reasons)
     views: set[View] = set()
     for reason in reasons:
@@ -124,8 +133,4 @@ def _views_behind(name: str, signal: Mapping[str, Any], values: Mapping[str, Any
                 if BANK_SIGNAL_MODALITIES.get(m.get("signal_type")) == IMAGE and purpose in (None, m.get("purpose"))}
     if name in ("nsfw", "nsfw_drawings"):  # the view with the highest score
         return {(signal.get("frame", 0), signal.get("background"))}
-    if name == "image_hash" and any(key.startswith("image_hash.near_duplicates") for key in values):
-        wanted = values.get("image_hash.near_duplicates.image_decision")
-        return {(d.get("frame", 0), d.get("background")) for d in signal.get("near_duplicates") or []
-                if wanted is None or d.get("image_decision") == wanted}
     return None

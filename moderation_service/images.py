@@ -55,6 +55,7 @@ import struct
 import threading
 import warnings
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -199,9 +200,8 @@ def decode_image(data: bytes, limits: ImageLimits = ImageLimits()) -> DecodedIma
 
     if sniffed == "WEBP" and len(data) >= 12 and len(data) < 8 + struct.unpack("<I", data[4:8])[0]:
         raise _truncated()  # shorter than its RIFF header says (the decoder only reports "invalid")
-    if sniffed == "PNG" and (counts := apng_frame_counts(data)) is not None and counts[0] != counts[1]:
-        # Pillow believes acTL: a file claiming fewer frames than it holds would be moderated as its first ones.
-        raise _invalid(f"the APNG says it has {counts[0]} frames (acTL) but holds {counts[1]} (fcTL)")
+    if sniffed == "PNG" and (refused := _png_refused(data)) is not None:
+        raise refused
     image = _open_header(data, limits)
     if scans > 1 and scans * image.size[0] * image.size[1] > limits.max_jpeg_scan_pixels:
         image.close()
@@ -275,20 +275,41 @@ def jpeg_scan_count(data: bytes) -> int:
     return scans
 
 
-def apng_frame_counts(data: bytes) -> tuple[int, int] | None:
-    """(frames the acTL chunk declares, fcTL chunks present) of a PNG, or None without acTL.
-    A walk over the chunk headers only, up to IEND or the end of the data."""
-    declared, controls, position = None, 0, 8
+def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """(type, start of its data, length) of each chunk of a PNG, up to IEND or the end of the data."""
+    position = 8
     while position + 8 <= len(data):
         length, kind = struct.unpack(">I4s", data[position:position + 8])
-        if kind == b"acTL" and position + 12 <= len(data):
-            declared = struct.unpack(">I", data[position + 8:position + 12])[0]
+        yield kind, position + 8, length
+        if kind == b"IEND":
+            return
+        position += 12 + length
+
+
+def apng_frame_counts(data: bytes) -> tuple[int, int] | None:
+    """(frames the acTL chunk declares, fcTL chunks present) of a PNG, or None without acTL."""
+    declared, controls = None, 0
+    for kind, start, _ in _png_chunks(data):
+        if kind == b"acTL" and start + 4 <= len(data):
+            declared = struct.unpack(">I", data[start:start + 4])[0]
         elif kind == b"fcTL":
             controls += 1
-        elif kind == b"IEND":
-            break
-        position += 12 + length
     return None if declared is None else (declared, controls)
+
+
+def _png_refused(data: bytes) -> ImageRejected | None:
+    """What a PNG's chunks say it cannot be moderated faithfully for, if anything."""
+    counts = apng_frame_counts(data)
+    if counts is not None and counts[0] != counts[1]:
+        # Pillow believes acTL: a file claiming fewer frames than it holds was moderated as its first ones.
+        return _invalid(f"the APNG says it has {counts[0]} frames (acTL) but holds {counts[1]} (fcTL)")
+    if len(data) > 25 and data[12:16] == b"IHDR" and data[24] == 16 and data[25] == 2 \
+            and any(kind == b"tRNS" for kind, _, _ in _png_chunks(data)):
+        # The decoder keeps the high byte of 16-bit colour but compares the key's 16 bits: pixels
+        # keyed transparent that differ from the rest in the low byte only were read as opaque.
+        return ImageRejected("image_unsupported_format", 415,
+                             "a 16-bit colour PNG with a transparent colour key (tRNS) cannot be decoded faithfully")
+    return None
 
 
 def _open_header(data: bytes, limits: ImageLimits) -> Image.Image:

@@ -38,15 +38,17 @@ def item_hash_rows(item_id: str, created_at: datetime, signals: dict, causes: se
     """One row per distinct trusted hash of the image: each view's (the sampled frames of an
     animation, the light and dark backgrounds of a transparent picture; a still opaque image is
     view (0, None)). ``causes``: the views that caused the image decision
-    (``decision_cause.image_cause_views``; None: the whole image); a row carries the decision
-    when a view it holds is one of them."""
+    (``decision_cause.image_cause_views``). ``image_cause`` is True for a row of one of them
+    (every row when ``causes`` is None: the whole image), False for the others, and None when
+    no view caused anything (a person's later verdict covers every view)."""
     by_hash: dict[tuple[str, str], bool] = {}
     for view in view_hashes(signals):
         caused = causes is None or (view.frame, view.background) in causes
         for signal_type, hash_hex in (("phash", view.phash), ("pdq", view.pdq[0] if view.pdq else None)):
             if hash_hex:
                 by_hash[(signal_type, hash_hex)] = by_hash.get((signal_type, hash_hex), False) or caused
-    return [ItemHash(item_id=item_id, signal_type=signal_type, hash=hash_hex, created_at=created_at, image_cause=caused)
+    return [ItemHash(item_id=item_id, signal_type=signal_type, hash=hash_hex, created_at=created_at,
+                     image_cause=None if causes == set() else caused)
             for (signal_type, hash_hex), caused in by_hash.items()]
 
 
@@ -97,8 +99,9 @@ class EarlierItems:
 
 
 def _carried(row) -> str:
-    """The image decision a match on this row passes on: a person's verdict covers every view; the
-    policy's, or a retro-hunt's, only the views that caused it (``ItemHash.image_cause``)."""
-    if row.image_cause is False and row.verdict not in ("reject", "approve"):
+    """The image decision a match on this row passes on: only through the views that caused it
+    (``ItemHash.image_cause``); a person's verdict on an image no view of which caused anything
+    covers every view (null rows, and rows stored before the column)."""
+    if row.image_cause is False:
         return "allow"
     return image_decision(row.reasons or [], row.verdict, row.final_decision, row.decided_by)

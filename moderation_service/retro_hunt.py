@@ -195,6 +195,8 @@ class RetroHunter:
             rows = matched[item.id][1]
             which = ItemHash.item_id == item.id if rows is None else ItemHash.id.in_(rows)
             session.execute(update(ItemHash).where(which).values(image_cause=True))
+            session.execute(update(ItemHash).where(ItemHash.item_id == item.id, ItemHash.image_cause.is_(None))
+                            .values(image_cause=False))
             report.taken_down.append((item.id, entry.id))
         return len(published)
 

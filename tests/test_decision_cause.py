@@ -171,7 +171,8 @@ def _decoded(data: bytes):
 
 # The rules on their own, with inputs of other shapes.
 
-MODALITIES = {"toxicity": "text", "pii": "text", "nsfw": "image", "image_hash": "image", "pdq": "image"}
+MODALITIES = {"toxicity": "text", "pii": "text", "nsfw": "image", "image_hash": "image", "pdq": "image",
+              "self_harm_indicators": "text", "minor_indicators": "text"}
 
 
 def reason(rule_id, action, **values):
@@ -184,6 +185,9 @@ def reason(rule_id, action, **values):
     ({"nsfw.probability": 0.5, "prompt.text": "x"}, ["image", "text"]),
     ({"nsfw.error": "Timeout"}, ["image"]),  # a failed image classifier
     ({"thresholds.x": 1}, []),
+    # A count of a signal's list: a self-harm phrase is the caption's (a reject of it had banked the image).
+    ({"count(self_harm_indicators.indicators)": 1}, ["text"]),
+    ({"count(minor_indicators.indicators)": 1, "nsfw.probability": 0.5}, ["image", "text"]),
 ])
 def test_annotate_names_the_signals_and_modalities_each_rule_read(values, expected):
     [annotated] = annotate([reason("r", "block", **values)], {}, MODALITIES)
@@ -217,6 +221,12 @@ def test_image_decision_follows_the_image_only_rules_and_the_reviewer():
     # A record stored before causes were kept: worked out from its values.
     legacy = [reason("nsfw-explicit", "block", **{"nsfw.probability": 0.95})]
     assert image_decision(legacy) == "block"
+    # A block inherited from an earlier item is not passed on again: a chain of near-duplicates,
+    # each near the last, had carried it to pictures far from the one that caused it.
+    inherited = annotate([reason("near-duplicate-of-blocked", "block",
+                                 **{"image_hash.near_duplicates.image_decision": "block"})], {}, MODALITIES)
+    assert inherited[0]["modalities"] == ["image"] and image_decision(inherited) == "allow"
+    assert image_decision(inherited, verdict="reject", final_decision="block") == "block"  # unless a person says so
 
 
 def test_a_rejected_animation_banks_the_frame_that_caused_it_not_its_benign_ones():

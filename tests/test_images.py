@@ -270,3 +270,22 @@ def test_an_apng_whose_acTL_frame_count_lies_is_refused(declared):
 def test_an_honest_apng_is_read_frame_by_frame():
     decoded = decode_image(_apng_declaring(4, 4))
     assert decoded.frame_count == 4 and [view.frame for view in decoded.views] == [0, 1, 2, 3]
+
+
+def _png16_rgb_keyed(key: tuple[int, int, int], rest: tuple[int, int, int]) -> bytes:
+    """A 16-bit colour PNG (written by hand: Pillow cannot) whose left half is the tRNS key."""
+    pixels = np.empty((8, 8, 3), ">u2")
+    pixels[:, :4], pixels[:, 4:] = key, rest
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = b"".join(b"\x00" + row.tobytes() for row in pixels)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 16, 2, 0, 0, 0))
+            + chunk(b"tRNS", struct.pack(">HHH", *key)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_a_16_bit_colour_png_with_a_colour_key_is_refused_not_misread():
+    # The keyed half differs from the rest in the low byte only: the decoder's 8 bits cannot tell them apart.
+    error = rejected(_png16_rgb_keyed((5, 5, 5), (6, 6, 6)))
+    assert (error.status, error.code) == (415, "image_unsupported_format") and "tRNS" in str(error)

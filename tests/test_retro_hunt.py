@@ -230,7 +230,7 @@ def test_only_the_frame_a_takedown_matched_passes_it_on_to_near_duplicates(sessi
                           policy_sha256="0" * 64, phash=views[0]["phash"], signals=signals, reasons=[],
                           model_versions={}, timings_ms={}, request_metadata={}, client="acme")
     rows = item_hash_rows(item_id, now, signals, causes=set())
-    assert [row.image_cause for row in rows] == [False, False]
+    assert [row.image_cause for row in rows] == [None, None]
     ModerationRepository(sessions).save(item, None, rows)
     hunter = hunter_for(sessions)
     hunter.banks.store.create_bank("known-bad", "block", thresholds={"phash": 4})

@@ -46,6 +46,7 @@ def test_finds_the_phrase_with_its_span_in_the_original_prompt(prompt: str, kind
     "a drowned city under the sea, fantasy art",
     "how do I cut my own hair at home",
     "noose-shaped cloud over a cornfield, surreal",
+    "a cabin 5 kms from the lake, watercolour",  # "kms", the lexicon's "kill myself", is also kilometres
 ])
 def test_ordinary_prompts_with_the_same_words_have_none(prompt: str) -> None:
     assert spans(prompt) == []
@@ -92,3 +93,17 @@ def test_method_questions_the_text_model_misses_go_to_a_person_first(default_pol
     decision = evaluate(default_policy, dict(signals))
     assert (decision.action, [reason.rule_id for reason in decision.reasons]) == ("review", ["self-harm-language"])
     assert (decision.review_queue, decision.review_priority) == ("text", 3)
+
+
+# First-person statements the text model reads as threats or abuse: blocked on those rules, the
+# item had no review and no person saw it. The self-harm rule sends them to the top of the queue.
+@pytest.mark.parametrize("prompt", ["I'm going to hang myself", "i'm gonna kill my self tonight"])
+def test_a_self_harm_statement_read_as_a_threat_goes_to_a_person_not_to_a_block(default_policy, prompt: str) -> None:
+    from classifiers.registry import build_classifiers, load_config
+
+    config = load_config()
+    classifiers = build_classifiers({name: config[name] for name in ("toxicity", "self_harm_indicators")})
+    decision = evaluate(default_policy, dict(prompt_signals(classifiers, prompt)))
+    rules = [reason.rule_id for reason in decision.reasons]
+    assert (decision.action, decision.review_queue, decision.review_priority) == ("review", "text", 3), rules
+    assert "self-harm-language" in rules and not {"threat", "severe-toxicity"} & set(rules)
