@@ -147,4 +147,5 @@ def hamming_distance(hex_a: str, hex_b: str) -> int:
 
 
 def _digest_of_parameters(hash_size: int, min_quality: float) -> str:
-    return hashlib.sha256(f"phash+dhash:hash_size={hash_size}:min_quality={min_quality}:median_ties=7/16".encode()).hexdigest()
+    parameters = f"phash+dhash:hash_size={hash_size}:min_quality={min_quality}:median_ties=7/16"
+    return hashlib.sha256(parameters.encode()).hexdigest()

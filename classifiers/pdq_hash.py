@@ -2,7 +2,8 @@
 
 Hashes below ``min_quality`` (flat or tiny images) match too much to be
 trusted, so they are not given; nor are hashes with many DCT coefficients tied
-at the median (a picture that varies along one axis: ``image_hash.ties_at_the_median``). ``dihedral`` holds the hashes of the seven
+at the median (a picture that varies along one axis:
+``image_hash.ties_at_the_median``). ``dihedral`` holds the hashes of the seven
 flips and rotations, so a bank lookup also catches a mirrored repost.
 
 An image with several views (sampled animation frames, light and dark

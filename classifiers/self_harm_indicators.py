@@ -72,9 +72,9 @@ class SelfHarmIndicatorsClassifier(Classifier[str, SelfHarmIndicatorsSignal]):
         path = Path(lexicon) if lexicon else DEFAULT_LEXICON
         self._spec = _load(path)
         self.kinds = tuple(self._spec.phrases)
-        branches = [f"(?P<k{index}>{'|'.join(phrase_pattern(phrase) for phrase in sorted(phrases, key=len, reverse=True))})"
-                    for index, phrases in enumerate(self._spec.phrases.values()) if phrases]
         # Whole words only, one pass per prompt; within a kind the longest phrase first.
+        branches = [f"(?P<k{index}>{'|'.join(map(phrase_pattern, sorted(phrases, key=len, reverse=True)))})"
+                    for index, phrases in enumerate(self._spec.phrases.values()) if phrases]
         self._pattern = re.compile(rf"(?<!\w)(?:{'|'.join(branches)})(?!\w)", re.IGNORECASE)
         self.identity = ModelIdentity(name="suicide-risk-lexicon", version="1.0",
                                       weights_sha256=sha256_of_files(path))

@@ -269,8 +269,9 @@ class ItemHash(Base):
     hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Whether this view caused the item's image decision (migration 0013_i14): a bank match, the
-    # NSFW view, a near-duplicate of a blocked image, or the row a retro-hunt matched. Only such
-    # rows pass a block on to near-duplicates, unless a person decided; null (older rows): they do.
+    # NSFW view, or the row a retro-hunt matched; False: another view did, and this row passes
+    # nothing on. Null: no view caused anything (a person's verdict then covers every view), or
+    # a row from before the column (it passes the decision on, as it did).
     image_cause: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
