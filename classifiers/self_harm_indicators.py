@@ -49,17 +49,21 @@ class SelfHarmLexiconError(ValueError):
     pass
 
 
+_BETWEEN = r"[\s_\-.]+"  # "kill myself", "kill-myself", "kill_myself", "kill.myself"
+
+
 def phrase_pattern(phrase: str) -> str:
-    """A lexicon phrase as a regex: words separated by any whitespace, "myself" also as "my self",
-    a straight or curly apostrophe, "wrist" also "wrists". Raises SelfHarmLexiconError when empty."""
+    """A lexicon phrase as a regex: words separated by whitespace, hyphens, underscores or dots,
+    "myself" also as "my self", a straight or curly apostrophe, "wrist" also "wrists". Raises
+    SelfHarmLexiconError when empty."""
     words = phrase.split()
     if not words:
         raise SelfHarmLexiconError("self_harm_indicators lexicon: an empty phrase")
     parts = []
     for word in words:
         part = re.sub(r"['’]", "['’]", re.escape(word.casefold()))
-        parts.append({"myself": r"my\s*self", "wrist": r"wrists?"}.get(word.casefold(), part))
-    return r"\s+".join(parts)
+        parts.append({"myself": r"my[\s_\-.]*self", "wrist": r"wrists?"}.get(word.casefold(), part))
+    return _BETWEEN.join(parts)
 
 
 class SelfHarmIndicatorsClassifier(Classifier[str, SelfHarmIndicatorsSignal]):

@@ -31,6 +31,9 @@ def spans(prompt: str) -> list[tuple[str, str]]:
     ("i want to kіll mу sеlf", "active_suicidal_ideation", "kіll mу sеlf"),
     ("gonna dr0wn mys3lf tonight", "active_suicidal_ideation", "dr0wn mys3lf"),
     ("I will set myself\non fire", "active_suicidal_ideation", "set myself\non fire"),
+    # words joined as in handles and hashtags
+    ("gonna kill-myself lol", "active_suicidal_ideation", "kill-myself"),
+    ("#i_want_to_die", "passive_suicidal_ideation", "i_want_to_die"),
 ])
 def test_finds_the_phrase_with_its_span_in_the_original_prompt(prompt: str, kind: str, span: str) -> None:
     assert (kind, span) in spans(prompt), spans(prompt)
