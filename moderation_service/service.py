@@ -21,6 +21,7 @@ from moderation_service.db.tables import ModerationItem, ReviewQueueEntry
 from moderation_service.errors import ApiError
 from moderation_service.image_store import ImageStore
 from moderation_service.decode_pool import DecodePool
+from moderation_service.fair_executor import FairExecutor
 from moderation_service.image_views import bank_matches, view_hashes
 from moderation_service.images import ImageRejected, decode_image
 from moderation_service.metrics import ServiceMetrics
@@ -97,8 +98,8 @@ class ModerationService:
         self.metrics: ServiceMetrics | None = None
         self._executor = ThreadPoolExecutor(settings.classifier_workers, thread_name_prefix="classifier")
         # Decoding has threads of its own, so costly uploads queue behind each other,
-        # never in front of other requests' storing, hashing and lookups.
-        self._decoder = ThreadPoolExecutor(settings.decode_workers, thread_name_prefix="decode")
+        # never in front of other requests' storing, hashing and lookups; clients take turns.
+        self._decoder = FairExecutor(settings.decode_workers, "decode")
         self._decode_pool = DecodePool(settings.decode_workers, settings.image_limits,
                                        settings.decode_timeout_ms / 1000) if settings.decode_isolation == "process" else None
         pii_scrubbing.use(classifiers.get("pii"))  # redacts what else is stored (reasons, metadata, notes)
@@ -127,7 +128,7 @@ class ModerationService:
         for batcher in [*self.batchers.values(), *self._retired]:
             batcher.close()
         self._executor.shutdown(wait=True)
-        self._decoder.shutdown(wait=True)
+        self._decoder.shutdown()
         if self._decode_pool is not None:
             self._decode_pool.close()
 
@@ -148,7 +149,7 @@ class ModerationService:
         image = None
         if request.image is not None:
             started = time.perf_counter()
-            image = await self._decoded(request.image)
+            image = await self._decoded(request.image, request.client)
             timings["decode"] = _elapsed_ms(started)
 
         signals, failed = await self._classify(prompt, image, timings, request.client)
@@ -240,10 +241,11 @@ class ModerationService:
                            f"the prompt has {len(prompt)} characters; the limit is {self.settings.max_prompt_chars}")
         return prompt
 
-    async def _decoded(self, data: bytes) -> DecodedImage:
+    async def _decoded(self, data: bytes, client: str | None = None) -> DecodedImage:
         """Past ``decode_timeout_ms`` (queueing included) the answer is 422 image_too_costly. A decode
-        not yet started is cancelled; one running finishes its work, which the limits bound."""
-        work = asyncio.get_running_loop().run_in_executor(self._decoder, self._decode, data)
+        not yet started is cancelled; one running finishes its work, which the limits bound.
+        Clients' decodes are served in turn (``FairExecutor``)."""
+        work = asyncio.wrap_future(self._decoder.submit(client, self._decode, data))
         try:
             return await asyncio.wait_for(work, self.settings.decode_timeout_ms / 1000)
         except TimeoutError:

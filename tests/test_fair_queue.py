@@ -27,3 +27,54 @@ def test_get_times_out_and_wakes_on_put():
         queue.get(0.01)
     threading.Timer(0.01, queue.put, args=("x", None)).start()
     assert queue.get(5) == "x"
+
+
+# --- the decoders' executor: the same turns, on worker threads ----------------------------------
+
+
+def test_the_executor_serves_a_waiting_client_before_a_busy_one_s_backlog():
+    from moderation_service.fair_executor import FairExecutor
+
+    executor = FairExecutor(1, "test-decode")
+    started, release, order = threading.Event(), threading.Event(), []
+
+    def hold() -> str:  # a costly decode occupying the only worker
+        started.set()
+        release.wait(10)
+        return "held"
+
+    try:
+        first = executor.submit("busy", hold)
+        assert started.wait(10)
+        backlog = [executor.submit("busy", order.append, f"busy-{index}") for index in range(5)]
+        other = executor.submit("other", order.append, "other")
+        release.set()
+        other.result(10)
+        for future in backlog:
+            future.result(10)
+        assert first.result(10) == "held"
+        assert order.index("other") == 1  # after one of the busy client's, not after all five
+    finally:
+        release.set()
+        executor.shutdown()
+
+
+def test_the_executor_skips_cancelled_work_and_hands_errors_to_the_caller():
+    from moderation_service.fair_executor import FairExecutor
+
+    executor = FairExecutor(1, "test-decode")
+    started, release, ran = threading.Event(), threading.Event(), []
+    try:
+        executor.submit("a", lambda: (started.set(), release.wait(10)))
+        assert started.wait(10)
+        gave_up = executor.submit("a", ran.append, "cancelled")
+        assert gave_up.cancel()  # a request that stopped waiting before its turn
+        failing = executor.submit("b", int, "not a number")
+        release.set()
+        with pytest.raises(ValueError):
+            failing.result(10)
+        executor.submit("a", ran.append, "after").result(10)
+        assert ran == ["after"]
+    finally:
+        release.set()
+        executor.shutdown()
