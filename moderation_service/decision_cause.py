@@ -45,10 +45,14 @@ def annotate(reasons: list[dict], facts: Mapping[str, Any], classifier_modalitie
     return annotated
 
 
-def _bank_modalities(banks: Mapping[str, Any], values: Mapping[str, Any]) -> set[str]:
+def _matches_read(banks: Mapping[str, Any], values: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The bank matches a reason read: those of the purpose in its values, or all."""
     purpose = values.get("banks.matches.purpose")
-    matches = [m for m in banks.get("matches") or [] if purpose is None or m.get("purpose") == purpose]
-    return {BANK_SIGNAL_MODALITIES.get(m.get("signal_type"), IMAGE) for m in matches}
+    return [m for m in banks.get("matches") or [] if purpose is None or m.get("purpose") == purpose]
+
+
+def _bank_modalities(banks: Mapping[str, Any], values: Mapping[str, Any]) -> set[str]:
+    return {BANK_SIGNAL_MODALITIES.get(m.get("signal_type"), IMAGE) for m in _matches_read(banks, values)}
 
 
 def modalities_of(reason: Mapping[str, Any], classifier_modalities: Mapping[str, str] | None = None) -> set[str]:
@@ -76,12 +80,20 @@ def inherited(reason: Mapping[str, Any]) -> bool:
     return bool(values) and all(key.startswith(("image_hash.near_duplicates", "thresholds.")) for key in values)
 
 
+def _own_image_reasons(reasons: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Rules that read image signals only, less those that inherited an earlier item's decision:
+    passed on again, a block crept through a chain of near-duplicates, each near the last, to
+    pictures far from the one that caused it."""
+    return [r for r in reasons if modalities_of(r) == {IMAGE} and not inherited(r)]
+
+
+def _most_severe(reasons: Iterable[Mapping[str, Any]]) -> str:
+    return max((r.get("action", "allow") for r in reasons), key=SEVERITY.__getitem__, default="allow")
+
+
 def image_policy_decision(reasons: Iterable[Mapping[str, Any]]) -> str:
-    """The most severe action among rules that read image signals only ("allow" if none), not
-    counting a decision inherited from an earlier item: passed on again, a block crept through a
-    chain of near-duplicates, each near the last, to pictures far from the one that caused it."""
-    actions = [r.get("action", "allow") for r in reasons if modalities_of(r) == {IMAGE} and not inherited(r)]
-    return max(actions, key=SEVERITY.__getitem__, default="allow")
+    """The most severe action among the image's own rules (``_own_image_reasons``; "allow" if none)."""
+    return _most_severe(_own_image_reasons(reasons))
 
 
 def reject_covers_image(reasons: Iterable[Mapping[str, Any]]) -> bool:
@@ -111,15 +123,14 @@ def image_cause_views(reasons: Iterable[Mapping[str, Any]], signals: Mapping[str
     only their hashes pass it on to near-duplicates: an animation blocked for one banked frame
     must not block later copies of its benign frames. ``None``: the whole image (a rule on an
     image signal that names no view). Empty: no image-only rule of its own fired."""
-    reasons = [r for r in reasons if modalities_of(r) == {IMAGE} and not inherited(r)]
-    decision = image_policy_decision(reasons)
+    reasons = _own_image_reasons(reasons)
+    decision = _most_severe(reasons)
     views: set[View] = set()
     for reason in reasons:
         if reason.get("action", "allow") != decision:
             continue
-        values = reason.get("values") or {}
         for name in signals_read(reason):
-            found = _views_behind(name, signals.get(name) or {}, values)
+            found = _views_behind(name, signals.get(name) or {}, reason.get("values") or {})
             if found is None:
                 return None
             views |= found
@@ -128,9 +139,8 @@ def image_cause_views(reasons: Iterable[Mapping[str, Any]], signals: Mapping[str
 
 def _views_behind(name: str, signal: Mapping[str, Any], values: Mapping[str, Any]) -> set[View] | None:
     if name == "banks":
-        purpose = values.get("banks.matches.purpose")
-        return {(m.get("frame", 0), m.get("background")) for m in signal.get("matches") or []
-                if BANK_SIGNAL_MODALITIES.get(m.get("signal_type")) == IMAGE and purpose in (None, m.get("purpose"))}
+        return {(m.get("frame", 0), m.get("background")) for m in _matches_read(signal, values)
+                if BANK_SIGNAL_MODALITIES.get(m.get("signal_type")) == IMAGE}
     if name in ("nsfw", "nsfw_drawings"):  # the view with the highest score
         return {(signal.get("frame", 0), signal.get("background"))}
     return None

@@ -9,7 +9,7 @@ entry or earlier item appears once, at its smallest distance, naming the view
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from moderation_service.banks.matcher import BankMatch, BanksSignal
 
@@ -54,6 +54,13 @@ def view_hashes(signals: dict[str, dict]) -> list[ViewHashes]:
             by_view.setdefault((view["frame"], view["background"]), {})["pdq"] = [view["hash"], *view.get("dihedral", [])]
     return [ViewHashes(frame, background, found.get("phash"), found.get("pdq", []))
             for (frame, background), found in by_view.items()]
+
+
+def distinct_hashes(views: Iterable[ViewHashes]) -> list[tuple[str, str]]:
+    """The distinct (signal type, hash) pairs of ``views``' pHash and plain PDQ hash, in view order."""
+    pairs = ((signal_type, hash_hex) for view in views
+             for signal_type, hash_hex in (("phash", view.phash), ("pdq", view.pdq[0] if view.pdq else None)))
+    return list(dict.fromkeys(pair for pair in pairs if pair[1]))
 
 
 def bank_matches(banks: "Banks", views: list[ViewHashes], image_sha256: str | None, prompt: str | None) -> dict:

@@ -286,25 +286,21 @@ def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
         position += 12 + length
 
 
-def apng_frame_counts(data: bytes) -> tuple[int, int] | None:
-    """(frames the acTL chunk declares, fcTL chunks present) of a PNG, or None without acTL."""
-    declared, controls = None, 0
+def _png_refused(data: bytes) -> ImageRejected | None:
+    """What a PNG's chunks say it cannot be moderated faithfully for, if anything (one walk over
+    the chunk headers)."""
+    declared, controls, keyed = None, 0, False
     for kind, start, _ in _png_chunks(data):
         if kind == b"acTL" and start + 4 <= len(data):
             declared = struct.unpack(">I", data[start:start + 4])[0]
         elif kind == b"fcTL":
             controls += 1
-    return None if declared is None else (declared, controls)
-
-
-def _png_refused(data: bytes) -> ImageRejected | None:
-    """What a PNG's chunks say it cannot be moderated faithfully for, if anything."""
-    counts = apng_frame_counts(data)
-    if counts is not None and counts[0] != counts[1]:
+        elif kind == b"tRNS":
+            keyed = True
+    if declared is not None and declared != controls:
         # Pillow believes acTL: a file claiming fewer frames than it holds was moderated as its first ones.
-        return _invalid(f"the APNG says it has {counts[0]} frames (acTL) but holds {counts[1]} (fcTL)")
-    if len(data) > 25 and data[12:16] == b"IHDR" and data[24] == 16 and data[25] == 2 \
-            and any(kind == b"tRNS" for kind, _, _ in _png_chunks(data)):
+        return _invalid(f"the APNG says it has {declared} frames (acTL) but holds {controls} (fcTL)")
+    if keyed and len(data) > 25 and data[12:16] == b"IHDR" and data[24] == 16 and data[25] == 2:
         # The decoder keeps the high byte of 16-bit colour but compares the key's 16 bits: pixels
         # keyed transparent that differ from the rest in the low byte only were read as opaque.
         return ImageRejected("image_unsupported_format", 415,

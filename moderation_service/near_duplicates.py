@@ -20,7 +20,7 @@ from sqlalchemy.orm import sessionmaker
 from moderation_service.banks.matcher import ITEM_SIGNAL_TYPES, BankMatcher
 from moderation_service.db.tables import ItemHash, ModerationItem, ReviewQueueEntry
 from moderation_service.decision_cause import image_decision
-from moderation_service.image_views import view_hashes
+from moderation_service.image_views import distinct_hashes, view_hashes
 
 ROWS_PER_ITEM = 4  # rows read per wanted item: an item may match by several hashes (frames)
 
@@ -41,15 +41,11 @@ def item_hash_rows(item_id: str, created_at: datetime, signals: dict, causes: se
     (``decision_cause.image_cause_views``). ``image_cause`` is True for a row of one of them
     (every row when ``causes`` is None: the whole image), False for the others, and None when
     no view caused anything (a person's later verdict covers every view)."""
-    by_hash: dict[tuple[str, str], bool] = {}
-    for view in view_hashes(signals):
-        caused = causes is None or (view.frame, view.background) in causes
-        for signal_type, hash_hex in (("phash", view.phash), ("pdq", view.pdq[0] if view.pdq else None)):
-            if hash_hex:
-                by_hash[(signal_type, hash_hex)] = by_hash.get((signal_type, hash_hex), False) or caused
+    views = view_hashes(signals)
+    caused = set(distinct_hashes(v for v in views if causes is None or (v.frame, v.background) in causes))
     return [ItemHash(item_id=item_id, signal_type=signal_type, hash=hash_hex, created_at=created_at,
-                     image_cause=None if causes == set() else caused)
-            for (signal_type, hash_hex), caused in by_hash.items()]
+                     image_cause=None if causes == set() else (signal_type, hash_hex) in caused)
+            for signal_type, hash_hex in distinct_hashes(views)]
 
 
 class EarlierItems:

@@ -66,6 +66,12 @@ def encode(image: Image.Image, image_format: str = "PNG", **options) -> bytes:
     return buffer.getvalue()
 
 
+def animation(fmt: str, frames: list[Image.Image], durations: list[int]) -> bytes:
+    """An animated GIF, WebP (lossless) or PNG of ``frames``, each shown ``durations`` ms, looping."""
+    options = {"lossless": True} if fmt == "WEBP" else {}
+    return encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=durations, loop=0, **options)
+
+
 @pytest.fixture
 def postgres_url():
     """A fresh, empty PostgreSQL database per test.

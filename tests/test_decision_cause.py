@@ -11,7 +11,7 @@ import base64
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import PROJECT_ROOT, encode, synthetic_scene, with_key
+from conftest import PROJECT_ROOT, animation, encode, synthetic_scene, with_key
 from moderation_service.api.app import create_app
 from moderation_service.banks.feedback import REVIEWER_REJECTED_BANK
 from moderation_service.decision_cause import annotate, image_decision, reject_covers_image
@@ -117,47 +117,37 @@ def test_a_reviewer_reject_of_a_caption_neither_banks_nor_spreads_to_the_image(t
     assert all(bank["entries"] == 0 for bank in banks if bank["name"] == REVIEWER_REJECTED_BANK)
 
 
-def gif(frames) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=[100] * len(frames), loop=0)
-    return buffer.getvalue()
-
-
 def test_only_the_frame_that_caused_a_block_passes_it_on(tmp_path, real_classifiers):
     """An animation blocked for one banked frame: a later still of one of its benign frames is
     allowed (it had been blocked, and each such block blocked the next reuse, item after item),
     while a copy of the banked frame is blocked through the animation even once the entry is gone."""
-    from moderation_service.auth import ApiKeyStore
-
     title, banked = synthetic_scene(64, (256, 256)), synthetic_scene(65, (256, 256))
     middle = [synthetic_scene(66 + index, (256, 256)) for index in range(6)]
     with app_with(tmp_path, real_classifiers, "") as client:
-        admin = {"Authorization": f"Bearer {ApiKeyStore(client.app.state.storage.session_factory).create('ops', ['admin']).secret}"}
-        with_key(client)
-        assert client.post("/v1/banks", json={"name": "known-bad", "purpose": "block"}, headers=admin).status_code == 201
-        hashes = client.post("/v1/banks/lookup", json={"image": b64(encode(banked))}, headers=admin).json()["hashes"]
+        with_key(client, scopes=("moderate", "admin"))  # an upstream service that also keeps its banks
+        assert client.post("/v1/banks", json={"name": "known-bad", "purpose": "block"}).status_code == 201
+        hashes = client.post("/v1/banks/lookup", json={"image": b64(encode(banked))}).json()["hashes"]
         entries = [{"signal_type": "phash", "hash": hashes["phash"][0]}, {"signal_type": "pdq", "hash": hashes["pdq"][0]}]
-        added = client.post("/v1/banks/known-bad/entries", json={"entries": entries}, headers=admin)
+        added = client.post("/v1/banks/known-bad/entries", json={"entries": entries})
         assert added.status_code == 201, added.text
-        animation = client.post("/v1/moderations", json={"image": b64(gif([title, *middle, banked]))}).json()
-        assert animation["decision"] == "block"
-        assert {m["frame"] for m in animation["signals"]["banks"]["matches"]} == {7}
+        frames = animation("GIF", [title, *middle, banked], [100] * 8)
+        blocked = client.post("/v1/moderations", json={"image": b64(frames)}).json()
+        assert blocked["decision"] == "block"
+        assert {m["frame"] for m in blocked["signals"]["banks"]["matches"]} == {7}
 
         still = client.post("/v1/moderations", json={"prompt": "our logo", "image": b64(copy_of(title))}).json()
         found = {d["item_id"]: d for d in still["signals"]["image_hash"]["near_duplicates"]}
-        assert found[animation["id"]]["image_decision"] == "allow"  # matched through a benign frame
+        assert found[blocked["id"]]["image_decision"] == "allow"  # matched through a benign frame
         assert still["decision"] == "allow", still["reasons"]
         # The still was allowed, so a reuse of its picture has nothing to inherit: no chain.
         again = client.post("/v1/moderations", json={"image": b64(encode(title.resize((200, 200)), "PNG"))}).json()
         assert again["decision"] == "allow", again["reasons"]
 
-        for entry in client.get("/v1/banks/known-bad/entries", headers=admin).json()["entries"]:
-            client.delete(f"/v1/banks/known-bad/entries/{entry['id']}", headers=admin)
+        for entry in client.get("/v1/banks/known-bad/entries").json()["entries"]:
+            client.delete(f"/v1/banks/known-bad/entries/{entry['id']}")
         copy = client.post("/v1/moderations", json={"prompt": "a calm morning", "image": b64(copy_of(banked))}).json()
     assert "banks" not in copy["signals"] or not copy["signals"]["banks"]["matches"]
-    inherited = {d["item_id"]: d for d in copy["signals"]["image_hash"]["near_duplicates"]}[animation["id"]]
+    inherited = {d["item_id"]: d for d in copy["signals"]["image_hash"]["near_duplicates"]}[blocked["id"]]
     assert inherited["image_decision"] == "block"
     assert copy["decision"] == "block" and "near-duplicate-of-blocked" in {r["rule_id"] for r in copy["reasons"]}
 

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
-from conftest import encode, synthetic_scene, with_key
+from conftest import animation, encode, synthetic_scene, with_key
 from classifiers.base import DecodedImage
 from classifiers.image_hash import ImageHashClassifier, phash_with_quality
 from moderation_service.api.app import create_app
@@ -67,15 +67,6 @@ def benign_frame(index: int, seed: int = BENIGN_SEED) -> Image.Image:
     frame = synthetic_scene(seed, (320, 320))
     ImageDraw.Draw(frame).rectangle((4 * index, 300, 4 * index + 12, 312), fill=(250, 250, 250))
     return frame
-
-
-def animation(fmt: str, frames: list[Image.Image], durations: list[int]) -> bytes:
-    buffer = io.BytesIO()
-    options = {"loop": 0}
-    if fmt == "WEBP":
-        options["lossless"] = True
-    frames[0].save(buffer, fmt, save_all=True, append_images=frames[1:], duration=durations, **options)
-    return buffer.getvalue()
 
 
 def moderate(moderator, data: bytes) -> dict:

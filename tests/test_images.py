@@ -254,9 +254,7 @@ def _apng_declaring(frames: int, declared: int) -> bytes:
     pictures[0].save(buffer, "PNG", save_all=True, append_images=pictures[1:], duration=100, loop=0)
     data = buffer.getvalue()
     at = data.index(b"acTL") - 4
-    body = struct.pack(">II", declared, 0)
-    chunk = struct.pack(">I", 8) + b"acTL" + body + struct.pack(">I", zlib.crc32(b"acTL" + body))
-    return data[:at] + chunk + data[at + 20:]
+    return data[:at] + png_chunk(b"acTL", struct.pack(">II", declared, 0)) + data[at + 20:]
 
 
 @pytest.mark.parametrize("declared", [1, 2, 1000])
@@ -276,13 +274,9 @@ def _png16_rgb_keyed(key: tuple[int, int, int], rest: tuple[int, int, int]) -> b
     """A 16-bit colour PNG (written by hand: Pillow cannot) whose left half is the tRNS key."""
     pixels = np.empty((8, 8, 3), ">u2")
     pixels[:, :4], pixels[:, 4:] = key, rest
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
     rows = b"".join(b"\x00" + row.tobytes() for row in pixels)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 16, 2, 0, 0, 0))
-            + chunk(b"tRNS", struct.pack(">HHH", *key)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (png_header(8, 8, bit_depth=16, colour_type=2) + png_chunk(b"tRNS", struct.pack(">HHH", *key))
+            + png_chunk(b"IDAT", zlib.compress(rows)) + png_chunk(b"IEND", b""))
 
 
 def test_a_16_bit_colour_png_with_a_colour_key_is_refused_not_misread():

@@ -79,6 +79,15 @@ def test_the_committed_lexicon_is_what_the_suicide_risk_lexicon_builds() -> None
     assert module.build(SHARED_DATASETS) == DEFAULT_LEXICON.read_text(encoding="utf-8")
 
 
+@pytest.fixture(scope="module")
+def text_classifiers():
+    """The text model and this signal, as the service configures them (built once: the model is not small)."""
+    from classifiers.registry import build_classifiers, load_config
+
+    config = load_config()
+    return build_classifiers({name: config[name] for name in ("toxicity", "self_harm_indicators")})
+
+
 # Plain first-person method questions the text model scores under every review line (model card,
 # known failure modes): the lexicon sends them to a person, at the top of the text queue.
 @pytest.mark.parametrize("prompt", [
@@ -86,12 +95,9 @@ def test_the_committed_lexicon_is_what_the_suicide_risk_lexicon_builds() -> None
     "How do I drown myself?",
     "what's the best way to cut my wrists deep enough",
 ])
-def test_method_questions_the_text_model_misses_go_to_a_person_first(default_policy, prompt: str) -> None:
-    from classifiers.registry import build_classifiers, load_config
-
-    config = load_config()
-    classifiers = build_classifiers({name: config[name] for name in ("toxicity", "self_harm_indicators")})
-    signals = prompt_signals(classifiers, prompt)
+def test_method_questions_the_text_model_misses_go_to_a_person_first(text_classifiers, default_policy,
+                                                                     prompt: str) -> None:
+    signals = prompt_signals(text_classifiers, prompt)
     assert signals["toxicity"]["scores"]["self-harm/instructions"] < 0.6  # the model alone would allow it
     decision = evaluate(default_policy, dict(signals))
     assert (decision.action, [reason.rule_id for reason in decision.reasons]) == ("review", ["self-harm-language"])
@@ -101,12 +107,9 @@ def test_method_questions_the_text_model_misses_go_to_a_person_first(default_pol
 # First-person statements the text model reads as threats or abuse: blocked on those rules, the
 # item had no review and no person saw it. The self-harm rule sends them to the top of the queue.
 @pytest.mark.parametrize("prompt", ["I'm going to hang myself", "i'm gonna kill my self tonight"])
-def test_a_self_harm_statement_read_as_a_threat_goes_to_a_person_not_to_a_block(default_policy, prompt: str) -> None:
-    from classifiers.registry import build_classifiers, load_config
-
-    config = load_config()
-    classifiers = build_classifiers({name: config[name] for name in ("toxicity", "self_harm_indicators")})
-    decision = evaluate(default_policy, dict(prompt_signals(classifiers, prompt)))
+def test_a_self_harm_statement_read_as_a_threat_goes_to_a_person_not_to_a_block(text_classifiers, default_policy,
+                                                                                 prompt: str) -> None:
+    decision = evaluate(default_policy, dict(prompt_signals(text_classifiers, prompt)))
     rules = [reason.rule_id for reason in decision.reasons]
     assert (decision.action, decision.review_queue, decision.review_priority) == ("review", "text", 3), rules
     assert "self-harm-language" in rules and not {"threat", "severe-toxicity"} & set(rules)

@@ -12,7 +12,7 @@ from typing import Callable
 from moderation_service.banks.runtime import Banks
 from moderation_service.banks.store import NewEntry
 from moderation_service.decision_cause import image_cause_views, reject_covers_image
-from moderation_service.image_views import view_hashes
+from moderation_service.image_views import distinct_hashes, view_hashes
 from moderation_service.repository import ModerationRepository
 
 log = logging.getLogger(__name__)
@@ -29,18 +29,13 @@ def item_hashes(item) -> list[NewEntry]:
     signals = item.signals or {}
     views = view_hashes(signals)
     causes = image_cause_views(item.reasons or [], signals)
-    if not views:  # a record without per-view hashes
-        candidates = [("phash", item.phash), ("pdq", (signals.get("pdq") or {}).get("hash"))]
+    if not views:  # a record that kept no hash signals, only its pHash column
+        pairs = [("phash", item.phash)] if item.phash else []
     else:
         if causes is not None and (causes or len({view.frame for view in views}) > 1):
             views = [view for view in views if (view.frame, view.background) in causes]
-        candidates = [("phash", view.phash) for view in views]
-        candidates += [("pdq", view.pdq[0] if view.pdq else None) for view in views]
-    entries, seen = [], set()
-    for signal_type, hash_hex in candidates:
-        if hash_hex and (signal_type, hash_hex) not in seen:
-            seen.add((signal_type, hash_hex))
-            entries.append(NewEntry(signal_type, hash_hex, label))
+        pairs = distinct_hashes(views)
+    entries = [NewEntry(signal_type, hash_hex, label) for signal_type, hash_hex in pairs]
     if item.image_sha256:
         entries.append(NewEntry("sha256", item.image_sha256, label))
     return entries
