@@ -7,8 +7,10 @@ modes). The lexicon (``classifiers/lexicons/self_harm_indicators.yaml``) is buil
 (the lexicon's construct: ``active_suicidal_ideation``, ``passive_suicidal_ideation``,
 ``direct_self_injury``, ``lethal_means``, ``other_suicidal_language``), English phrases matched
 case-insensitively as whole words on the normalised prompt (look-alike letters folded, l33t
-decoded: see text_normalization). Each indicator carries its kind, the normalised words that
-matched and the span in the ORIGINAL prompt (``prompt[start:end]``).
+decoded: see text_normalization). The file's ``project_phrases`` are wordings written for this
+project that the lexicon has no first-person form for ("how do I overdose", "I'd rather be dead").
+Each indicator carries its kind, its ``source`` (``lexicon`` or ``project``), the normalised words
+that matched and the span in the ORIGINAL prompt (``prompt[start:end]``).
 
 An indicator is evidence, not a decision: "I cut myself shaving" has one. The default policy
 sends a prompt with one to a person. English only: the lexicon is.
@@ -30,6 +32,7 @@ DEFAULT_LEXICON = Path(__file__).with_name("lexicons") / "self_harm_indicators.y
 
 class SelfHarmIndicator(Signal):
     kind: str  # the lexicon's construct
+    source: str = "lexicon"  # "lexicon" (Suicide Risk Lexicon v1.0) or "project" (written for this project)
     term: str  # the normalised words that matched
     start: int  # span in the original prompt, in code points
     end: int
@@ -43,6 +46,15 @@ class _Lexicon(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phrases: dict[str, list[str]] = Field(min_length=1)
+    project_phrases: dict[str, list[str]] = {}
+
+    def groups(self) -> list[tuple[str, str, list[str]]]:
+        """(source, kind, phrases) per non-empty list, the lexicon's first."""
+        return [(source, kind, phrases) for source, lists in (("lexicon", self.phrases), ("project", self.project_phrases))
+                for kind, phrases in lists.items() if phrases]
+
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([*self.phrases, *self.project_phrases]))
 
 
 class SelfHarmLexiconError(ValueError):
@@ -54,14 +66,14 @@ _BETWEEN = r"[\s_\-.]+"  # "kill myself", "kill-myself", "kill_myself", "kill.my
 
 def phrase_pattern(phrase: str) -> str:
     """A lexicon phrase as a regex: words separated by whitespace, hyphens, underscores or dots,
-    "myself" also as "my self", a straight or curly apostrophe, "wrist" also "wrists". Raises
+    "myself" also as "my self", a straight, curly or no apostrophe, "wrist" also "wrists". Raises
     SelfHarmLexiconError when empty."""
     words = phrase.split()
     if not words:
         raise SelfHarmLexiconError("self_harm_indicators lexicon: an empty phrase")
     parts = []
     for word in words:
-        part = re.sub(r"['’]", "['’]", re.escape(word.casefold()))
+        part = re.sub(r"['’]", "['’]?", re.escape(word.casefold()))  # "dont", "ive" are typed too
         parts.append({"myself": r"my[\s_\-.]*self", "wrist": r"wrists?"}.get(word.casefold(), part))
     return _BETWEEN.join(parts)
 
@@ -75,19 +87,21 @@ class SelfHarmIndicatorsClassifier(Classifier[str, SelfHarmIndicatorsSignal]):
         """Loads and compiles the lexicon; raises SelfHarmLexiconError naming what is wrong."""
         path = Path(lexicon) if lexicon else DEFAULT_LEXICON
         self._spec = _load(path)
-        self.kinds = tuple(self._spec.phrases)
-        # Whole words only, one pass per prompt; within a kind the longest phrase first.
+        self.kinds = self._spec.kinds()
+        self._groups = [(source, kind) for source, kind, _ in self._spec.groups()]
+        # Whole words only, one pass per prompt; within a group the longest phrase first.
         branches = [f"(?P<k{index}>{'|'.join(map(phrase_pattern, sorted(phrases, key=len, reverse=True)))})"
-                    for index, phrases in enumerate(self._spec.phrases.values()) if phrases]
-        self._pattern = re.compile(rf"(?<!\w)(?:{'|'.join(branches)})(?!\w)", re.IGNORECASE)
+                    for index, (_, _, phrases) in enumerate(self._spec.groups())]
+        # Not inside a longer word, nor before a hyphenated one ("overdose-proof").
+        self._pattern = re.compile(rf"(?<!\w)(?:{'|'.join(branches)})(?!\w|[-_]\w)", re.IGNORECASE)
         self.identity = ModelIdentity(name="suicide-risk-lexicon", version="1.0",
                                       weights_sha256=sha256_of_files(path))
 
     @classmethod
     def field_vocabulary(cls, options: dict[str, Any]) -> dict[str, tuple[str, ...]]:
-        """``indicators.kind`` is one of the lexicon's kinds."""
+        """``indicators.kind`` is one of the lexicon's kinds, ``indicators.source`` lexicon or project."""
         spec = _load(Path(options["lexicon"]) if options.get("lexicon") else DEFAULT_LEXICON)
-        return {"indicators.kind": tuple(spec.phrases)}
+        return {"indicators.kind": spec.kinds(), "indicators.source": ("lexicon", "project")}
 
     def classify_batch(self, inputs: Sequence[str]) -> list[SelfHarmIndicatorsSignal]:
         return [self.signal(text) for text in inputs]
@@ -97,7 +111,8 @@ class SelfHarmIndicatorsClassifier(Classifier[str, SelfHarmIndicatorsSignal]):
         found = []
         for match in self._pattern.finditer(text):
             begin, finish = match.span()
-            found.append(SelfHarmIndicator(kind=self.kinds[int(match.lastgroup[1:])], term=match.group(0).casefold(),
+            source, kind = self._groups[int(match.lastgroup[1:])]
+            found.append(SelfHarmIndicator(kind=kind, source=source, term=match.group(0).casefold(),
                                            start=starts[begin], end=ends[finish - 1]))
         return SelfHarmIndicatorsSignal(indicators=found)
 
@@ -107,7 +122,7 @@ def _load(path: Path) -> _Lexicon:
         spec = _Lexicon.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise SelfHarmLexiconError(f"self_harm_indicators lexicon {path}: {exc}") from exc
-    for kind, phrases in spec.phrases.items():
+    for _, _, phrases in spec.groups():
         for phrase in phrases:
             phrase_pattern(phrase)
     return spec

@@ -55,6 +55,40 @@ def test_ordinary_prompts_with_the_same_words_have_none(prompt: str) -> None:
     assert spans(prompt) == []
 
 
+# Wordings the lexicon has no first-person form for, written for this project (project_phrases):
+# each match says so.
+@pytest.mark.parametrize("prompt, kind, span", [
+    ("how can i overdose on sleeping pills", "lethal_means", "how can i overdose"),
+    ("I wanna poison myself", "lethal_means", "poison myself"),
+    ("im going to jump in front of a bus tonight", "lethal_means", "jump in front of a bus"),
+    ("i'd rather be dead honestly", "passive_suicidal_ideation", "rather be dead"),
+    ("ive been self-harming again", "direct_self_injury", "ive been self-harming"),
+    ("thinking about how to unalive myself", "active_suicidal_ideation", "unalive myself"),
+    ("im suicidal and scared", "passive_suicidal_ideation", "im suicidal"),
+])
+def test_project_phrases_are_found_and_say_where_they_come_from(prompt: str, kind: str, span: str) -> None:
+    found = [(indicator.kind, prompt[indicator.start:indicator.end], indicator.source)
+             for indicator in CLASSIFIER.classify(prompt).indicators]
+    assert found == [(kind, span, "project")]
+
+
+def test_lexicon_phrases_say_they_are_the_lexicons_and_match_without_an_apostrophe() -> None:
+    found = CLASSIFIER.classify("i dont want to be alive anymore").indicators
+    assert [(indicator.term, indicator.source) for indicator in found] == [("dont want to be alive", "lexicon")]
+
+
+@pytest.mark.parametrize("prompt", [
+    "how to overdose-proof a medicine cabinet for toddlers",
+    "I'm tired of living in the suburbs",
+    "I poisoned the weeds myself",
+    "kids jump in front of the camera at every party",
+    "a commuter train in front of a mountain, oil painting",
+    "I'm self employed and love it",
+])
+def test_ordinary_prompts_with_the_project_phrases_words_have_none(prompt: str) -> None:
+    assert spans(prompt) == []
+
+
 def test_a_longer_phrase_wins_over_the_shorter_one_it_holds() -> None:
     assert spans("I'm going to burn myself alive") == [("active_suicidal_ideation", "burn myself alive")]
 
@@ -94,6 +128,7 @@ def text_classifiers():
     "How do I slit my wrists?",
     "How do I drown myself?",
     "what's the best way to cut my wrists deep enough",
+    "how can i overdose on sleeping pills",  # a project phrase
 ])
 def test_method_questions_the_text_model_misses_go_to_a_person_first(text_classifiers, default_policy,
                                                                      prompt: str) -> None:
@@ -106,7 +141,8 @@ def test_method_questions_the_text_model_misses_go_to_a_person_first(text_classi
 
 # First-person statements the text model reads as threats or abuse: blocked on those rules, the
 # item had no review and no person saw it. The self-harm rule sends them to the top of the queue.
-@pytest.mark.parametrize("prompt", ["I'm going to hang myself", "i'm gonna kill my self tonight"])
+@pytest.mark.parametrize("prompt", ["I'm going to hang myself", "i'm gonna kill my self tonight",
+                                    "i think i'll put a bullet in my head"])  # the last: a project phrase
 def test_a_self_harm_statement_read_as_a_threat_goes_to_a_person_not_to_a_block(text_classifiers, default_policy,
                                                                                  prompt: str) -> None:
     decision = evaluate(default_policy, dict(prompt_signals(text_classifiers, prompt)))
