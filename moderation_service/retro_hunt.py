@@ -3,7 +3,10 @@
 Every new entry of a block bank (by import, the API or a reviewer's reject:
 all write ``hash_bank_entries``) is searched against earlier items on the
 banks' index (the built-in ``earlier-items`` bank) within that bank's
-threshold for its signal type (sha256: the stored image digest). Each match
+threshold for its signal type (sha256: the stored image digest), and so are
+its ``variants``, the flips and rotations of the picture it was taken from (a
+reviewer's reject: earlier items keep only their plain PDQ hash, so a mirrored
+copy published before is found only this way). Each match
 whose decision in force is ``allow`` or ``redact`` is taken down:
 
 - its decision in force becomes ``block`` (a review row with
@@ -209,7 +212,11 @@ class RetroHunter:
             return {item_id: (0, None) for item_id in ids}
         if entry.signal_type not in ITEM_SIGNAL_TYPES:
             return {}  # prompts are not kept raw, so a prompt hash cannot be hunted
-        found = dict(self.banks.matcher.search_items(entry.signal_type, entry.hash, threshold))
+        found: dict[int, int] = {}
+        # Earlier items keep their plain hash only: a mirrored copy is found through the entry's variants.
+        for hash_hex in [entry.hash, *(entry.variants or "").split()]:
+            for row_id, distance in self.banks.matcher.search_items(entry.signal_type, hash_hex, threshold):
+                found[row_id] = min(distance, found.get(row_id, distance))
         if not found:
             return {}
         best: dict[str, tuple[int, list[int]]] = {}

@@ -349,3 +349,45 @@ def test_on_postgres_a_banked_pdq_takes_down_exactly_its_near_duplicates(postgre
     assert {event["event"] for event in events} == {EVENT}
     assert all(webhooks.verify_signature(secret, body, signature) for signature, body in Receiver.received)
     assert f'moderation_retroactive_blocks_total{{bank="known-bad"}} {float(len(expected))}' in metrics
+
+
+def test_a_rejected_picture_takes_down_mirrored_and_rotated_copies_published_before(sessions):
+    """Earlier items keep only their plain PDQ hash; a reviewer-rejected picture's entry keeps its
+    flips and rotations (``variants``), and the hunt searches them too. Real PDQ hashes."""
+    from PIL import ImageOps
+
+    from classifiers.pdq_hash import PdqHashClassifier
+    from moderation_service.banks.feedback import item_hashes
+    from moderation_service.images import decode_image
+
+    hasher = PdqHashClassifier()
+
+    def published(picture) -> tuple[str, dict]:
+        signals = {"pdq": hasher.classify(decode_image(encode(picture))).model_dump(mode="json")}
+        item_id, now = str(uuid.uuid4()), datetime.now(timezone.utc)
+        item = ModerationItem(id=item_id, surface="default", created_at=now, decision="allow", policy_name="p",
+                              policy_sha256="0" * 64, phash=None, signals=signals, reasons=[], model_versions={},
+                              timings_ms={}, request_metadata={}, client="acme")
+        ModerationRepository(sessions).save(item, None, item_hash_rows(item_id, now, signals))
+        return item_id, signals
+
+    original = synthetic_scene(900)
+    mirrored, _ = published(ImageOps.mirror(original))
+    rotated, _ = published(original.rotate(90))
+    unrelated, _ = published(synthetic_scene(901))
+    rejected, signals = published(original)
+    plain = signals["pdq"]["hash"]
+    assert len(signals["pdq"]["dihedral"]) == 7
+    hunter = hunter_for(sessions)
+    entries = [entry for entry in item_hashes(retro_rows(sessions, ModerationItem, id=rejected)[0])
+               if entry.signal_type == "pdq"]
+    assert [(entry.hash, len(entry.variants)) for entry in entries] == [(plain, 7)]
+
+    # Without its variants the entry finds only the rejected item itself: the mirrored copies stay up.
+    hunter.banks.store.create_bank("plain-only", "block")
+    hunter.banks.store.add_entries("plain-only", [NewEntry("pdq", plain)], "api")
+    assert [taken for taken, _ in hunter.run_once().taken_down] == [rejected]
+    hunter.banks.store.create_bank("reviewer-rejected", "block")
+    hunter.banks.store.add_entries("reviewer-rejected", entries, "reviewer")
+    assert {taken for taken, _ in hunter.run_once().taken_down} == {mirrored, rotated}
+    assert in_force(sessions, unrelated) == "allow"

@@ -23,7 +23,7 @@ def item_hashes(item) -> list[NewEntry]:
     """The bankable hashes of a stored item's image: its sha256, and the pHash and PDQ (when
     trusted) of the views that caused its image decision (``decision_cause.image_cause_views``):
     every view when a rule read the whole image, or the image is a still; none of an animation
-    no image rule flagged. A reviewer judged the whole item, and banking an animation's benign
+    no image rule flagged. A PDQ entry carries its view's seven flips and rotations as ``variants``. A reviewer judged the whole item, and banking an animation's benign
     frames (a title card, a logo) would block every later use of them and take down earlier ones."""
     label = f"item:{item.id}"
     signals = item.signals or {}
@@ -35,7 +35,10 @@ def item_hashes(item) -> list[NewEntry]:
         if causes is not None and (causes or len({view.frame for view in views}) > 1):
             views = [view for view in views if (view.frame, view.background) in causes]
         pairs = distinct_hashes(views)
-    entries = [NewEntry(signal_type, hash_hex, label) for signal_type, hash_hex in pairs]
+    # A PDQ entry keeps its view's flips and rotations: retro-hunt then finds mirrored copies published before.
+    turned = {view.pdq[0]: tuple(view.pdq[1:]) for view in views if view.pdq}
+    entries = [NewEntry(signal_type, hash_hex, label, turned.get(hash_hex, ()) if signal_type == "pdq" else ())
+               for signal_type, hash_hex in pairs]
     if item.image_sha256:
         entries.append(NewEntry("sha256", item.image_sha256, label))
     return entries

@@ -30,6 +30,7 @@ class NewEntry:
     signal_type: str
     hash: str
     label: str | None = None
+    variants: tuple[str, ...] = ()  # the picture's flips and rotations (PDQ), when known: retro-hunt searches them
 
 
 def now() -> datetime:
@@ -141,7 +142,8 @@ class BankStore:
                     HashBankEntry.hash == entry.hash))
                 if row is None:
                     row = HashBankEntry(bank_id=bank.id, signal_type=entry.signal_type, hash=entry.hash,
-                                        label=entry.label, source=source, created_at=now())
+                                        label=entry.label, source=source, created_at=now(),
+                                        variants=" ".join(entry.variants) or None)
                     session.add(row)
                     session.flush()
                 added.append(entry_as_dict(row, bank.name))

@@ -139,6 +139,9 @@ class HashBankEntry(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     quarantined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     quarantine_reason: Mapped[str | None] = mapped_column(Text)
+    # Space-separated hashes of the entry's picture flipped and rotated (PDQ: seven), when it was
+    # taken from a picture; only retro-hunt reads them (earlier items keep their plain hash only).
+    variants: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("bank_id", "signal_type", "hash", name="uq_bank_entries_hash"),
                       {"sqlite_autoincrement": True})
