@@ -63,6 +63,18 @@ def distinct_hashes(views: Iterable[ViewHashes]) -> list[tuple[str, str]]:
     return list(dict.fromkeys(pair for pair in pairs if pair[1]))
 
 
+def view_entries(views: Iterable[ViewHashes], label: str | None) -> list["NewEntry"]:
+    """Bank entries for ``views``' distinct pHash and plain PDQ hashes (``distinct_hashes``). A PDQ entry
+    carries its view's seven flips and rotations as ``variants``: earlier items keep their plain hash
+    only, and retro-hunt finds a mirrored copy published before through them."""
+    from moderation_service.banks.store import NewEntry
+
+    views = list(views)
+    turned = {view.pdq[0]: tuple(view.pdq[1:]) for view in views if view.pdq}
+    return [NewEntry(signal_type, hash_hex, label, turned.get(hash_hex, ()) if signal_type == "pdq" else ())
+            for signal_type, hash_hex in distinct_hashes(views)]
+
+
 def bank_matches(banks: "Banks", views: list[ViewHashes], image_sha256: str | None, prompt: str | None) -> dict:
     """Bank matches of the item (bytes, prompt) and of every view, as plain data for policies.
 

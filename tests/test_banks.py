@@ -245,3 +245,62 @@ def test_gap_cursor_waits_for_a_late_commit_then_gives_up():
     assert cursor.position == 4
     cursor.advance([6], now=8)  # 5 was rolled back
     assert cursor.position == 6
+
+
+def test_a_still_image_added_to_a_bank_is_hashed_as_moderation_does_and_hunts_turned_copies(app, admin, moderator):
+    from sqlalchemy import select
+
+    from moderation_service.db.tables import HashBankEntry
+
+    from moderation_service.banks.runtime import open_banks
+    from moderation_service.retro_hunt import RetroHunter
+
+    sessions = app.state.storage.session_factory
+    original = synthetic_scene(31)
+    earlier = moderator.post("/v1/moderations", json={"image": b64(encode(ImageOps.flip(original)))}).json()
+    assert earlier["decision"] == "allow"
+    hunter = RetroHunter(sessions, open_banks(sessions), settle_s=0, gap_timeout_s=0)  # hunts what follows
+    assert admin.post("/v1/banks", json={"name": "known-bad", "purpose": "block"}).status_code == 201
+    added = admin.post("/v1/banks/known-bad/entries", json={"image": b64(encode(original)), "label": "case 7"})
+    assert added.status_code == 201, added.json()
+    body = added.json()
+    assert sorted(entry["signal_type"] for entry in body["entries"]) == ["pdq", "phash", "sha256"]
+    assert {entry["label"] for entry in body["entries"]} == {"case 7"} and body["withheld"] == []
+    with app.state.storage.session_factory() as session:
+        pdq = session.scalar(select(HashBankEntry).where(HashBankEntry.signal_type == "pdq"))
+    assert len(pdq.variants.split()) == 7  # retro-hunt searches the flips and rotations too
+    assert [item for item, _ in hunter.run_once().taken_down] == [earlier["id"]]  # published upside down before
+    mirrored = moderator.post("/v1/moderations", json={"image": b64(encode(ImageOps.mirror(original), "JPEG"))})
+    assert mirrored.json()["decision"] == "block"
+
+
+def test_a_flat_image_is_banked_by_its_digest_only_and_says_so(admin):
+    from PIL import Image
+
+    assert admin.post("/v1/banks", json={"name": "known-bad", "purpose": "block"}).status_code == 201
+    flat = encode(Image.new("RGB", (300, 200), (40, 90, 160)))
+    body = admin.post("/v1/banks/known-bad/entries", json={"image": b64(flat)}).json()
+    assert [entry["signal_type"] for entry in body["entries"]] == ["sha256"]
+    assert body["withheld"] == ["phash", "pdq"]
+
+
+def test_bad_image_entries_get_a_clear_error(admin):
+    from conftest import animation
+
+    assert admin.post("/v1/banks", json={"name": "known-bad", "purpose": "block"}).status_code == 201
+    still = b64(encode(synthetic_scene(32)))
+    moving = b64(animation("GIF", [synthetic_scene(33, (96, 96)), synthetic_scene(34, (96, 96))], [100, 100]))
+    cases = [
+        ({"image": still, "entries": [{"signal_type": "pdq", "hash": PDQ}]}, 422, "entries_invalid"),
+        ({"entries": [{"signal_type": "pdq", "hash": PDQ}], "label": "x"}, 422, "entries_invalid"),
+        ({}, 422, "entries_invalid"),
+        ({"image": moving}, 422, "image_animated"),
+        ({"image": "not base64!"}, 400, "invalid_base64"),
+        ({"image": ""}, 400, "image_empty"),
+    ]
+    for body, status, code in cases:
+        response = admin.post("/v1/banks/known-bad/entries", json=body)
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), body
+    missing = admin.post("/v1/banks/no-such-bank/entries", json={"image": still})
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "bank_not_found")
+    assert admin.get("/v1/banks/known-bad").json()["entries"] == 0

@@ -17,9 +17,10 @@ from moderation_service.auth import Principal, require_scope
 from moderation_service.banks.errors import bad_hash
 from moderation_service.banks.runtime import Banks
 from moderation_service.banks.signals import HashFormatError
-from moderation_service.banks.store import checked_entry
+from moderation_service.banks.store import NewEntry, checked_entry
 from moderation_service.banks.transfer import export_lines, import_entries
 from moderation_service.errors import ApiError
+from moderation_service.image_views import view_entries, view_hashes
 from moderation_service.images import ImageRejected, decode_image
 
 MAX_ID = 2**62
@@ -48,7 +49,11 @@ class EntryIn(_Strict):
 
 
 class EntriesIn(_Strict):
-    entries: list[EntryIn] = Field(min_length=1, max_length=1000)
+    """Hashes (``entries``), or a still image (base64) hashed as moderation hashes it, with a ``label``."""
+
+    entries: list[EntryIn] | None = Field(None, min_length=1, max_length=1000)
+    image: str | None = None
+    label: str | None = Field(None, max_length=255)
 
 
 class LookupIn(_Strict):
@@ -127,16 +132,27 @@ def bank_router(banks: Banks, state, settings) -> APIRouter:
                      _principal: Principal = admin) -> JSONResponse:
         return JSONResponse({"entries": banks.store.list_entries(name, after_id, limit)})
 
-    @router.post("/{name}/entries", status_code=201, summary="Add entries (a hash already present is returned as is)",
-                 responses=error_responses(404, *AUTH_ERRORS))
+    @router.post("/{name}/entries", status_code=201,
+                 summary="Add entries: hashes, or a still image hashed as moderation does (a hash already present "
+                         "is returned as is)",
+                 responses=error_responses(400, 404, 413, 415, 422, 503, *AUTH_ERRORS))
     def add_entries(name: str, body: EntriesIn, _principal: Principal = admin) -> JSONResponse:
-        try:
-            entries = [checked_entry(e.signal_type, e.hash, e.label) for e in body.entries]
-        except HashFormatError as exc:
-            raise bad_hash(exc) from exc
+        if (body.entries is None) == (body.image is None) or (body.label is not None and body.image is None):
+            raise ApiError(422, "entries_invalid", "send entries (each with its own label), or an image and an "
+                           "optional label")
+        banks.store.require_bank(name)  # 404 before an image is decoded
+        withheld = []
+        if body.image is not None:
+            entries, withheld = _image_entries(body.image, body.label)
+        else:
+            try:
+                entries = [checked_entry(e.signal_type, e.hash, e.label) for e in body.entries]
+            except HashFormatError as exc:
+                raise bad_hash(exc) from exc
         added = banks.store.add_entries(name, entries, source="api")
         banks.sync.sync_once()
-        return JSONResponse({"entries": added}, status_code=201)
+        return JSONResponse({"entries": added, **({"withheld": withheld} if body.image is not None else {})},
+                            status_code=201)
 
     @router.delete("/{name}/entries/{entry_id}", status_code=204, summary="Remove one entry",
                    responses=error_responses(404, *AUTH_ERRORS))
@@ -175,8 +191,7 @@ def bank_router(banks: Banks, state, settings) -> APIRouter:
         media = "text/csv" if format == "csv" else "application/x-ndjson"
         return StreamingResponse(export_lines(banks.store, name, format), media_type=media)
 
-    def _image_hashes(encoded: str) -> dict[str, list[str]]:
-        service = state.require()
+    def _decoded(encoded: str):
         try:
             data = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
@@ -189,6 +204,11 @@ def bank_router(banks: Banks, state, settings) -> APIRouter:
             image = decode_image(data, settings.image_limits)
         except ImageRejected as exc:
             raise ApiError(exc.status, exc.code, exc.message) from exc
+        return image
+
+    def _image_hashes(encoded: str) -> dict[str, list[str]]:
+        service = state.require()
+        image = _decoded(encoded)
         hashes = {"sha256": [image.sha256]}
         if "image_hash" in service.classifiers:
             phash = service.classifiers["image_hash"].classify(image).phash
@@ -199,6 +219,24 @@ def bank_router(banks: Banks, state, settings) -> APIRouter:
             if pdq.hash:
                 hashes["pdq"] = [pdq.hash, *pdq.dihedral]
         return hashes
+
+    def _image_entries(encoded: str, label: str | None) -> tuple[list[NewEntry], list[str]]:
+        """A still image's entries: its sha256, and the pHash and PDQ of each view (a transparent
+        picture on light and dark) above the quality floor, PDQ with its flips and rotations as
+        ``variants`` (retro-hunt searches them); and the hash types withheld as too flat to match.
+        An animation is refused: banking every sampled frame would bank its benign ones too."""
+        service = state.require()
+        image = _decoded(encoded)
+        if image.frame_count > 1:
+            raise ApiError(422, "image_animated", f"the image has {image.frame_count} frames: bank a still of "
+                           "the frame that should be blocked (every sampled frame, a title card too, would be banked)")
+        signals = {name: service.classifiers[name].classify(image).model_dump(mode="json")
+                   for name in ("image_hash", "pdq") if name in service.classifiers}
+        views = view_hashes(signals)
+        entries = view_entries(views, label)
+        found = {entry.signal_type for entry in entries}
+        entries.append(NewEntry("sha256", image.sha256, label))
+        return entries, [kind for kind in ("phash", "pdq") if kind not in found]
 
     return router
 

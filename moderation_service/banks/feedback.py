@@ -12,7 +12,7 @@ from typing import Callable
 from moderation_service.banks.runtime import Banks
 from moderation_service.banks.store import NewEntry
 from moderation_service.decision_cause import image_cause_views, reject_covers_image
-from moderation_service.image_views import distinct_hashes, view_hashes
+from moderation_service.image_views import view_entries, view_hashes
 from moderation_service.repository import ModerationRepository
 
 log = logging.getLogger(__name__)
@@ -23,22 +23,19 @@ def item_hashes(item) -> list[NewEntry]:
     """The bankable hashes of a stored item's image: its sha256, and the pHash and PDQ (when
     trusted) of the views that caused its image decision (``decision_cause.image_cause_views``):
     every view when a rule read the whole image, or the image is a still; none of an animation
-    no image rule flagged. A PDQ entry carries its view's seven flips and rotations as ``variants``. A reviewer judged the whole item, and banking an animation's benign
-    frames (a title card, a logo) would block every later use of them and take down earlier ones."""
+    no image rule flagged. A reviewer judged the whole item, and banking an animation's benign
+    frames (a title card, a logo) would block every later use of them and take down earlier ones.
+    A PDQ entry carries its view's seven flips and rotations as ``variants`` (``view_entries``)."""
     label = f"item:{item.id}"
     signals = item.signals or {}
     views = view_hashes(signals)
     causes = image_cause_views(item.reasons or [], signals)
     if not views:  # a record that kept no hash signals, only its pHash column
-        pairs = [("phash", item.phash)] if item.phash else []
+        entries = [NewEntry("phash", item.phash, label)] if item.phash else []
     else:
         if causes is not None and (causes or len({view.frame for view in views}) > 1):
             views = [view for view in views if (view.frame, view.background) in causes]
-        pairs = distinct_hashes(views)
-    # A PDQ entry keeps its view's flips and rotations: retro-hunt then finds mirrored copies published before.
-    turned = {view.pdq[0]: tuple(view.pdq[1:]) for view in views if view.pdq}
-    entries = [NewEntry(signal_type, hash_hex, label, turned.get(hash_hex, ()) if signal_type == "pdq" else ())
-               for signal_type, hash_hex in pairs]
+        entries = view_entries(views, label)
     if item.image_sha256:
         entries.append(NewEntry("sha256", item.image_sha256, label))
     return entries

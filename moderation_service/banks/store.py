@@ -222,6 +222,11 @@ class BankStore:
             raise bank_not_found(name)
         return bank
 
+    def require_bank(self, name: str) -> None:
+        """Raises the API's 404 ``bank_not_found`` unless the bank exists (no count of its entries)."""
+        if self._bank_id(name) is None:
+            raise bank_not_found(name)
+
     def _bank_id(self, name: str) -> int | None:
         with self.sessions() as session:
             return session.scalar(select(HashBank.id).where(HashBank.name == name))
