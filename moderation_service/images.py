@@ -62,6 +62,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from classifiers.base import DecodedImage, ImageView
+from moderation_service.image_headers import header_ends_early
 
 # Pillow's format ids we decode; MPO is how Pillow names JPEGs with an MPF
 # header (most phone cameras), so it is reported as JPEG.
@@ -319,7 +320,7 @@ def _open_header(data: bytes, limits: ImageLimits) -> Image.Image:
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise _too_many_pixels(str(exc)) from exc
     except UnidentifiedImageError:
-        raise _identify_rejected(data) from None
+        raise (_truncated() if header_ends_early(data, sniff_format(data)) else _identify_rejected(data)) from None
     except _DECODE_ERRORS as exc:
         raise _classify_decode_error(exc) from exc
 

@@ -170,9 +170,22 @@ def test_truncated(fmt):
     assert_rejected(data[: len(data) // 2], "image_truncated", 422)
 
 
-def test_png_header_only_is_invalid():
-    data = encode(noisy_rgb(), "PNG")
-    assert_rejected(data[:40], "image_invalid", 422)
+# Cut inside the header a decoder needs (a PNG before its first IDAT, a GIF inside its palette,
+# a JPEG before its frame header): Pillow cannot identify such data, but it is an upload cut short.
+@pytest.mark.parametrize("fmt, cut", [("PNG", 12), ("PNG", 30), ("PNG", 40), ("GIF", 10), ("GIF", 300),
+                                      ("JPEG", 4), ("JPEG", 20)])
+def test_an_upload_cut_inside_its_header_is_truncated(fmt, cut):
+    data = encode(noisy_rgb((128, 128)), fmt)
+    assert_rejected(data[:cut], "image_truncated", 422)
+
+
+@pytest.mark.parametrize("data", [
+    b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDX" + bytes(30),  # a first chunk that is not IHDR
+    b"GIF89a" + bytes(7) + b"xx" * 50,  # neither an image descriptor nor an extension
+    b"\xff\xd8\xff\xda\x00\x08" + bytes(40),  # scan data before any frame header
+])
+def test_garbage_behind_the_magic_bytes_is_invalid(data):
+    assert_rejected(data, "image_invalid", 422)
 
 
 def test_corrupt_png_crc_is_rejected():
