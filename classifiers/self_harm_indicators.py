@@ -8,7 +8,9 @@ modes). The lexicon (``classifiers/lexicons/self_harm_indicators.yaml``) is buil
 ``direct_self_injury``, ``lethal_means``, ``other_suicidal_language``), English phrases matched
 case-insensitively as whole words on the normalised prompt (look-alike letters folded, l33t
 decoded: see text_normalization). The file's ``project_phrases`` are wordings written for this
-project that the lexicon has no first-person form for ("how do I overdose", "I'd rather be dead").
+project that the lexicon has no first-person form for ("how do I overdose", "I'd rather be dead"),
+and one kind of their own, ``reported_suicide``: a past-tense report of someone else's suicide
+("took his own life"), which the default policy treats as news, not as a risk to the writer.
 Each indicator carries its kind, its ``source`` (``lexicon`` or ``project``), the normalised words
 that matched and the span in the ORIGINAL prompt (``prompt[start:end]``).
 

@@ -24,7 +24,15 @@ service allowed: lethal means ("how do I overdose", "poison myself", "jump in fr
 intent in today's words ("unalive myself", "commit suicide"), passive ideation ("I'd rather be
 dead", "don't want to live anymore") and ongoing self-injury ("I've been self harming", "cutting
 myself"). Each was checked against benign prompt sets before it was added (model card of the
-signal: README, "Self-harm phrases go to a person first").
+signal: policies/README.md, self-harm-language).
+
+One project kind is not the writer's own risk: ``reported_suicide``, a report of someone else's
+suicide or attempt in the past tense ("killed herself", "took his own life", "died by suicide").
+The text model read such news as threats and harassment ("The coroner found that he shot
+himself": harassment 0.95, blocked); the default policy lets no threat rule block on it, and
+does not send it to the self-harm queue either. Wishes and commands ("he should kill himself",
+"kill yourself") are not reports and are not listed.
+
 ``--check`` exits 1 when the committed file differs from what the lexicon builds (a test runs it).
 """
 from __future__ import annotations
@@ -78,7 +86,9 @@ WITHOUT_PRONOUN = {
     "no will to live", "want it all to end", "wish it would all end",
 }
 
-# Written for this project (module doc); kind -> phrases, in the lexicon's constructs.
+# Kinds of the project's own, beside the lexicon's constructs (module doc).
+PROJECT_KINDS = ("reported_suicide",)
+# Written for this project (module doc); kind -> phrases.
 PROJECT_PHRASES = {
     "active_suicidal_ideation": [
         "unalive myself", "unaliving myself", "end myself", "off myself", "want to commit suicide",
@@ -106,6 +116,14 @@ PROJECT_PHRASES = {
         "take all my pills", "took all my pills", "swallow all my pills", "throw myself off",
         "throw myself in front of", "jump in front of a train", "jump in front of a bus",
         "jump in front of a car", "jump in front of a truck",
+    ],
+    "reported_suicide": [
+        "killed himself", "killed herself", "killed themselves", "killed themself", "took his own life",
+        "took her own life", "took their own life", "took their own lives", "taken his own life",
+        "taken her own life", "taken their own life", "taken their own lives", "died by suicide",
+        "died of suicide", "committed suicide", "tried to kill himself", "tried to kill herself",
+        "tried to kill themselves", "hanged himself", "hanged herself", "hanged themselves",
+        "shot himself", "shot herself", "shot themselves",
     ],
 }
 
@@ -161,8 +179,8 @@ def build(datasets: Path) -> str:
         lines.extend(f'    - "{phrase}"' for phrase in kept)
     lines.append("project_phrases:")
     for kind, phrases in PROJECT_PHRASES.items():
-        if kind not in CONSTRUCTS.values():
-            raise ValueError(f"PROJECT_PHRASES: {kind!r} is not one of the lexicon's constructs")
+        if kind not in (*CONSTRUCTS.values(), *PROJECT_KINDS):
+            raise ValueError(f"PROJECT_PHRASES: {kind!r} is neither a lexicon construct nor in PROJECT_KINDS")
         kept = [phrase for phrase in phrases if phrase not in seen]  # the lexicon's own stays the lexicon's
         seen.update(kept)
         lines.append(f"  {kind}:")

@@ -149,3 +149,36 @@ def test_a_self_harm_statement_read_as_a_threat_goes_to_a_person_not_to_a_block(
     rules = [reason.rule_id for reason in decision.reasons]
     assert (decision.action, decision.review_queue, decision.review_priority) == ("review", "text", 3), rules
     assert "self-harm-language" in rules and not {"threat", "severe-toxicity"} & set(rules)
+
+
+@pytest.mark.parametrize("prompt, span", [
+    ("Robin Williams took his own life in 2014", "took his own life"),
+    ("the inquest heard she had HANGED HERSELF", "HANGED HERSELF"),
+    ("a poem for a cousin who died by suicide", "died by suicide"),
+])
+def test_reports_of_someone_elses_suicide_are_their_own_kind(prompt: str, span: str) -> None:
+    assert spans(prompt) == [("reported_suicide", span)]
+
+
+@pytest.mark.parametrize("prompt", ["he should just kill himself", "I hope she kills herself", "tell him to hang himself"])
+def test_wishes_and_commands_are_not_reports(prompt: str) -> None:
+    assert "reported_suicide" not in {kind for kind, _ in spans(prompt)}
+
+
+# News of a suicide that the text model read as abuse or a threat was blocked; it is reviewed,
+# in the ordinary text queue (not a risk to the writer). Wishes and threats still block.
+@pytest.mark.parametrize("prompt, action", [
+    ("The coroner found that he shot himself", "review"),
+    ("a news article about a teenager who killed herself after bullying", "review"),
+    ("The report says she tried to kill herself in 2019", "review"),
+    ("he should just kill himself", "block"),
+    ("my dad shot himself and I will shoot you too", "block"),  # a near-certain threat beside the report
+])
+def test_a_report_of_suicide_is_not_blocked_as_abuse_unless_it_also_threatens(text_classifiers, default_policy,
+                                                                              prompt: str, action: str) -> None:
+    decision = evaluate(default_policy, dict(prompt_signals(text_classifiers, prompt)))
+    rules = [reason.rule_id for reason in decision.reasons]
+    assert decision.action == action, rules
+    assert "self-harm-language" not in rules
+    if action == "review":
+        assert (decision.review_queue, decision.review_priority) == ("text", 1)
