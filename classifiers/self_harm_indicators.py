@@ -63,6 +63,9 @@ class SelfHarmLexiconError(ValueError):
     pass
 
 
+_APOSTROPHE = r"(?:['’ʼ´‘`]|\s\u0301?)?"  # NFKC reads an acute accent ´ as a space and U+0301
+# "myself", or "my self" unless it starts a compound ("killing my self-esteem").
+_MYSELF = r"(?:myself|my[\s_\-.]+self(?!-\w))"
 _BETWEEN = r"[\s_\-.]+"  # "kill myself", "kill-myself", "kill_myself", "kill.myself"
 
 
@@ -75,8 +78,9 @@ def phrase_pattern(phrase: str) -> str:
         raise SelfHarmLexiconError("self_harm_indicators lexicon: an empty phrase")
     parts = []
     for word in words:
-        part = re.sub(r"['’]", "['’]?", re.escape(word.casefold()))  # "dont", "ive" are typed too
-        parts.append({"myself": r"my[\s_\-.]*self", "wrist": r"wrists?"}.get(word.casefold(), part))
+        # Any apostrophe-like mark, a space where normalisation dropped one ("I`m"), or none ("dont", "ive").
+        part = re.sub(r"['’]", lambda _: _APOSTROPHE, re.escape(word.casefold()))
+        parts.append({"myself": _MYSELF, "wrist": r"wrists?"}.get(word.casefold(), part))
     return _BETWEEN.join(parts)
 
 
@@ -94,8 +98,9 @@ class SelfHarmIndicatorsClassifier(Classifier[str, SelfHarmIndicatorsSignal]):
         # Whole words only, one pass per prompt; within a group the longest phrase first.
         branches = [f"(?P<k{index}>{'|'.join(map(phrase_pattern, sorted(phrases, key=len, reverse=True)))})"
                     for index, (_, _, phrases) in enumerate(self._spec.groups())]
-        # Not inside a longer word, nor before a hyphenated one ("overdose-proof").
-        self._pattern = re.compile(rf"(?<!\w)(?:{'|'.join(branches)})(?!\w|[-_]\w)", re.IGNORECASE)
+        # Not inside a longer word. A hyphen after a phrase may be a dash ("hang myself–tonight" reads
+        # "hang myself-tonight" once dashes are folded), so it does not stop a match.
+        self._pattern = re.compile(rf"(?<!\w)(?:{'|'.join(branches)})(?!\w)", re.IGNORECASE)
         self.identity = ModelIdentity(name="suicide-risk-lexicon", version="1.0",
                                       weights_sha256=sha256_of_files(path))
 

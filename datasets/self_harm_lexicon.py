@@ -24,7 +24,9 @@ service allowed: lethal means ("how do I overdose", "poison myself", "jump in fr
 intent in today's words ("unalive myself", "commit suicide"), passive ideation ("I'd rather be
 dead", "don't want to live anymore") and ongoing self-injury ("I've been self harming", "cutting
 myself"). Each was checked against benign prompt sets before it was added (model card of the
-signal: policies/README.md, self-harm-language).
+signal: policies/README.md, self-harm-language), and they need the first person wherever a bare
+phrase also caught news, support lines or medication questions ("feeling suicidal": "if you're
+feeling suicidal, call 988"; "take all my pills": "... as prescribed").
 
 One project kind is not the writer's own risk: ``reported_suicide``, a report of someone else's
 suicide or attempt in the past tense ("killed herself", "took his own life", "died by suicide").
@@ -91,31 +93,30 @@ PROJECT_KINDS = ("reported_suicide",)
 # Written for this project (module doc); kind -> phrases.
 PROJECT_PHRASES = {
     "active_suicidal_ideation": [
-        "unalive myself", "unaliving myself", "end myself", "off myself", "want to commit suicide",
-        "going to commit suicide", "gonna commit suicide", "planning to commit suicide", "how to commit suicide",
-        "how do i commit suicide", "how can i commit suicide", "way to commit suicide", "for me to commit suicide",
-        "put a bullet in my head", "put a bullet through my head", "jump to my death",
+        "unalive myself", "unaliving myself", "end myself", "to off myself", "gonna off myself",
+        "want to commit suicide", "going to commit suicide", "gonna commit suicide", "planning to commit suicide",
+        "how to commit suicide", "how do i commit suicide", "how can i commit suicide", "way to commit suicide",
+        "for me to commit suicide", "put a bullet in my head", "put a bullet through my head", "jump to my death",
     ],
     "passive_suicidal_ideation": [
         "rather be dead", "wish i were dead", "wish i could die", "wanna die", "wanna be dead",
-        "don't want to live anymore", "do not want to live anymore", "don't want to exist anymore",
-        "want to stop existing", "tired of being alive", "sick of being alive",
-        "nothing to live for", "no point in living", "i'm suicidal", "i am suicidal", "feeling suicidal",
-        "i feel suicidal",
+        "don't want to live anymore", "do not want to live anymore", "don't wanna live anymore",
+        "don't wanna be alive", "don't want to exist anymore", "want to stop existing", "tired of being alive",
+        "sick of being alive", "i have nothing to live for", "i've got nothing to live for", "i'm suicidal",
+        "i am suicidal", "i'm feeling suicidal", "i am feeling suicidal", "i feel suicidal",
     ],
     "direct_self_injury": [
-        "cutting myself", "harming myself", "hurt myself on purpose", "hurting myself on purpose",
-        "make myself bleed", "i self harm", "i've been self harming", "i have been self harming",
-        "been self harming", "i'm self harming", "i am self harming", "started self harming",
-        "want to self harm",
+        "cutting myself", "hurt myself on purpose", "hurting myself on purpose", "i self harm",
+        "i've been self harming", "i have been self harming", "i'm self harming", "i am self harming",
+        "i started self harming", "i want to self harm",
     ],
     "lethal_means": [
-        "poison myself", "poisoning myself", "gas myself", "suffocate myself", "starve myself to death",
-        "overdose myself", "how to overdose", "how do i overdose", "how can i overdose", "want to overdose",
-        "going to overdose", "gonna overdose", "planning to overdose", "for me to overdose",
-        "take all my pills", "took all my pills", "swallow all my pills", "throw myself off",
-        "throw myself in front of", "jump in front of a train", "jump in front of a bus",
-        "jump in front of a car", "jump in front of a truck",
+        "poison myself", "poisoning myself", "suffocate myself", "starve myself to death", "overdose myself",
+        "how to overdose", "how do i overdose", "how can i overdose", "want to overdose", "going to overdose",
+        "gonna overdose", "planning to overdose", "way to overdose", "way for me to overdose",
+        "throw myself off a", "throw myself off the", "throwing myself off", "throw myself in front of",
+        "throwing myself in front of", "throw myself under", "throwing myself under", "jump in front of a train",
+        "jump in front of a bus", "jump in front of a car", "jump in front of a truck",
     ],
     "reported_suicide": [
         "killed himself", "killed herself", "killed themselves", "killed themself", "took his own life",

@@ -34,6 +34,11 @@ def spans(prompt: str) -> list[tuple[str, str]]:
     # words joined as in handles and hashtags
     ("gonna kill-myself lol", "active_suicidal_ideation", "kill-myself"),
     ("#i_want_to_die", "passive_suicidal_ideation", "i_want_to_die"),
+    # a dash straight after the phrase (folded to "-" by normalisation) is punctuation, not a compound
+    ("gonna hang myself–tonight", "active_suicidal_ideation", "hang myself"),
+    # apostrophe-like marks, or none
+    ("I don´t want to be alive anymore", "passive_suicidal_ideation", "don´t want to be alive"),
+    ("i dont want to be alive anymore", "passive_suicidal_ideation", "dont want to be alive"),
 ])
 def test_finds_the_phrase_with_its_span_in_the_original_prompt(prompt: str, kind: str, span: str) -> None:
     assert (kind, span) in spans(prompt), spans(prompt)
@@ -65,6 +70,8 @@ def test_ordinary_prompts_with_the_same_words_have_none(prompt: str) -> None:
     ("ive been self-harming again", "direct_self_injury", "ive been self-harming"),
     ("thinking about how to unalive myself", "active_suicidal_ideation", "unalive myself"),
     ("im suicidal and scared", "passive_suicidal_ideation", "im suicidal"),
+    ("Iʼm suicidal again", "passive_suicidal_ideation", "Iʼm suicidal"),
+    ("thinking of throwing myself under a bus", "lethal_means", "throwing myself under"),
 ])
 def test_project_phrases_are_found_and_say_where_they_come_from(prompt: str, kind: str, span: str) -> None:
     found = [(indicator.kind, prompt[indicator.start:indicator.end], indicator.source)
@@ -72,14 +79,21 @@ def test_project_phrases_are_found_and_say_where_they_come_from(prompt: str, kin
     assert found == [(kind, span, "project")]
 
 
-def test_lexicon_phrases_say_they_are_the_lexicons_and_match_without_an_apostrophe() -> None:
+def test_lexicon_phrases_say_they_are_the_lexicons() -> None:
     found = CLASSIFIER.classify("i dont want to be alive anymore").indicators
     assert [(indicator.term, indicator.source) for indicator in found] == [("dont want to be alive", "lexicon")]
 
 
 @pytest.mark.parametrize("prompt", [
-    "how to overdose-proof a medicine cabinet for toddlers",
     "I'm tired of living in the suburbs",
+    "I got the burrs off myself after the hike",
+    "Can I take all my pills with breakfast?",
+    "She started self harming in her teens, the article says",
+    "if you're feeling suicidal, text a helpline",
+    "is it possible for me to overdose on vitamin C",
+    "no point in living in a big city if you hate noise",
+    "this job is killing my self-confidence",
+    "I don't want to throw myself off balance on the ice",
     "I poisoned the weeds myself",
     "kids jump in front of the camera at every party",
     "a commuter train in front of a mountain, oil painting",
