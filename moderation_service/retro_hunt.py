@@ -26,12 +26,15 @@ An entry is hunted ``settle_s`` after it was added, so every process has
 synced it (and every item decided before it synced is in the index). An
 entry that matches more than ``max_items`` items is quarantined instead, as
 a flooding entry is at match time: a generic hash cannot take down a flood.
-Items matching an allow bank are left alone, as the default policy does.
+Items matching an allow bank are left alone, as the default policy does (a mirrored
+copy too: an item is looked up in all eight orientations, as at moderation time).
 
 An entry an admin releases from quarantine is hunted again (a second cursor,
 over the ``entry_released`` changes), this time without the flood limit: the
 release is a person's word that the entry is not generic, and each takedown's
-audit entry says it followed a release.
+audit entry says it followed a release. The same pass hunts an entry whose
+hash was banked bare (a list) and later again from its picture, which gives it
+variants (``entry_variants_added``), this time within the flood limit.
 """
 from __future__ import annotations
 
@@ -47,10 +50,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from moderation_service.banks.matcher import ITEM_SIGNAL_TYPES
 from moderation_service.banks.runtime import Banks
-from moderation_service.banks.store import effective_thresholds
+from moderation_service.banks.store import VARIANTS_ADDED, effective_thresholds
 from moderation_service.db.tables import (HashBank, HashBankChange, HashBankEntry, ItemHash, ModerationItem,
                                           RetroHuntCursor, ReviewQueueEntry)
 from moderation_service.decision_cause import RETRO_ACTOR
+from moderation_service.image_views import view_hashes
 from moderation_service.review import audit
 from moderation_service.review.clock import aware, utcnow
 from moderation_service.review.webhooks import enqueue_event
@@ -154,7 +158,8 @@ class RetroHunter:
 
     def _hunt_released_entries(self, session: Session, cursor: RetroHuntCursor, now: datetime,
                                report: HuntReport, counts: dict[str, int]) -> None:
-        """Entries released from quarantine since the last round, once synced everywhere: no flood limit."""
+        """Entries released from quarantine since the last round, once synced everywhere: no flood limit;
+        and entries that gained variants (a hash banked bare, then its picture): the flood limit holds."""
         position = cursor.entry_id
         changes = session.scalars(select(HashBankChange).where(HashBankChange.seq > position)
                                   .order_by(HashBankChange.seq).limit(self.batch)).all()
@@ -162,14 +167,15 @@ class RetroHunter:
             if not self._settled(now, change.changed_at, position, change.seq):
                 break
             position = change.seq
-            if change.op != "entry_released":
+            if change.op not in ("entry_released", VARIANTS_ADDED):
                 continue
             entry = session.get(HashBankEntry, change.entry_id)
             bank = session.get(HashBank, change.bank_id)
             if entry is None or bank is None or bank.purpose != "block" or entry.quarantined_at is not None:
                 continue  # deleted, or quarantined again since
-            report.released += 1
-            taken = self._hunt(session, entry, bank, now, report, released=True)
+            released = change.op == "entry_released"
+            report.released += released
+            taken = self._hunt(session, entry, bank, now, report, released=released)
             if taken:
                 counts[bank.name] = counts.get(bank.name, 0) + taken
         cursor.entry_id, cursor.updated_at = position, now
@@ -182,7 +188,7 @@ class RetroHunter:
             return 0
         distances = {item_id: distance for item_id, (distance, _) in matched.items()}
         published = self._published(session, list(distances))
-        published = [item for item in published if not self._allowed_by_a_bank(session, item.id)]
+        published = [item for item in published if not self._allowed_by_a_bank(session, item)]
         if len(published) > self.max_items and not released:
             reason = (f"retro-hunt: would take down {len(published)} published items "
                       f"(limit {self.max_items})")
@@ -240,11 +246,18 @@ class RetroHunter:
             items.extend(session.scalars(query))
         return items
 
-    def _allowed_by_a_bank(self, session: Session, item_id: str) -> bool:
-        hashes: dict[str, list[str]] = {}
-        for signal_type, hash_hex in session.execute(select(ItemHash.signal_type, ItemHash.hash)
-                                                     .where(ItemHash.item_id == item_id)):
-            hashes.setdefault(signal_type, []).append(hash_hex)
+    def _allowed_by_a_bank(self, session: Session, item: ModerationItem) -> bool:
+        """Whether an allow bank matches the item as a lookup does: every view's hashes, PDQ in all
+        eight orientations (its stored signals), and its sha256; its index rows when it kept no signals."""
+        hashes: dict[str, list[str]] = {"sha256": [item.image_sha256]} if item.image_sha256 else {}
+        for view in view_hashes(item.signals or {}):
+            for signal_type, values in (("phash", [view.phash] if view.phash else []), ("pdq", view.pdq)):
+                hashes.setdefault(signal_type, []).extend(values)
+        if not hashes.get("phash") and not hashes.get("pdq"):
+            for signal_type, hash_hex in session.execute(select(ItemHash.signal_type, ItemHash.hash)
+                                                         .where(ItemHash.item_id == item.id)):
+                hashes.setdefault(signal_type, []).append(hash_hex)
+        hashes = {signal_type: values for signal_type, values in hashes.items() if values}
         if not hashes:
             return False
         return any(match.purpose == "allow" for match in self.banks.matcher.lookup(hashes).matches)

@@ -304,3 +304,26 @@ def test_bad_image_entries_get_a_clear_error(admin):
     missing = admin.post("/v1/banks/no-such-bank/entries", json={"image": still})
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "bank_not_found")
     assert admin.get("/v1/banks/known-bad").json()["entries"] == 0
+
+
+def test_image_entries_read_images_as_moderation_does(admin):
+    """The body limit, base64 wrapped at 76 columns and a data: URL, and labels, as for /v1/moderations."""
+    import numpy as np
+    from PIL import Image
+
+    assert admin.post("/v1/banks", json={"name": "known-bad", "purpose": "block"}).status_code == 201
+    noise = np.random.default_rng(5).integers(0, 256, (900, 900, 3), dtype=np.uint8)
+    large = encode(Image.fromarray(noise), "PNG")
+    assert len(large) > 2 << 20  # over the small-body limit of the other bank routes
+    added = admin.post("/v1/banks/known-bad/entries", json={"image": b64(large)})
+    assert added.status_code == 201, added.json()
+    wrapped = base64.encodebytes(encode(synthetic_scene(35))).decode()  # 76 columns, as `base64` writes it
+    assert admin.post("/v1/banks/known-bad/entries", json={"image": wrapped}).status_code == 201
+    data_url = "data:image/png;base64," + b64(encode(synthetic_scene(36)))
+    body = admin.post("/v1/banks/known-bad/entries", json={"image": data_url, "label": ""}).json()
+    assert {entry["label"] for entry in body["entries"]} == {None}  # "" is no label, as for hashes
+    too_long = admin.post("/v1/banks/known-bad/entries", json={"image": data_url, "label": "x" * 300})
+    assert (too_long.status_code, too_long.json()["error"]["code"]) == (422, "label_too_long")
+    hash_too_long = admin.post("/v1/banks/known-bad/entries",
+                               json={"entries": [{"signal_type": "pdq", "hash": PDQ, "label": "x" * 300}]})
+    assert (hash_too_long.status_code, hash_too_long.json()["error"]["code"]) == (422, "label_too_long")

@@ -105,7 +105,7 @@ def test_without_a_key_no_route_reads_the_body(client):
 def test_every_route_caps_its_body_with_413_request_too_large(client):
     oversized = b'{"a": "' + b"x" * (client.app.state.settings.max_request_bytes + 10) + b'"}'
     for method, path in body_routes(client.app):
-        if path in ("/v1/moderations", "/v1/banks/lookup") or path.endswith("/import"):
+        if path in ("/v1/moderations", "/v1/banks/lookup") or path.endswith(("/import", "/entries")):
             continue  # these take an image or a file: their cap is max_image_bytes * 4/3 + 1 MiB
         response = client.request(method, path, content=oversized, headers={"content-type": "application/json"})
         assert (response.status_code, response.json()["error"]["code"]) == (413, "request_too_large"), path
@@ -117,7 +117,7 @@ def test_every_route_caps_its_body_with_413_request_too_large(client):
 
 def test_the_image_routes_take_their_larger_cap_and_refuse_past_it(client):
     limit = client.app.state.settings.max_image_bytes * 4 // 3 + 1024 * 1024
-    for path in ("/v1/moderations", "/v1/banks/lookup", "/v1/banks/x/import"):
+    for path in ("/v1/moderations", "/v1/banks/lookup", "/v1/banks/x/import", "/v1/banks/x/entries"):
         response = client.post(path, content=b"x" * (limit + 1), headers={"content-type": "application/json"})
         assert (response.status_code, response.json()["error"]["code"]) == (413, "request_too_large"), path
 

@@ -351,25 +351,30 @@ def test_on_postgres_a_banked_pdq_takes_down_exactly_its_near_duplicates(postgre
     assert f'moderation_retroactive_blocks_total{{bank="known-bad"}} {float(len(expected))}' in metrics
 
 
+def published_picture(sessions, picture) -> tuple[str, dict]:
+    """An allowed item with the real PDQ signal of ``picture`` (its hash and seven flips and rotations)."""
+    from classifiers.pdq_hash import PdqHashClassifier
+    from moderation_service.images import decode_image
+
+    signals = {"pdq": PdqHashClassifier().classify(decode_image(encode(picture))).model_dump(mode="json")}
+    assert signals["pdq"]["hash"], "pick a picture whose PDQ hash is trusted"
+    item_id, now = str(uuid.uuid4()), datetime.now(timezone.utc)
+    item = ModerationItem(id=item_id, surface="default", created_at=now, decision="allow", policy_name="p",
+                          policy_sha256="0" * 64, phash=None, signals=signals, reasons=[], model_versions={},
+                          timings_ms={}, request_metadata={}, client="acme")
+    ModerationRepository(sessions).save(item, None, item_hash_rows(item_id, now, signals))
+    return item_id, signals
+
+
 def test_a_rejected_picture_takes_down_mirrored_and_rotated_copies_published_before(sessions):
     """Earlier items keep only their plain PDQ hash; a reviewer-rejected picture's entry keeps its
     flips and rotations (``variants``), and the hunt searches them too. Real PDQ hashes."""
     from PIL import ImageOps
 
-    from classifiers.pdq_hash import PdqHashClassifier
     from moderation_service.banks.feedback import item_hashes
-    from moderation_service.images import decode_image
-
-    hasher = PdqHashClassifier()
 
     def published(picture) -> tuple[str, dict]:
-        signals = {"pdq": hasher.classify(decode_image(encode(picture))).model_dump(mode="json")}
-        item_id, now = str(uuid.uuid4()), datetime.now(timezone.utc)
-        item = ModerationItem(id=item_id, surface="default", created_at=now, decision="allow", policy_name="p",
-                              policy_sha256="0" * 64, phash=None, signals=signals, reasons=[], model_versions={},
-                              timings_ms={}, request_metadata={}, client="acme")
-        ModerationRepository(sessions).save(item, None, item_hash_rows(item_id, now, signals))
-        return item_id, signals
+        return published_picture(sessions, picture)
 
     original = synthetic_scene(900)
     mirrored, _ = published(ImageOps.mirror(original))
@@ -391,3 +396,38 @@ def test_a_rejected_picture_takes_down_mirrored_and_rotated_copies_published_bef
     hunter.banks.store.add_entries("reviewer-rejected", entries, "reviewer")
     assert {taken for taken, _ in hunter.run_once().taken_down} == {mirrored, rotated}
     assert in_force(sessions, unrelated) == "allow"
+
+
+def test_an_allow_bank_protects_a_mirrored_copy_as_a_lookup_does(sessions):
+    from PIL import ImageOps
+
+    original = synthetic_scene(911)
+    mirrored, _ = published_picture(sessions, ImageOps.mirror(original))
+    _, signals = published_picture(sessions, original)
+    pdq = signals["pdq"]
+    hunter = hunter_for(sessions)
+    hunter.banks.store.create_bank("known-good", "allow")
+    hunter.banks.store.add_entries("known-good", [NewEntry("pdq", pdq["hash"])], "api")
+    hunter.banks.store.create_bank("known-bad", "block")
+    hunter.banks.store.add_entries("known-bad", [NewEntry("pdq", pdq["hash"], variants=tuple(pdq["dihedral"]))], "api")
+    assert hunter.run_once().taken_down == []
+    assert in_force(sessions, mirrored) == "allow"
+
+
+def test_a_hash_banked_bare_then_from_its_picture_gains_variants_and_is_hunted_again(sessions):
+    from PIL import ImageOps
+
+    original = synthetic_scene(920)
+    mirrored, _ = published_picture(sessions, ImageOps.mirror(original))
+    _, signals = published_picture(sessions, original)
+    pdq = signals["pdq"]
+    hunter = hunter_for(sessions)
+    hunter.banks.store.create_bank("known-bad", "block")
+    [bare] = hunter.banks.store.add_entries("known-bad", [NewEntry("pdq", pdq["hash"], "from a list")], "import")
+    assert bare["variants"] == 0
+    assert in_force(sessions, mirrored) == "allow" and hunter.run_once().taken_down != []  # the plain copy only
+    [again] = hunter.banks.store.add_entries("known-bad", [NewEntry("pdq", pdq["hash"], "picture",
+                                                                    tuple(pdq["dihedral"]))], "api")
+    assert (again["id"], again["label"], again["variants"]) == (bare["id"], "from a list", 7)
+    assert [item for item, _ in hunter.run_once().taken_down] == [mirrored]
+    assert hunter.run_once().taken_down == []  # once

@@ -1,8 +1,6 @@
 """Hash-bank endpoints (admin): banks, entries, import/export, lookups and quarantine."""
 from __future__ import annotations
 
-import base64
-import binascii
 import codecs
 import tempfile
 from typing import Literal
@@ -12,12 +10,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from moderation_service.api.request_parsing import decode_base64_image
 from moderation_service.api.schemas import AUTH_ERRORS, error_responses
 from moderation_service.auth import Principal, require_scope
 from moderation_service.banks.errors import bad_hash
 from moderation_service.banks.runtime import Banks
 from moderation_service.banks.signals import HashFormatError
-from moderation_service.banks.store import NewEntry, checked_entry
+from moderation_service.banks.store import NewEntry, checked_entry, checked_label
 from moderation_service.banks.transfer import export_lines, import_entries
 from moderation_service.errors import ApiError
 from moderation_service.image_views import view_entries, view_hashes
@@ -45,7 +44,7 @@ class BankUpdate(_Strict):
 class EntryIn(_Strict):
     signal_type: str = Field(max_length=32)
     hash: str = Field(max_length=128)
-    label: str | None = Field(None, max_length=255)
+    label: str | None = Field(None, description="at most 255 characters (422 label_too_long)")
 
 
 class EntriesIn(_Strict):
@@ -53,7 +52,7 @@ class EntriesIn(_Strict):
 
     entries: list[EntryIn] | None = Field(None, min_length=1, max_length=1000)
     image: str | None = None
-    label: str | None = Field(None, max_length=255)
+    label: str | None = Field(None, description="at most 255 characters (422 label_too_long)")
 
 
 class LookupIn(_Strict):
@@ -143,7 +142,11 @@ def bank_router(banks: Banks, state, settings) -> APIRouter:
         banks.store.require_bank(name)  # 404 before an image is decoded
         withheld = []
         if body.image is not None:
-            entries, withheld = _image_entries(body.image, body.label)
+            try:
+                label = checked_label(body.label)
+            except HashFormatError as exc:
+                raise bad_hash(exc) from exc
+            entries, withheld = _image_entries(body.image, label)
         else:
             try:
                 entries = [checked_entry(e.signal_type, e.hash, e.label) for e in body.entries]
@@ -192,14 +195,9 @@ def bank_router(banks: Banks, state, settings) -> APIRouter:
         return StreamingResponse(export_lines(banks.store, name, format), media_type=media)
 
     def _decoded(encoded: str):
-        try:
-            data = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            raise ApiError(400, "invalid_base64", "image is not valid base64") from None
+        data = decode_base64_image(encoded, settings.max_image_bytes)  # as /v1/moderations reads it
         if not data:
             raise ApiError(400, "image_empty", "the image is empty")
-        if len(data) > settings.max_image_bytes:
-            raise ApiError(413, "image_too_large", f"the image is over {settings.max_image_bytes} bytes")
         try:
             image = decode_image(data, settings.image_limits)
         except ImageRejected as exc:

@@ -41,7 +41,7 @@ PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/v1/auth/login", "/docs", "/do
 # The documentation pages' own scripts and styles, served offline (api/docs.py): public files.
 PUBLIC_PREFIXES = ("/docs-assets/",)
 # Routes that carry an image or a bulk file; every other route gets the small cap.
-_LARGE_BODY = re.compile(r"^/v1/(moderations|banks/lookup|banks/[^/]+/import)$")
+_LARGE_BODY = re.compile(r"^/v1/(moderations|banks/lookup|banks/[^/]+/(import|entries))$")
 _STREAMED = re.compile(r"^/v1/banks/[^/]+/import$")
 _JSON_OFF_LOOP_BYTES = 64 * 1024
 

@@ -34,7 +34,7 @@ async def _from_json(request: Request, max_image_bytes: int) -> ModerationInput:
     body = await request.body()
     document = strict_json.loads(body)  # duplicate keys, huge numbers, deep nesting, lone surrogates: 4xx
     payload = _validated(document)
-    image = _decode_base64(payload.image, max_image_bytes) if payload.image is not None else None
+    image = decode_base64_image(payload.image, max_image_bytes) if payload.image is not None else None
     return _to_input(payload, image)
 
 
@@ -97,7 +97,9 @@ def validation_error(errors: list[dict[str, Any]]) -> ApiError:
     return ApiError(422, "invalid_request", "; ".join(f"{d['field']}: {d['problem']}" for d in details), details)
 
 
-def _decode_base64(text: str, max_image_bytes: int) -> bytes:
+def decode_base64_image(text: str, max_image_bytes: int) -> bytes:
+    """An image field's bytes: base64, wrapped or not, a data: URL prefix accepted. Raises ApiError
+    400 ``invalid_base64`` or 413 ``image_too_large``."""
     if text.startswith("data:"):
         _, _, text = text.partition(",")
     # Refuse before decoding: base64 inflates by 4/3.

@@ -23,6 +23,7 @@ PURPOSES = ("block", "allow", "watch")
 BANK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 RESERVED_NAMES = ("lookup", "quarantine", "earlier-items")  # paths under /v1/banks/, and the built-in bank
 MAX_LABEL = 255
+VARIANTS_ADDED = "entry_variants_added"  # a hash_bank_changes op: retro-hunt hunts the entry's new variants
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ def bank_as_dict(bank: HashBank, entries: int | None = None) -> dict:
 def entry_as_dict(entry: HashBankEntry, bank_name: str) -> dict:
     return {"id": entry.id, "bank": bank_name, "signal_type": entry.signal_type, "hash": entry.hash,
             "label": entry.label, "source": entry.source, "created_at": entry.created_at.isoformat(),
-            "quarantined": entry.quarantined_at is not None, "quarantine_reason": entry.quarantine_reason}
+            "quarantined": entry.quarantined_at is not None, "quarantine_reason": entry.quarantine_reason,
+            "variants": len((entry.variants or "").split())}  # flips and rotations kept for retro-hunt
 
 
 def effective_thresholds(overrides: dict[str, int] | None) -> dict[str, int]:
@@ -59,9 +61,14 @@ def effective_thresholds(overrides: dict[str, int] | None) -> dict[str, int]:
 def checked_entry(signal_name: str, hash_text: str, label: str | None) -> NewEntry:
     """Raises HashFormatError (or ValueError for a label) with a readable reason."""
     kind = signal_type(signal_name)
+    return NewEntry(kind.name, kind.parse(hash_text), checked_label(label))
+
+
+def checked_label(label: str | None) -> str | None:
+    """The label to store (None for none or ""); raises HashFormatError ``label_too_long``."""
     if label is not None and len(label) > MAX_LABEL:
         raise HashFormatError("label_too_long", f"a label has at most {MAX_LABEL} characters")
-    return NewEntry(kind.name, kind.parse(hash_text), label or None)
+    return label or None
 
 
 class BankStore:
@@ -146,6 +153,11 @@ class BankStore:
                                         variants=" ".join(entry.variants) or None)
                     session.add(row)
                     session.flush()
+                elif entry.variants and not row.variants:
+                    # The hash was banked bare (a list); now its picture is known: retro-hunt searches
+                    # the orientations it could not before (the change row makes it hunt this entry again).
+                    row.variants = " ".join(entry.variants)
+                    session.add(HashBankChange(op=VARIANTS_ADDED, bank_id=bank.id, entry_id=row.id, changed_at=now()))
                 added.append(entry_as_dict(row, bank.name))
             return added
 
