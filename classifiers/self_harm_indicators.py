@@ -81,7 +81,8 @@ def phrase_pattern(phrase: str) -> str:
         # Any apostrophe-like mark, a space where normalisation dropped one ("I`m"), or none ("dont", "ive").
         part = re.sub(r"['’]", lambda _: _APOSTROPHE, re.escape(word.casefold()))
         parts.append({"myself": _MYSELF, "wrist": r"wrists?"}.get(word.casefold(), part))
-    return _BETWEEN.join(parts)
+    # "self harm" is also written as one word ("selfharm", "selfharming").
+    return _BETWEEN.join(parts).replace(f"self{_BETWEEN}harm", r"self[\s_\-.]*harm")
 
 
 class SelfHarmIndicatorsClassifier(Classifier[str, SelfHarmIndicatorsSignal]):

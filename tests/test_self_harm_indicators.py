@@ -72,6 +72,7 @@ def test_ordinary_prompts_with_the_same_words_have_none(prompt: str) -> None:
     ("im suicidal and scared", "passive_suicidal_ideation", "im suicidal"),
     ("Iʼm suicidal again", "passive_suicidal_ideation", "Iʼm suicidal"),
     ("thinking of throwing myself under a bus", "lethal_means", "throwing myself under"),
+    ("ive been selfharming again", "direct_self_injury", "ive been selfharming"),  # written as one word
 ])
 def test_project_phrases_are_found_and_say_where_they_come_from(prompt: str, kind: str, span: str) -> None:
     found = [(indicator.kind, prompt[indicator.start:indicator.end], indicator.source)
