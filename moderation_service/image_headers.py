@@ -9,6 +9,7 @@ short: send it again) rather than ``image_invalid``.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 
 _JPEG_FRAME_HEADERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
@@ -51,21 +52,41 @@ def _gif(data: bytes) -> bool:
 
 
 def _jpeg(data: bytes) -> bool:
-    position = 2  # after SOI
-    while position + 4 <= len(data):
-        if data[position] != 0xFF:
+    for marker, end in jpeg_segments(data):
+        if marker in (None, 0xDA, 0xD9):  # not a marker, or scan data or the end before a frame header
             return False
+        if marker in _JPEG_FRAME_HEADERS:
+            return end > len(data)
+    return True  # the data ran out first
+
+
+def jpeg_segments(data: bytes) -> Iterator[tuple[int | None, int]]:
+    """(marker, end of its segment) of each JPEG marker after SOI, in order, until the data runs
+    out; (None, position) once the bytes are not a marker. A segment's payload (EXIF thumbnails,
+    ICC profiles) is skipped by its length, and after a start of scan its entropy-coded data up to
+    the next marker that is neither a stuffed 0xFF00 nor RSTn. ``end`` may lie past the data."""
+    position, size = 2, len(data)
+    while position + 4 <= size:
+        if data[position] != 0xFF:
+            yield None, position
+            return
         marker = data[position + 1]
         if marker == 0xFF:  # fill byte
             position += 1
             continue
-        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+        if marker == 0x01 or 0xD0 <= marker <= 0xD9:  # markers without a length (SOI, RSTn, EOI, TEM)
             position += 2
+            yield marker, position
             continue
-        if marker == 0xDA:  # scan data before a frame header: corrupt, not short
-            return False
-        end = position + 2 + struct.unpack(">H", data[position + 2:position + 4])[0]
-        if marker in _JPEG_FRAME_HEADERS:
-            return end > len(data)
-        position = end
-    return True
+        position += 2 + ((data[position + 2] << 8) | data[position + 3])
+        yield marker, position
+        if marker != 0xDA:
+            continue
+        while True:
+            position = data.find(b"\xff", position)
+            if position < 0 or position + 1 >= size:
+                return
+            following = data[position + 1]
+            if following != 0x00 and not 0xD0 <= following <= 0xD7:
+                break
+            position += 2

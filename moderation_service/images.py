@@ -62,7 +62,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from classifiers.base import DecodedImage, ImageView
-from moderation_service.image_headers import header_ends_early
+from moderation_service.image_headers import header_ends_early, jpeg_segments
 
 # Pillow's format ids we decode; MPO is how Pillow names JPEGs with an MPF
 # header (most phone cameras), so it is reported as JPEG.
@@ -238,41 +238,15 @@ def _bad_shape(detail: str) -> ImageRejected:
 
 
 def jpeg_scan_count(data: bytes) -> int:
-    """Start-of-scan markers of the first JPEG in ``data``, counted by walking its segments.
-
-    Segment payloads (EXIF thumbnails, ICC profiles) are skipped by their
-    lengths, and entropy-coded data holds no marker but RSTn (a 0xFF byte in
-    it is stuffed as 0xFF00), so the count is exact. Stops at EOI or at bytes
-    it cannot walk; the decoder then judges those.
-    """
-    scans, position, size = 0, 2, len(data)
-    while position + 4 <= size:
-        if data[position] != 0xFF:
-            return scans
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-            continue
-        if marker == 0xD9:  # EOI
-            return scans
-        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
-            position += 2
-            continue
-        length = (data[position + 2] << 8) | data[position + 3]
-        position += 2 + length
-        if marker != 0xDA:
-            continue
-        scans += 1
-        # Entropy-coded data runs to the next marker other than a stuffed 0xFF00 or RSTn.
-        while True:
-            position = data.find(b"\xff", position)
-            if position < 0 or position + 1 >= size:
-                return scans
-            following = data[position + 1]
-            if following == 0x00 or 0xD0 <= following <= 0xD7:
-                position += 2
-                continue
+    """Start-of-scan markers of the first JPEG in ``data``, counted by walking its segments
+    (``image_headers.jpeg_segments``: payloads skipped by their lengths, entropy-coded data to the
+    next real marker), so the count is exact. Stops at EOI or at bytes it cannot walk; the decoder
+    then judges those."""
+    scans = 0
+    for marker, _ in jpeg_segments(data):
+        if marker is None or marker == 0xD9:  # bytes it cannot walk, or EOI
             break
+        scans += marker == 0xDA
     return scans
 
 

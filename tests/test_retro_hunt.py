@@ -398,14 +398,19 @@ def test_a_rejected_picture_takes_down_mirrored_and_rotated_copies_published_bef
     assert in_force(sessions, unrelated) == "allow"
 
 
-def test_an_allow_bank_protects_a_mirrored_copy_as_a_lookup_does(sessions):
+def mirrored_and_banked_picture(sessions, seed: int) -> tuple[str, dict, RetroHunter]:
+    """A picture's mirrored copy published, then the picture itself: (the copy's id, the picture's
+    PDQ signal, a hunter that hunts entries added from now on)."""
     from PIL import ImageOps
 
-    original = synthetic_scene(911)
+    original = synthetic_scene(seed)
     mirrored, _ = published_picture(sessions, ImageOps.mirror(original))
     _, signals = published_picture(sessions, original)
-    pdq = signals["pdq"]
-    hunter = hunter_for(sessions)
+    return mirrored, signals["pdq"], hunter_for(sessions)
+
+
+def test_an_allow_bank_protects_a_mirrored_copy_as_a_lookup_does(sessions):
+    mirrored, pdq, hunter = mirrored_and_banked_picture(sessions, 911)
     hunter.banks.store.create_bank("known-good", "allow")
     hunter.banks.store.add_entries("known-good", [NewEntry("pdq", pdq["hash"])], "api")
     hunter.banks.store.create_bank("known-bad", "block")
@@ -415,13 +420,7 @@ def test_an_allow_bank_protects_a_mirrored_copy_as_a_lookup_does(sessions):
 
 
 def test_a_hash_banked_bare_then_from_its_picture_gains_variants_and_is_hunted_again(sessions):
-    from PIL import ImageOps
-
-    original = synthetic_scene(920)
-    mirrored, _ = published_picture(sessions, ImageOps.mirror(original))
-    _, signals = published_picture(sessions, original)
-    pdq = signals["pdq"]
-    hunter = hunter_for(sessions)
+    mirrored, pdq, hunter = mirrored_and_banked_picture(sessions, 920)
     hunter.banks.store.create_bank("known-bad", "block")
     [bare] = hunter.banks.store.add_entries("known-bad", [NewEntry("pdq", pdq["hash"], "from a list")], "import")
     assert bare["variants"] == 0
