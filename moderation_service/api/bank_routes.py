@@ -234,7 +234,8 @@ def bank_router(banks: Banks, state, settings) -> APIRouter:
         entries = view_entries(views, label)
         found = {entry.signal_type for entry in entries}
         entries.append(NewEntry("sha256", image.sha256, label))
-        return entries, [kind for kind in ("phash", "pdq") if kind not in found]
+        ran = {"phash": "image_hash" in signals, "pdq": "pdq" in signals}
+        return entries, [kind for kind in ("phash", "pdq") if ran[kind] and kind not in found]
 
     return router
 
