@@ -5,8 +5,8 @@ all write ``hash_bank_entries``) is searched against earlier items on the
 banks' index (the built-in ``earlier-items`` bank) within that bank's
 threshold for its signal type (sha256: the stored image digest), and so are
 its ``variants``, the flips and rotations of the picture it was taken from (a
-reviewer's reject: earlier items keep only their plain PDQ hash, so a mirrored
-copy published before is found only this way). Each match
+reviewer's reject, or a picture added through the API): earlier items keep only
+their plain PDQ hash, so a mirrored copy published before is found only this way. Each match
 whose decision in force is ``allow`` or ``redact`` is taken down:
 
 - its decision in force becomes ``block`` (a review row with
