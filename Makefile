@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/policy_eval.py
 	$(BIN)/python benchmarks/nsfw_runtime.py
 	$(BIN)/python benchmarks/image_views.py
+	$(BIN)/python benchmarks/frame_sampling.py
 	$(BIN)/python benchmarks/second_nsfw_model.py
 	$(BIN)/python benchmarks/toxicity_runtime.py
 

@@ -62,6 +62,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from classifiers.base import DecodedImage, ImageView
+from moderation_service.frame_durations import frame_durations
 from moderation_service.image_headers import header_ends_early, jpeg_segments
 
 # Pillow's format ids we decode; MPO is how Pillow names JPEGs with an MPF
@@ -211,7 +212,7 @@ def decode_image(data: bytes, limits: ImageLimits = ImageLimits()) -> DecodedIma
     size = image.size  # before draft() scales a JPEG down
     try:
         if getattr(image, "n_frames", 1) > 1 and image.format != "MPO":
-            views, frame_count, orientation = _decode_animation(image, limits)
+            views, frame_count, orientation = _decode_animation(image, limits, frame_durations(data, image.format))
         else:
             (views, orientation), frame_count = _decode_still(image, limits), 1
     finally:
@@ -353,13 +354,18 @@ def _decode_still(image: Image.Image, limits: ImageLimits) -> tuple[tuple[ImageV
         raise _classify_decode_error(exc) from exc
 
 
-def _decode_animation(image: Image.Image, limits: ImageLimits) -> tuple[tuple[ImageView, ...], int, int]:
+def _decode_animation(image: Image.Image, limits: ImageLimits, durations_ahead: list[float] | None = None
+                      ) -> tuple[tuple[ImageView, ...], int, int]:
     """The first frame, up to ``sample_frames`` evenly spaced ones and up to ``sample_frames`` of the
     longest-shown others, in one pass.
 
     The longest-shown are chosen among frames not already sampled, and only those held longer
     than the animation's median frame: a tie with frame 0, or one decoy held a moment longer,
     must not spend the only slot a banked frame shown for seconds would take.
+
+    ``durations_ahead``, every frame's duration read from the container (``frame_durations``),
+    lets only the chosen frames be shrunk to views; without it, each candidate is shrunk as it
+    passes and most are dropped once the median is known (the same choice, more work).
 
     Every frame is decoded (each is drawn over the ones before it), so the work
     is ``frames x canvas pixels``, refused past ``max_animation_pixels`` before
@@ -379,6 +385,11 @@ def _decode_animation(image: Image.Image, limits: ImageLimits) -> tuple[tuple[Im
                               f"{limits.max_animation_pixels} frame pixels in all")
         spaced = min(limits.sample_frames, count)
         wanted = {0} | {round(i * (count - 1) / max(spaced - 1, 1)) for i in range(spaced)}
+        if durations_ahead is not None and len(durations_ahead) == count:
+            wanted |= _longest_shown(durations_ahead, wanted, spaced)
+            held_by_heap = False
+        else:
+            held_by_heap = True
         kept: dict[int, tuple[ImageView, ...]] = {}
         held: list[tuple[float, int, tuple[ImageView, ...]]] = []  # min-heap: the longest-shown others
         durations = []
@@ -392,7 +403,7 @@ def _decode_animation(image: Image.Image, limits: ImageLimits) -> tuple[tuple[Im
             durations.append(duration)
             if index in wanted:
                 kept[index] = _views(image, limits.frame_side, orientation, frame=index)
-            elif len(held) < spaced or (duration, -index) > held[0][:2]:
+            elif held_by_heap and (len(held) < spaced or (duration, -index) > held[0][:2]):
                 entry = (duration, -index, _views(image, limits.frame_side, orientation, frame=index))
                 (heapq.heappush if len(held) < spaced else heapq.heappushpop)(held, entry)
         typical = statistics.median(durations)
@@ -402,6 +413,15 @@ def _decode_animation(image: Image.Image, limits: ImageLimits) -> tuple[tuple[Im
         raise _too_many_pixels(str(exc)) from exc
     except _DECODE_ERRORS as exc:
         raise _classify_decode_error(exc) from exc
+
+def _longest_shown(durations: list[float], sampled: set[int], slots: int) -> set[int]:
+    """Up to ``slots`` of the longest-shown frames not in ``sampled`` (ties: the earlier), of those
+    held longer than the median frame: what the heap in ``_decode_animation`` ends with."""
+    others = sorted((index for index in range(len(durations)) if index not in sampled),
+                    key=lambda index: (-durations[index], index))[:slots]
+    typical = statistics.median(durations)
+    return {index for index in others if durations[index] > typical}
+
 
 def _classify_decode_error(exc: BaseException) -> ImageRejected:
     if isinstance(exc, EOFError) or "truncated" in str(exc).lower():
