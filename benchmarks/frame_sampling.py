@@ -10,6 +10,7 @@ most dropped once the median is known), in interleaved rounds, and prints the CP
 from __future__ import annotations
 
 import argparse
+import io
 import statistics
 import sys
 import time
@@ -19,10 +20,17 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from conftest import animation  # noqa: E402
 from moderation_service import images  # noqa: E402
+
+
+def animation(fmt: str, pictures: list[Image.Image], durations: list[int]) -> bytes:
+    """An animated GIF, PNG or WebP (lossless) of ``pictures``, each shown ``durations`` ms."""
+    buffer = io.BytesIO()
+    options = {"lossless": True} if fmt == "WEBP" else {}
+    pictures[0].save(buffer, format=fmt, save_all=True, append_images=pictures[1:], duration=durations, loop=0,
+                     **options)
+    return buffer.getvalue()
 
 
 def frames(count: int, side: int = 1200) -> list[Image.Image]:
