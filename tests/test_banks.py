@@ -327,3 +327,14 @@ def test_image_entries_read_images_as_moderation_does(admin):
     hash_too_long = admin.post("/v1/banks/known-bad/entries",
                                json={"entries": [{"signal_type": "pdq", "hash": PDQ, "label": "x" * 300}]})
     assert (hash_too_long.status_code, hash_too_long.json()["error"]["code"]) == (422, "label_too_long")
+
+
+def test_a_label_with_a_nul_character_is_refused_in_an_import(admin):
+    """PostgreSQL cannot store U+0000 (it was a 500 there); an import is not JSON, so its labels are checked."""
+    assert admin.post("/v1/banks", json={"name": "known-bad", "purpose": "block"}).status_code == 201
+    body = f"signal_type,hash,label\npdq,{PDQ},fine\nphash,{PHASH},bad\x00label\n".encode()
+    response = admin.post("/v1/banks/known-bad/import", content=body, headers={"content-type": "text/csv"})
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "import_invalid")
+    errors = response.json()["error"]["details"]["errors"]
+    assert [(error["line"], error["code"]) for error in errors] == [(3, "label_invalid")]
+    assert admin.get("/v1/banks/known-bad").json()["entries"] == 0

@@ -60,6 +60,7 @@ HOSTILE_VALUES = {  # raw JSON text for one field: each must be a 4xx with one o
     "100 nested arrays": ("[" * 100 + "]" * 100, {"too_deeply_nested"}),
     "40 nested objects": ('{"a": ' * 40 + "1" + "}" * 40, {"too_deeply_nested"}),
     "lone surrogate": ('"x \\udfff y"', {"invalid_text"}),
+    "NUL character": ('"x \\u0000 y"', {"invalid_text"}),  # PostgreSQL cannot store it: was a 500 there
 }
 
 

@@ -57,6 +57,7 @@ async def _from_multipart(request: Request, max_image_bytes: int) -> ModerationI
     for key in ("prompt", "surface", "external_id"):
         value = form.get(key)
         if isinstance(value, str):
+            strict_json.check_text(value, key)  # as JSON bodies are checked
             fields[key] = value
     if isinstance(form.get("metadata"), str):
         try:

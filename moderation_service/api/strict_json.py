@@ -10,7 +10,8 @@ what would otherwise be resolved silently or crash deeper down.
 - ``413 too_many_values``: more than ``MAX_CONTAINERS`` arrays/objects, checked on the
   bytes before parsing, so a body of ``[{},{},...]`` costs no allocation per value;
 - ``422 invalid_text``: a lone UTF-16 surrogate in any string or key (``"\\ud800"``),
-  which tokenizers, spaCy and PostgreSQL all refuse;
+  which tokenizers, spaCy and PostgreSQL all refuse, or a NUL (``"\\u0000"``), which
+  PostgreSQL cannot store;
 - ``400 invalid_json``: anything else that is not JSON (NaN and Infinity included).
 """
 from __future__ import annotations
@@ -65,11 +66,16 @@ def check_document(document: Any) -> None:
 
 
 def check_text(text: str, field: str | None = None) -> None:
-    """Raises 422 invalid_text for a lone surrogate: it is not a character and cannot be encoded."""
+    """Raises 422 invalid_text for a lone surrogate (it is not a character and cannot be encoded)
+    or a NUL (U+0000: PostgreSQL text and JSONB cannot store it, so SQLite and PostgreSQL would
+    answer the same request differently)."""
+    where = f" in {field}" if field else ""
     if (found := _SURROGATE.search(text)) is not None:
-        where = f" in {field}" if field else ""
         raise ApiError(422, "invalid_text", f"the text{where} holds a lone UTF-16 surrogate at position "
                        f"{found.start()}; send valid Unicode")
+    if (position := text.find("\x00")) >= 0:
+        raise ApiError(422, "invalid_text", f"the text{where} holds a NUL character (U+0000) at position "
+                       f"{position}; text fields cannot hold it")
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

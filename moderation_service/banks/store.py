@@ -65,9 +65,12 @@ def checked_entry(signal_name: str, hash_text: str, label: str | None) -> NewEnt
 
 
 def checked_label(label: str | None) -> str | None:
-    """The label to store (None for none or ""); raises HashFormatError ``label_too_long``."""
+    """The label to store (None for none or ""); raises HashFormatError ``label_too_long`` or
+    ``label_invalid`` (a NUL character)."""
     if label is not None and len(label) > MAX_LABEL:
         raise HashFormatError("label_too_long", f"a label has at most {MAX_LABEL} characters")
+    if label is not None and "\x00" in label:  # PostgreSQL cannot store it (imports are not JSON-checked)
+        raise HashFormatError("label_invalid", "a label cannot hold a NUL character (U+0000)")
     return label or None
 
 

@@ -41,6 +41,9 @@ JSON_BODIES: dict[str, tuple[bytes, int, str]] = {
                                              "invalid_text"),
     "reversed surrogate pair": (_json('{"prompt": "x \\ude00\\ud83d y"}'), 422, "invalid_text"),
     "invalid UTF-8 bytes": (b'{"prompt": "caf\xe9 \xff"}', 400, "invalid_json"),
+    # PostgreSQL cannot store a NUL: it was a 500 there and stored on SQLite.
+    "NUL in the prompt": (_json('{"prompt": "a cat\\u0000 on a mat"}'), 422, "invalid_text"),
+    "NUL in a metadata value": (_json('{"prompt": "hi", "metadata": {"k": "a\\u0000"}}'), 422, "invalid_text"),
 }
 
 # A valid pair is one emoji, not an error.
@@ -58,6 +61,8 @@ MULTIPART: dict[str, tuple[list[tuple[str, tuple[None, bytes]]], int, str]] = {
                                             "too_deeply_nested"),
     "duplicate keys in metadata": ([("prompt", (None, b"hi")), ("metadata", (None, b'{"a": 1, "a": 2}'))], 422,
                                    "duplicate_field"),
+    "NUL in the prompt": ([("prompt", (None, b"a cat\x00 on a mat"))], 422, "invalid_text"),
+    "NUL in the external id": ([("prompt", (None, b"hi")), ("external_id", (None, b"id\x00"))], 422, "invalid_text"),
 }
 
 # (method, path, body, status, code): the same kinds on routes other than moderation.
@@ -69,6 +74,7 @@ OTHER_ROUTES: list[tuple[str, str, bytes, int, str]] = [
     ("POST", "/v1/auth/login", _json('{"username": "ada", "password": "x\\ud800yyyyyyyy"}'), 422, "invalid_text"),
     ("POST", "/v1/banks", _json(json.dumps({"name": "x", "purpose": "block"})[:-1] + ', "name": "y"}'), 422,
      "duplicate_field"),
+    ("POST", "/v1/banks", _json('{"name": "x", "purpose": "block", "description": "a\\u0000"}'), 422, "invalid_text"),
 ]
 
 # Patterns that backtrack exponentially in Python's `re`; RE2 matches them in linear time.
