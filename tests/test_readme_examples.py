@@ -32,6 +32,7 @@ def test_the_bank_examples_run_as_written(tmp_path):
     assert "<64 hex>" not in block and "@list.csv" in block
     with ServedApp(review_app(tmp_path / "data")) as served:
         script = (block.replace(".venv/bin/moderation", MODERATION)
+                  .replace("examples/", f"{PROJECT_ROOT / 'examples'}/")
                   .replace("localhost:8000", served.url.removeprefix("http://"))
                   .replace("curl -s ", "curl -sS --fail-with-body "))
         result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True,
