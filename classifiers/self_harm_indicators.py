@@ -10,7 +10,7 @@ case-insensitively as whole words on the normalised prompt (look-alike letters f
 decoded: see text_normalization). The file's ``project_phrases`` are wordings written for this
 project that the lexicon has no first-person form for ("how do I overdose", "I'd rather be dead"),
 and one kind of their own, ``reported_suicide``: a past-tense report of someone else's suicide
-("took his own life"), which the default policy treats as news, not as a risk to the writer.
+("took his own life"), which the default policy does not treat as a risk to the writer.
 Each indicator carries its kind, its ``source`` (``lexicon`` or ``project``), the normalised words
 that matched and the span in the ORIGINAL prompt (``prompt[start:end]``).
 
@@ -63,14 +63,19 @@ class SelfHarmLexiconError(ValueError):
     pass
 
 
-_APOSTROPHE = r"(?:['’ʼ´‘`]|\s\u0301?)?"  # NFKC reads an acute accent ´ as a space and U+0301
-# "myself", or "my self" unless it starts a compound ("killing my self-esteem").
-_MYSELF = r"(?:myself|my[\s_\-.]+self(?!-\w))"
-_BETWEEN = r"[\s_\-.]+"  # "kill myself", "kill-myself", "kill_myself", "kill.myself"
+_APOSTROPHE = r"(?:['’ʼ´‘`′‛ˈ]|\s\u0301?)?"  # NFKC reads an acute accent ´ as a space and U+0301
+# "myself", or "my self" unless it starts a compound ("killing my self-esteem", "my self doubt").
+_MYSELF = (r"(?:myself|my[\s_\-.]+self(?!-\w|\s+(?:esteem|worth|confidence|doubt|care|image|respect|control|love|"
+           r"discipline)\b))")
+_BETWEEN = r"[\s_\-.]*"  # "kill myself", "kill-myself", "kill_myself", "kill.myself", "#killmyself"
+# Everyday phrasal uses after "myself": "cut myself a slice", "cut myself off", "burn myself out",
+# "shoot myself an email", "hang myself up on the hook", "shoot myself in the foot".
+_IDIOM_AFTER_MYSELF = r"(?![\s_\-.]+(?:a|an|off|out|up|some|in\s+the\s+foot)\b)"
 
 
 def phrase_pattern(phrase: str) -> str:
-    """A lexicon phrase as a regex: words separated by whitespace, hyphens, underscores or dots,
+    """A lexicon phrase as a regex: words separated by whitespace, hyphens, underscores, dots or
+    nothing (hashtags),
     "myself" also as "my self", a straight, curly or no apostrophe, "wrist" also "wrists". Raises
     SelfHarmLexiconError when empty."""
     words = phrase.split()
@@ -81,8 +86,8 @@ def phrase_pattern(phrase: str) -> str:
         # Any apostrophe-like mark, a space where normalisation dropped one ("I`m"), or none ("dont", "ive").
         part = re.sub(r"['’]", lambda _: _APOSTROPHE, re.escape(word.casefold()))
         parts.append({"myself": _MYSELF, "wrist": r"wrists?"}.get(word.casefold(), part))
-    # "self harm" is also written as one word ("selfharm", "selfharming").
-    return _BETWEEN.join(parts).replace(f"self{_BETWEEN}harm", r"self[\s_\-.]*harm")
+    pattern = _BETWEEN.join(parts)
+    return pattern + _IDIOM_AFTER_MYSELF if words[-1].casefold() == "myself" else pattern
 
 
 class SelfHarmIndicatorsClassifier(Classifier[str, SelfHarmIndicatorsSignal]):
@@ -101,7 +106,8 @@ class SelfHarmIndicatorsClassifier(Classifier[str, SelfHarmIndicatorsSignal]):
                     for index, (_, _, phrases) in enumerate(self._spec.groups())]
         # Not inside a longer word. A hyphen after a phrase may be a dash ("hang myself–tonight" reads
         # "hang myself-tonight" once dashes are folded), so it does not stop a match.
-        self._pattern = re.compile(rf"(?<!\w)(?:{'|'.join(branches)})(?!\w)", re.IGNORECASE)
+        # An underscore is a boundary too ("#i_want_to_die_").
+        self._pattern = re.compile(rf"(?<![^\W_])(?:{'|'.join(branches)})(?![^\W_])", re.IGNORECASE)
         self.identity = ModelIdentity(name="suicide-risk-lexicon", version="1.0",
                                       weights_sha256=sha256_of_files(path))
 

@@ -31,9 +31,9 @@ feeling suicidal, call 988"; "take all my pills": "... as prescribed").
 One project kind is not the writer's own risk: ``reported_suicide``, a report of someone else's
 suicide or attempt in the past tense ("killed herself", "took his own life", "died by suicide").
 The text model read such news as threats and harassment ("The coroner found that he shot
-himself": harassment 0.95, blocked); the default policy lets no threat rule block on it, and
-does not send it to the self-harm queue either. Wishes and commands ("he should kill himself",
-"kill yourself") are not reports and are not listed.
+himself": harassment 0.95, blocked). The default policy does not send it to the self-harm
+queue, and does not let it lift a block (appended to abuse, it would: policies/README.md).
+Wishes and commands ("he should kill himself", "kill yourself") are not reports and are not listed.
 
 ``--check`` exits 1 when the committed file differs from what the lexicon builds (a test runs it).
 """
@@ -114,9 +114,9 @@ PROJECT_PHRASES = {
         "poison myself", "poisoning myself", "suffocate myself", "starve myself to death", "overdose myself",
         "how to overdose", "how do i overdose", "how can i overdose", "want to overdose", "going to overdose",
         "gonna overdose", "planning to overdose", "way to overdose", "way for me to overdose",
-        "throw myself off a", "throw myself off the", "throwing myself off", "throw myself in front of",
-        "throwing myself in front of", "throw myself under", "throwing myself under", "jump in front of a train",
-        "jump in front of a bus", "jump in front of a car", "jump in front of a truck",
+        "throw myself off a", "throw myself off the", "throwing myself off", "throw myself in front of a train",
+        "throwing myself in front of a train", "throw myself under a train", "throwing myself under a train",
+        "jump in front of a train",
     ],
     "reported_suicide": [
         "killed himself", "killed herself", "killed themselves", "killed themself", "took his own life",
