@@ -319,6 +319,8 @@ def test_image_entries_read_images_as_moderation_does(admin):
     assert added.status_code == 201, added.json()
     wrapped = base64.encodebytes(encode(synthetic_scene(35))).decode()  # 76 columns, as `base64` writes it
     assert admin.post("/v1/banks/known-bad/entries", json={"image": wrapped}).status_code == 201
+    assert admin.post("/v1/banks/known-bad/entries", json={
+        "image": "DATA:IMAGE/PNG;BASE64," + b64(encode(synthetic_scene(37)))}).status_code == 201
     data_url = "data:image/png;base64," + b64(encode(synthetic_scene(36)))
     body = admin.post("/v1/banks/known-bad/entries", json={"image": data_url, "label": ""}).json()
     assert {entry["label"] for entry in body["entries"]} == {None}  # "" is no label, as for hashes

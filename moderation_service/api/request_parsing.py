@@ -101,7 +101,7 @@ def validation_error(errors: list[dict[str, Any]]) -> ApiError:
 def decode_base64_image(text: str, max_image_bytes: int) -> bytes:
     """An image field's bytes: base64, wrapped or not, a data: URL prefix accepted. Raises ApiError
     400 ``invalid_base64`` or 413 ``image_too_large``."""
-    if text.startswith("data:"):
+    if text[:5].lower() == "data:":  # a URL scheme is case-insensitive
         _, _, text = text.partition(",")
     # Refuse before decoding: base64 inflates by 4/3.
     if len(text) * 3 // 4 > max_image_bytes + 3:
