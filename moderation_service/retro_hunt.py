@@ -23,7 +23,9 @@ advance: a crash rolls the round back and the next round redoes it. Items
 already blocked are never taken down again, so a replay is harmless.
 
 An entry is hunted ``settle_s`` after it was added, so every process has
-synced it (and every item decided before it synced is in the index). An
+synced it (and every item decided before it synced is in the index); the
+cursor waits at a gap in the ids (a commit still to come) unless the entries in
+the gap were removed. An
 entry that matches more than ``max_items`` items is quarantined instead, as
 a flooding entry is at match time: a generic hash cannot take down a flood.
 Items matching an allow bank are left alone, as the default policy does (a mirrored
@@ -44,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -142,7 +144,9 @@ class RetroHunter:
                                .where(HashBankEntry.id > position).order_by(HashBankEntry.id)
                                .limit(self.batch)).all()
         for entry, bank in rows:
-            if not self._settled(now, entry.created_at, position, entry.id):
+            # A gap of removed entries is not a commit still to come: no need to wait it out.
+            following = position + 1 if self._removed_between(session, position, entry.id) else entry.id
+            if not self._settled(now, entry.created_at, position, following):
                 break  # later ones are newer still
             position = entry.id
             report.entries += 1
@@ -155,6 +159,16 @@ class RetroHunter:
             if taken:
                 counts[bank.name] = counts.get(bank.name, 0) + taken
         cursor.entry_id, cursor.updated_at = position, now
+
+    @staticmethod
+    def _removed_between(session: Session, position: int, following: int) -> bool:
+        """Whether every entry id strictly between ``position`` and ``following`` was removed."""
+        if following <= position + 1:
+            return True
+        removed = session.scalar(select(func.count(func.distinct(HashBankChange.entry_id))).where(
+            HashBankChange.op == "entry_removed", HashBankChange.entry_id > position,
+            HashBankChange.entry_id < following))
+        return removed == following - position - 1
 
     def _hunt_released_entries(self, session: Session, cursor: RetroHuntCursor, now: datetime,
                                report: HuntReport, counts: dict[str, int]) -> None:

@@ -430,3 +430,14 @@ def test_a_hash_banked_bare_then_from_its_picture_gains_variants_and_is_hunted_a
     assert (again["id"], again["label"], again["variants"]) == (bare["id"], "from a list", 7)
     assert [item for item, _ in hunter.run_once().taken_down] == [mirrored]
     assert hunter.run_once().taken_down == []  # once
+
+
+def test_an_entry_removed_before_its_hunt_leaves_no_gap_to_wait_out(sessions):
+    """The cursor waits at an id gap (a commit still to come) for gap_timeout_s; a removed entry is not one."""
+    item = store_item(sessions, "0000000000000000")
+    hunter = RetroHunter(sessions, open_banks(sessions), settle_s=0.0, gap_timeout_s=3600)
+    hunter.banks.store.create_bank("bad", "block")
+    [mistake] = hunter.banks.store.add_entries("bad", [NewEntry("phash", "ffffffffffffffff")], "api")
+    hunter.banks.store.remove_entry("bad", mistake["id"])
+    hunter.banks.store.add_entries("bad", [NewEntry("phash", "0000000000000000")], "api")
+    assert [taken for taken, _ in hunter.run_once().taken_down] == [item]
