@@ -235,7 +235,9 @@ class ModerationService:
     def _checked_prompt(self, prompt: str | None) -> str | None:
         if prompt is None or not prompt.strip():
             return None
-        check_text(prompt, "the prompt")  # a lone surrogate breaks tokenizers and spaCy: 422 invalid_text
+        check_text(prompt, "the prompt", allow_nul=True)  # a lone surrogate breaks tokenizers and spaCy: 422
+        # A NUL is dropped, as normalisation drops every control character; PostgreSQL cannot store one.
+        prompt = prompt.replace("\x00", "")
         if len(prompt) > self.settings.max_prompt_chars:
             raise ApiError(422, "prompt_too_long",
                            f"the prompt has {len(prompt)} characters; the limit is {self.settings.max_prompt_chars}")

@@ -94,6 +94,8 @@ def test_huge_numbers_deep_nesting_and_lone_surrogates_in_every_json_field(serve
             continue
         for field in fields or ["any"]:
             for name, (raw, codes) in HOSTILE_VALUES.items():
+                if name == "NUL character" and (path, field) == ("/v1/moderations", "prompt"):
+                    continue  # the prompt drops a NUL as it drops control characters (test_hostile_inputs)
                 body = '{"%s": %s}' % (field, raw)
                 response = client.request(method, path, content=body, headers={
                     "Authorization": f"Bearer {key}", "content-type": "application/json"})

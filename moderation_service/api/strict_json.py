@@ -11,7 +11,7 @@ what would otherwise be resolved silently or crash deeper down.
   bytes before parsing, so a body of ``[{},{},...]`` costs no allocation per value;
 - ``422 invalid_text``: a lone UTF-16 surrogate in any string or key (``"\\ud800"``),
   which tokenizers, spaCy and PostgreSQL all refuse, or a NUL (``"\\u0000"``), which
-  PostgreSQL cannot store;
+  PostgreSQL cannot store (but in the moderation prompt, which drops it: ``nul_allowed``);
 - ``400 invalid_json``: anything else that is not JSON (NaN and Infinity included).
 """
 from __future__ import annotations
@@ -30,7 +30,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _OPENERS = re.compile(rb'(?:[\[{]\s*(?:"[^"\\]{0,64}"\s*:\s*)?){%d}' % (MAX_DEPTH + 1))
 
 
-def loads(data: bytes | str) -> Any:
+def loads(data: bytes | str, nul_allowed: frozenset[str] = frozenset()) -> Any:
+    """The document, or ApiError (module doc). ``nul_allowed``: top-level keys whose string may hold
+    a NUL (the moderation prompt, which drops it as it drops other control characters)."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     if raw.count(b"{") + raw.count(b"[") > MAX_CONTAINERS:
         if _OPENERS.search(raw):  # the usual deep-nesting shape, named as such
@@ -43,13 +45,21 @@ def loads(data: bytes | str) -> Any:
         raise _too_deep() from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
-    check_document(document)
+    check_document(document, nul_allowed)
     return document
 
 
-def check_document(document: Any) -> None:
-    """Depth and lone surrogates, walked without recursion."""
+def check_document(document: Any, nul_allowed: frozenset[str] = frozenset()) -> None:
+    """Depth, lone surrogates and NULs, walked without recursion (``nul_allowed``: see ``loads``)."""
     stack = [(document, 1)]
+    if isinstance(document, dict):  # the top level first: a key may allow its string a NUL
+        stack = []
+        for key, value in document.items():
+            check_text(key)
+            if isinstance(value, str):
+                check_text(value, allow_nul=key in nul_allowed)
+            else:
+                stack.append((value, 2))
     while stack:
         value, depth = stack.pop()
         if isinstance(value, str):
@@ -65,7 +75,7 @@ def check_document(document: Any) -> None:
                 stack.extend((inner, depth + 1) for inner in value)
 
 
-def check_text(text: str, field: str | None = None) -> None:
+def check_text(text: str, field: str | None = None, allow_nul: bool = False) -> None:
     """Raises 422 invalid_text for a lone surrogate (it is not a character and cannot be encoded)
     or a NUL (U+0000: PostgreSQL text and JSONB cannot store it, so SQLite and PostgreSQL would
     answer the same request differently)."""
@@ -73,7 +83,7 @@ def check_text(text: str, field: str | None = None) -> None:
     if (found := _SURROGATE.search(text)) is not None:
         raise ApiError(422, "invalid_text", f"the text{where} holds a lone UTF-16 surrogate at position "
                        f"{found.start()}; send valid Unicode")
-    if (position := text.find("\x00")) >= 0:
+    if not allow_nul and (position := text.find("\x00")) >= 0:
         raise ApiError(422, "invalid_text", f"the text{where} holds a NUL character (U+0000) at position "
                        f"{position}; text fields cannot hold it")
 
