@@ -107,7 +107,8 @@ class SelfHarmIndicatorsClassifier(Classifier[str, SelfHarmIndicatorsSignal]):
         # Not inside a longer word. A hyphen after a phrase may be a dash ("hang myself–tonight" reads
         # "hang myself-tonight" once dashes are folded), so it does not stop a match.
         # An underscore is a boundary too ("#i_want_to_die_").
-        self._pattern = re.compile(rf"(?<![^\W_])(?:{'|'.join(branches)})(?![^\W_])", re.IGNORECASE)
+        # The end is checked in ``signal``: "kill myself!!1" reads "kill myselfiii" once l33t is decoded.
+        self._pattern = re.compile(rf"(?<![^\W_])(?:{'|'.join(branches)})", re.IGNORECASE)
         self.identity = ModelIdentity(name="suicide-risk-lexicon", version="1.0",
                                       weights_sha256=sha256_of_files(path))
 
@@ -125,10 +126,20 @@ class SelfHarmIndicatorsClassifier(Classifier[str, SelfHarmIndicatorsSignal]):
         found = []
         for match in self._pattern.finditer(text):
             begin, finish = match.span()
+            if not _ends_a_word(text, finish, prompt, ends[finish - 1]):
+                continue
             source, kind = self._groups[int(match.lastgroup[1:])]
             found.append(SelfHarmIndicator(kind=kind, source=source, term=match.group(0).casefold(),
                                            start=starts[begin], end=ends[finish - 1]))
         return SelfHarmIndicatorsSignal(indicators=found)
+
+
+def _ends_a_word(text: str, finish: int, prompt: str, original_end: int) -> bool:
+    """A match ends a word when the normalised text goes on with no letter or digit, or the original
+    prompt does: normalising can turn what follows into letters ("myself!!1" -> "myselfiii" by l33t,
+    "myself™" -> "myselfTM" by NFKC), and the original shows it was not part of the word."""
+    following = text[finish:finish + 1]
+    return not following.isalnum() or not prompt[original_end:original_end + 1].isalnum()
 
 
 def _load(path: Path) -> _Lexicon:

@@ -36,6 +36,9 @@ def spans(prompt: str) -> list[tuple[str, str]]:
     ("#i_want_to_die", "passive_suicidal_ideation", "i_want_to_die"),
     ("#killmyself", "active_suicidal_ideation", "killmyself"),  # a hashtag: words run together
     ("i_want_to_die_", "passive_suicidal_ideation", "i_want_to_die"),  # an underscore is a boundary
+    # what normalising turns into letters after a phrase: l33t ("!!1") and NFKC ("™")
+    ("kill myself!!1 nobody cares", "active_suicidal_ideation", "kill myself"),
+    ("i want to die™", "passive_suicidal_ideation", "i want to die"),
     # a dash straight after the phrase (folded to "-" by normalisation) is punctuation, not a compound
     ("gonna hang myself–tonight", "active_suicidal_ideation", "hang myself"),
     # apostrophe-like marks, or none
@@ -57,6 +60,7 @@ def test_finds_the_phrase_with_its_span_in_the_original_prompt(prompt: str, kind
     "how do I cut my own hair at home",
     "noose-shaped cloud over a cornfield, surreal",
     "a cabin 5 kms from the lake, watercolour",  # "kms", the lexicon's "kill myself", is also kilometres
+    "my cat is so selfish, I could cut myselfish slices of patience",  # a longer word, not the phrase
 ])
 def test_ordinary_prompts_with_the_same_words_have_none(prompt: str) -> None:
     assert spans(prompt) == []
