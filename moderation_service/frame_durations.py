@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import struct
 
+from moderation_service.image_headers import gif_blocks, png_chunks
+
 
 def frame_durations(data: bytes, image_format: str) -> list[float] | None:
     """Each frame's display time in ms, in frame order, or None (see module doc)."""
@@ -27,49 +29,30 @@ def frame_durations(data: bytes, image_format: str) -> list[float] | None:
         return None  # cut short: the decoder reports it
 
 
-def _sub_blocks_end(data: bytes, position: int) -> int:
-    while data[position]:
-        position += data[position] + 1
-    return position + 1
-
-
 def _gif(data: bytes) -> list[float] | None:
-    flags = data[10]
-    position = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
     durations: list[float] = []
     pending = 0.0  # Pillow resets the duration for every frame: no extension, no duration
-    while position < len(data):
-        block = data[position]
+    for block, position in gif_blocks(data):
         if block == 0x21:
             label, size = data[position + 1], data[position + 2]
             if label == 0xF9 and size >= 4:
                 pending = float(struct.unpack_from("<H", data, position + 4)[0] * 10)
-            position = _sub_blocks_end(data, position + 2)
         elif block == 0x2C:
             durations.append(pending)
             pending = 0.0
-            packed = data[position + 9]
-            position += 10 + (3 << ((packed & 7) + 1) if packed & 0x80 else 0)
-            position = _sub_blocks_end(data, position + 1)  # after the LZW code size
-        elif block == 0x3B:
-            break
-        else:
+        elif block != 0x3B:
             return None
     return durations
 
 
 def _apng(data: bytes) -> list[float] | None:
-    position, durations = 8, []
-    while position + 8 <= len(data):
-        length, kind = struct.unpack_from(">I4s", data, position)
+    durations = []
+    for kind, start, _ in png_chunks(data):
         if kind == b"fcTL":
-            numerator, denominator = struct.unpack_from(">HH", data, position + 8 + 20)
+            numerator, denominator = struct.unpack_from(">HH", data, start + 20)
             durations.append(numerator / (denominator or 100) * 1000)
         elif kind == b"IDAT" and not durations:
             return None  # a default image that is not a frame: Pillow numbers frames its own way
-        elif kind == b"IEND":
-            break
-        position += 12 + length
     return durations
 
 

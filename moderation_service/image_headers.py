@@ -5,6 +5,9 @@ header it needs (a PNG before its first IDAT, a GIF inside its palette, a JPEG b
 frame header). When the magic bytes name an accepted format, these walks over the
 structure say whether the data simply ran out, which is ``image_truncated`` (an upload cut
 short: send it again) rather than ``image_invalid``.
+
+The walks over each format's structure (``png_chunks``, ``gif_blocks``, ``jpeg_segments``) are
+shared with the decoder's checks (``images``) and with ``frame_durations``.
 """
 from __future__ import annotations
 
@@ -24,31 +27,59 @@ def header_ends_early(data: bytes, image_format: str | None) -> bool:
 def _png(data: bytes) -> bool:
     if len(data) >= 16 and data[8:16] != b"\x00\x00\x00\x0dIHDR":
         return False  # the first chunk of every PNG is a 13-byte IHDR
-    position = 8  # after the signature
-    while position + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
+    for kind, _, _ in png_chunks(data):
         if kind == b"IDAT" or not kind.isalpha():  # reached the pixels, or not a chunk at all
             return False
-        position += 12 + length  # length, type, data, CRC
     return True
 
 
 def _gif(data: bytes) -> bool:
     if len(data) < 13:
         return True
-    flags = data[10]
-    position = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)  # the global colour table
-    while position < len(data):
-        block = data[position]
+    for block, position in gif_blocks(data):
         if block == 0x2C:  # image descriptor
             return position + 10 > len(data)
         if block != 0x21:  # the trailer, or garbage
             return False
-        position += 2  # extension introducer and label, then sub-blocks until a zero length
-        while position < len(data) and data[position]:
-            position += data[position] + 1
-        position += 1
     return True
+
+
+def png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """(type, start of its data, length) of each chunk of a PNG, up to IEND or the end of the data."""
+    position = 8  # after the signature
+    while position + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        yield kind, position + 8, length
+        if kind == b"IEND":
+            return
+        position += 12 + length  # length, type, data, CRC
+
+
+def gif_blocks(data: bytes) -> Iterator[tuple[int, int]]:
+    """(introducer, position) of each block of a GIF (of 13 bytes or more) after its header and
+    global colour table: 0x21 an extension (label at position + 1, sub-blocks from position + 2),
+    0x2C an image descriptor; anything else (the trailer, garbage) is the last one yielded. Stops
+    where the data runs out."""
+    flags = data[10]
+    position = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)  # the global colour table
+    while position < len(data):
+        block = data[position]
+        yield block, position
+        if block == 0x21:
+            position = _sub_blocks_end(data, position + 2)
+        elif block == 0x2C:
+            packed = data[position + 9]
+            position += 10 + (3 << ((packed & 7) + 1) if packed & 0x80 else 0)  # a local colour table
+            position = _sub_blocks_end(data, position + 1)  # after the LZW code size
+        else:
+            return
+
+
+def _sub_blocks_end(data: bytes, position: int) -> int:
+    """Past the sub-blocks from ``position`` (each a length byte and its bytes, until a zero length)."""
+    while position < len(data) and data[position]:
+        position += data[position] + 1
+    return position + 1
 
 
 def _jpeg(data: bytes) -> bool:

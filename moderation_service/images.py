@@ -55,7 +55,6 @@ import struct
 import threading
 import warnings
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,7 +62,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from classifiers.base import DecodedImage, ImageView
 from moderation_service.frame_durations import frame_durations
-from moderation_service.image_headers import header_ends_early, jpeg_segments
+from moderation_service.image_headers import header_ends_early, jpeg_segments, png_chunks
 
 # Pillow's format ids we decode; MPO is how Pillow names JPEGs with an MPF
 # header (most phone cameras), so it is reported as JPEG.
@@ -251,22 +250,11 @@ def jpeg_scan_count(data: bytes) -> int:
     return scans
 
 
-def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
-    """(type, start of its data, length) of each chunk of a PNG, up to IEND or the end of the data."""
-    position = 8
-    while position + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
-        yield kind, position + 8, length
-        if kind == b"IEND":
-            return
-        position += 12 + length
-
-
 def _png_refused(data: bytes) -> ImageRejected | None:
     """What a PNG's chunks say it cannot be moderated faithfully for, if anything (one walk over
     the chunk headers)."""
     declared, controls, keyed = None, 0, False
-    for kind, start, _ in _png_chunks(data):
+    for kind, start, _ in png_chunks(data):
         if kind == b"acTL" and start + 4 <= len(data):
             declared = struct.unpack(">I", data[start:start + 4])[0]
         elif kind == b"fcTL":
