@@ -44,7 +44,7 @@ PUBLIC_PREFIXES = ("/docs-assets/",)
 _LARGE_BODY = re.compile(r"^/v1/(moderations|banks/lookup|banks/[^/]+/(import|entries))$")
 _STREAMED = re.compile(r"^/v1/banks/[^/]+/import$")
 _JSON_OFF_LOOP_BYTES = 64 * 1024
-_PROMPT_KEYS = frozenset({"prompt"})  # the moderation prompt drops a NUL, as it drops other control characters
+PROMPT_KEYS = frozenset({"prompt"})  # the moderation prompt drops a NUL, as it drops other control characters
 
 
 class BodyTooLarge(Exception):
@@ -92,7 +92,7 @@ class EdgeGuard:
             else:
                 body = await _read_body(receive, limit, self.limits.body_read_timeout_s)
                 if body and _is_json(headers):
-                    nul_allowed = _PROMPT_KEYS if path == "/v1/moderations" else frozenset()
+                    nul_allowed = PROMPT_KEYS if path == "/v1/moderations" else frozenset()
                     if len(body) > _JSON_OFF_LOOP_BYTES:
                         await run_in_threadpool(strict_json.loads, body, nul_allowed)
                     else:

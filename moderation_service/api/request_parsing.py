@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from moderation_service.api import strict_json
-from moderation_service.api.edge_guard import BodyTimeout, BodyTooLarge
+from moderation_service.api.edge_guard import PROMPT_KEYS, BodyTimeout, BodyTooLarge
 from moderation_service.api.schemas import ModerationRequest
 from moderation_service.errors import ApiError
 from moderation_service.service import ModerationInput
@@ -33,7 +33,7 @@ async def parse_moderation_request(request: Request, max_image_bytes: int) -> Mo
 async def _from_json(request: Request, max_image_bytes: int) -> ModerationInput:
     body = await request.body()
     # duplicate keys, huge numbers, deep nesting, lone surrogates, NULs but in the prompt: 4xx
-    document = strict_json.loads(body, frozenset({"prompt"}))
+    document = strict_json.loads(body, PROMPT_KEYS)
     payload = _validated(document)
     image = decode_base64_image(payload.image, max_image_bytes) if payload.image is not None else None
     return _to_input(payload, image)
@@ -58,7 +58,7 @@ async def _from_multipart(request: Request, max_image_bytes: int) -> ModerationI
     for key in ("prompt", "surface", "external_id"):
         value = form.get(key)
         if isinstance(value, str):
-            strict_json.check_text(value, key, allow_nul=key == "prompt")  # as JSON bodies are checked
+            strict_json.check_text(value, key, allow_nul=key in PROMPT_KEYS)  # as JSON bodies are checked
             fields[key] = value
     if isinstance(form.get("metadata"), str):
         try:

@@ -51,28 +51,20 @@ def loads(data: bytes | str, nul_allowed: frozenset[str] = frozenset()) -> Any:
 
 def check_document(document: Any, nul_allowed: frozenset[str] = frozenset()) -> None:
     """Depth, lone surrogates and NULs, walked without recursion (``nul_allowed``: see ``loads``)."""
-    stack = [(document, 1)]
-    if isinstance(document, dict):  # the top level first: a key may allow its string a NUL
-        stack = []
-        for key, value in document.items():
-            check_text(key)
-            if isinstance(value, str):
-                check_text(value, allow_nul=key in nul_allowed)
-            else:
-                stack.append((value, 2))
+    stack = [(document, 1, False)]  # (value, depth, whether a NUL is allowed in it)
     while stack:
-        value, depth = stack.pop()
+        value, depth, nul_ok = stack.pop()
         if isinstance(value, str):
-            check_text(value)
+            check_text(value, allow_nul=nul_ok)
         elif isinstance(value, (dict, list)):
             if depth > MAX_DEPTH:
                 raise _too_deep()
             if isinstance(value, dict):
                 for key, inner in value.items():
                     check_text(key)
-                    stack.append((inner, depth + 1))
+                    stack.append((inner, depth + 1, depth == 1 and key in nul_allowed))
             else:
-                stack.extend((inner, depth + 1) for inner in value)
+                stack.extend((inner, depth + 1, False) for inner in value)
 
 
 def check_text(text: str, field: str | None = None, allow_nul: bool = False) -> None:
