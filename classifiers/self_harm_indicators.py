@@ -75,9 +75,9 @@ _IDIOM_AFTER_MYSELF = r"(?![\s_\-.]+(?:a|an|off|out|up|some|in\s+the\s+foot)\b)"
 
 def phrase_pattern(phrase: str) -> str:
     """A lexicon phrase as a regex: words separated by whitespace, hyphens, underscores, dots or
-    nothing (hashtags),
-    "myself" also as "my self", a straight, curly or no apostrophe, "wrist" also "wrists". Raises
-    SelfHarmLexiconError when empty."""
+    nothing (hashtags); "myself" also as "my self" (not a compound such as "my self-esteem"), and
+    not before a phrasal use ("cut myself a slice"); any apostrophe-like mark or none; "wrist" also
+    "wrists". Raises SelfHarmLexiconError when empty."""
     words = phrase.split()
     if not words:
         raise SelfHarmLexiconError("self_harm_indicators lexicon: an empty phrase")

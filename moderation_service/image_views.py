@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
 from moderation_service.banks.matcher import BankMatch, BanksSignal
+from moderation_service.banks.store import NewEntry
 
 if TYPE_CHECKING:
     from moderation_service.banks.runtime import Banks
@@ -41,6 +42,11 @@ class ViewHashes:
     def label(self) -> dict[str, Any]:
         return {"frame": self.frame, "background": self.background}
 
+    def lookup_hashes(self) -> dict[str, list[str]]:
+        """This view's hashes as a bank lookup takes them (PDQ in all eight orientations)."""
+        return {name: values for name, values in (("phash", [self.phash] if self.phash else []),
+                                                  ("pdq", self.pdq)) if values}
+
 
 def view_hashes(signals: dict[str, dict]) -> list[ViewHashes]:
     """Each view's usable hashes, from the plain image_hash and pdq signals, in view order."""
@@ -63,12 +69,10 @@ def distinct_hashes(views: Iterable[ViewHashes]) -> list[tuple[str, str]]:
     return list(dict.fromkeys(pair for pair in pairs if pair[1]))
 
 
-def view_entries(views: Iterable[ViewHashes], label: str | None) -> list["NewEntry"]:
+def view_entries(views: Iterable[ViewHashes], label: str | None) -> list[NewEntry]:
     """Bank entries for ``views``' distinct pHash and plain PDQ hashes (``distinct_hashes``). A PDQ entry
     carries its view's seven flips and rotations as ``variants``: earlier items keep their plain hash
     only, and retro-hunt finds a mirrored copy published before through them."""
-    from moderation_service.banks.store import NewEntry
-
     views = list(views)
     turned = {view.pdq[0]: tuple(view.pdq[1:]) for view in views if view.pdq}
     return [NewEntry(signal_type, hash_hex, label, turned.get(hash_hex, ()) if signal_type == "pdq" else ())
@@ -90,8 +94,7 @@ def bank_matches(banks: "Banks", views: list[ViewHashes], image_sha256: str | No
                 plain.update(first.label())
             best[match.entry_id] = (plain, quarantined)
     for view in views[1:]:
-        hashes = {name: values for name, values in (("phash", [view.phash] if view.phash else []),
-                                                     ("pdq", view.pdq)) if values}
+        hashes = view.lookup_hashes()
         if not hashes:
             continue
         found = banks.matcher.lookup(hashes, count_for_quarantine=False)

@@ -265,13 +265,12 @@ class RetroHunter:
         eight orientations (its stored signals), and its sha256; its index rows when it kept no signals."""
         hashes: dict[str, list[str]] = {"sha256": [item.image_sha256]} if item.image_sha256 else {}
         for view in view_hashes(item.signals or {}):
-            for signal_type, values in (("phash", [view.phash] if view.phash else []), ("pdq", view.pdq)):
+            for signal_type, values in view.lookup_hashes().items():
                 hashes.setdefault(signal_type, []).extend(values)
-        if not hashes.get("phash") and not hashes.get("pdq"):
+        if "phash" not in hashes and "pdq" not in hashes:
             for signal_type, hash_hex in session.execute(select(ItemHash.signal_type, ItemHash.hash)
                                                          .where(ItemHash.item_id == item.id)):
                 hashes.setdefault(signal_type, []).append(hash_hex)
-        hashes = {signal_type: values for signal_type, values in hashes.items() if values}
         if not hashes:
             return False
         return any(match.purpose == "allow" for match in self.banks.matcher.lookup(hashes).matches)

@@ -204,18 +204,21 @@ def bank_router(banks: Banks, state, settings) -> APIRouter:
             raise ApiError(exc.status, exc.code, exc.message) from exc
         return image
 
-    def _image_hashes(encoded: str) -> dict[str, list[str]]:
+    def _hash_signals(image) -> dict[str, dict]:
+        """The image_hash and pdq signals of a decoded image as moderation computes them (those configured)."""
         service = state.require()
+        return {name: service.classifiers[name].classify(image).model_dump(mode="json")
+                for name in ("image_hash", "pdq") if name in service.classifiers}
+
+    def _image_hashes(encoded: str) -> dict[str, list[str]]:
         image = _decoded(encoded)
+        signals = _hash_signals(image)
         hashes = {"sha256": [image.sha256]}
-        if "image_hash" in service.classifiers:
-            phash = service.classifiers["image_hash"].classify(image).phash
-            if phash:  # None below the quality floor: a blank hash would match every flat image
-                hashes["phash"] = [phash]
-        if "pdq" in service.classifiers:
-            pdq = service.classifiers["pdq"].classify(image)
-            if pdq.hash:
-                hashes["pdq"] = [pdq.hash, *pdq.dihedral]
+        # None below the quality floor: a blank hash would match every flat image
+        if phash := (signals.get("image_hash") or {}).get("phash"):
+            hashes["phash"] = [phash]
+        if (pdq := signals.get("pdq") or {}).get("hash"):
+            hashes["pdq"] = [pdq["hash"], *pdq.get("dihedral", [])]
         return hashes
 
     def _image_entries(encoded: str, label: str | None) -> tuple[list[NewEntry], list[str]]:
@@ -223,15 +226,12 @@ def bank_router(banks: Banks, state, settings) -> APIRouter:
         picture on light and dark) above the quality floor, PDQ with its flips and rotations as
         ``variants`` (retro-hunt searches them); and the hash types withheld as too flat to match.
         An animation is refused: banking every sampled frame would bank its benign ones too."""
-        service = state.require()
         image = _decoded(encoded)
         if image.frame_count > 1:
             raise ApiError(422, "image_animated", f"the image has {image.frame_count} frames: bank a still of "
                            "the frame that should be blocked (every sampled frame, a title card too, would be banked)")
-        signals = {name: service.classifiers[name].classify(image).model_dump(mode="json")
-                   for name in ("image_hash", "pdq") if name in service.classifiers}
-        views = view_hashes(signals)
-        entries = view_entries(views, label)
+        signals = _hash_signals(image)
+        entries = view_entries(view_hashes(signals), label)
         found = {entry.signal_type for entry in entries}
         entries.append(NewEntry("sha256", image.sha256, label))
         ran = {"phash": "image_hash" in signals, "pdq": "pdq" in signals}
