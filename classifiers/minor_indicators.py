@@ -16,12 +16,26 @@ default policy blocks where an indicator meets a sexual signal.
 indicator: in the same sentence, at most ``near_words`` words away. Phrases
 where the word describes no person (lexicon ``not_about_a_person``: "a naked
 mole-rat", "a sexy sports car", "a provocative headline") are not counted.
+
+``grooming_terms`` are words of the stages of online grooming (NCMEC's "online
+enticement"): the verb itself ("groom a child"), secrecy ("without her parents
+knowing"), isolation ("meet me alone"), trust ("gain their trust") and requests
+for pictures ("send me selfies"). Lexicon section ``grooming``, by kind
+(GROOMING_KINDS); found only near an indicator, as sexualising words are, and
+never inside a phrase of ``not_grooming`` ("groom my kid's hair", "alone with
+my toddler", "grooming tips"). In the sentence of a grooming term, two more
+sections are read: ``requesting_terms``, words of the writer or of a request
+("I", "my", "how to", "help me"; section ``requesting``), and
+``protective_terms``, words of protection ("warning signs", "protect",
+"someone"; section ``protective``): a request is not a news report, and a
+parent's question is not a request.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -31,6 +45,7 @@ from classifiers.text_normalization import normalize_with_offsets
 
 DEFAULT_LEXICON = Path(__file__).with_name("lexicons") / "minor_indicators.yaml"
 KINDS = ("stated_age", "school_grade", "child_term")
+GROOMING_KINDS = ("groom", "secrecy", "isolation", "trust", "image_request")
 
 
 class MinorIndicator(Signal):
@@ -49,9 +64,16 @@ class SexualisingTerm(Signal):
     end: int
 
 
+class GroomingTerm(SexualisingTerm):
+    kind: str  # one of GROOMING_KINDS
+
+
 class MinorIndicatorsSignal(Signal):
     indicators: list[MinorIndicator]
     sexualising_terms: list[SexualisingTerm] = Field(default_factory=list)  # near an indicator only
+    grooming_terms: list[GroomingTerm] = Field(default_factory=list)  # near an indicator only
+    requesting_terms: list[SexualisingTerm] = Field(default_factory=list)  # in a grooming term's sentence only
+    protective_terms: list[SexualisingTerm] = Field(default_factory=list)  # in a grooming term's sentence only
 
 
 class _Lexicon(BaseModel):
@@ -66,6 +88,10 @@ class _Lexicon(BaseModel):
     near_words: int = Field(default=20, ge=1, le=50)
     sexualising: dict[str, list[str]] = Field(default_factory=dict)
     not_about_a_person: dict[str, list[str]] = Field(default_factory=dict)
+    grooming: dict[str, dict[Literal[GROOMING_KINDS], list[str]]] = Field(default_factory=dict)  # type: ignore[valid-type]
+    not_grooming: dict[str, list[str]] = Field(default_factory=dict)
+    requesting: dict[str, list[str]] = Field(default_factory=dict)
+    protective: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class LexiconError(ValueError):
@@ -84,18 +110,26 @@ class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
         self._patterns = _compile(self._spec)
         self._sexualising = _word_pattern(self._spec.sexualising, "sexualising")
         self._not_about_a_person = _word_pattern(self._spec.not_about_a_person, "not_about_a_person")
+        self._grooming = _word_pattern({f"{language}_{kind}": patterns for language, kinds in self._spec.grooming.items()
+                                        for kind, patterns in kinds.items()}, "grooming")
+        self._not_grooming = _word_pattern(self._spec.not_grooming, "not_grooming")
+        self._requesting = _word_pattern(self._spec.requesting, "requesting")
+        self._protective = _word_pattern(self._spec.protective, "protective")
         self.languages = tuple(sorted({entry[0] for _, _, entries in self._patterns for entry in entries.values()}))
         self.identity = ModelIdentity(name="minor-indicators-lexicon", version="1",
                                       weights_sha256=sha256_of_files(path))
 
     @classmethod
     def field_vocabulary(cls, options: dict[str, Any]) -> dict[str, tuple[str, ...]]:
-        """``indicators.kind`` is one of KINDS; ``indicators.language`` and ``sexualising_terms.language``
-        one of the lexicon's languages."""
+        """``indicators.kind`` is one of KINDS and ``grooming_terms.kind`` one of GROOMING_KINDS; each
+        ``language`` one of the lexicon's languages."""
         spec = _load(Path(options["lexicon"]) if options.get("lexicon") else DEFAULT_LEXICON)
         languages = sorted({*spec.stated_age, *spec.age_words, *spec.school_grade, *spec.child_term})
         return {"indicators.kind": KINDS, "indicators.language": tuple(languages),
-                "sexualising_terms.language": tuple(sorted(spec.sexualising))}
+                "sexualising_terms.language": tuple(sorted(spec.sexualising)),
+                "grooming_terms.kind": GROOMING_KINDS, "grooming_terms.language": tuple(sorted(spec.grooming)),
+                "requesting_terms.language": tuple(sorted(spec.requesting)),
+                "protective_terms.language": tuple(sorted(spec.protective))}
 
     def classify_batch(self, inputs: Sequence[str]) -> list[MinorIndicatorsSignal]:
         return [self.signal(text) for text in inputs]
@@ -103,8 +137,15 @@ class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
     def signal(self, prompt: str) -> MinorIndicatorsSignal:
         normalised = normalize_with_offsets(prompt)
         located = self._find(*normalised)
-        return MinorIndicatorsSignal(indicators=[indicator for indicator, _, _ in located],
-                                     sexualising_terms=self._near_terms(normalised, located))
+        grooming = self._near_terms(normalised, located, self._grooming, self._not_grooming)
+        return MinorIndicatorsSignal(
+            indicators=[indicator for indicator, _, _ in located],
+            sexualising_terms=[SexualisingTerm(term=term, language=label, start=start, end=end) for term, label, start, end, _, _
+                               in self._near_terms(normalised, located, self._sexualising, self._not_about_a_person)],
+            grooming_terms=[GroomingTerm(term=term, language=label.split("_", 1)[0], kind=label.split("_", 1)[1],
+                                         start=start, end=end) for term, label, start, end, _, _ in grooming],
+            requesting_terms=self._in_sentence_of(normalised, grooming, self._requesting),
+            protective_terms=self._in_sentence_of(normalised, grooming, self._protective))
 
     def find(self, prompt: str) -> list[MinorIndicator]:
         """Every indicator in ``prompt``, in order of position; nested ones of one kind dropped."""
@@ -126,33 +167,78 @@ class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
                                              start=starts[begin], end=ends[finish - 1], age=age), begin, finish))
         found.sort(key=lambda item: (item[0].start, -item[0].end))
         kept: list[tuple[MinorIndicator, int, int]] = []
-        for item in found:
+        reach: dict[str, int] = {}  # per kind, the furthest end kept so far: sorted by start, a match ending
+        for item in found:          # within it is nested in a kept one
             indicator = item[0]
-            if not any(k.kind == indicator.kind and k.start <= indicator.start and indicator.end <= k.end
-                       for k, _, _ in kept):
+            if indicator.end > reach.get(indicator.kind, -1):
                 kept.append(item)
+                reach[indicator.kind] = indicator.end
         return kept
 
     def _near_terms(self, normalised: tuple[str, list[int], list[int]],
-                    located: Sequence[tuple[MinorIndicator, int, int]]) -> list[SexualisingTerm]:
-        """Sexualising words in the same sentence as an indicator, at most ``near_words`` words away."""
-        if not located or self._sexualising is None:
+                    located: Sequence[tuple[MinorIndicator, int, int]], pattern: _Labelled | None,
+                    excluding: _Labelled | None) -> list[tuple[str, str, int, int, int, int]]:
+        """Matches of ``pattern`` in the same sentence as an indicator, at most ``near_words`` words away,
+        and not inside a match of ``excluding``: (normalised words, label, start and end in the
+        original prompt, start and end in the normalised text)."""
+        if not located or pattern is None:
             return []
         text, starts, ends = normalised
-        excluded = [match.span() for match in self._not_about_a_person.finditer(text)] if self._not_about_a_person else []
+        excluded = _Spans([match.span() for match in excluding[0].finditer(text)] if excluding else [])
+        indicators = _Spans([(low, high) for _, low, high in located])
         found = []
-        for match in self._sexualising.finditer(text):
+        for match in pattern[0].finditer(text):
             begin, finish = match.span()
-            if any(low <= begin and finish <= high for low, high in excluded):
+            if begin == finish or excluded.contain(begin, finish):
                 continue
-            if any(self._near(text, begin, finish, low, high) for _, low, high in located):
-                found.append(SexualisingTerm(term=match.group(0), language=(match.lastgroup or "x_und").split("_", 1)[1],
-                                             start=starts[begin], end=ends[finish - 1]))
+            if any(self._near(text, begin, finish, low, high) for low, high in indicators.closest(begin, finish)):
+                found.append((match.group(0), pattern[1][match.lastgroup], starts[begin], ends[finish - 1], begin, finish))
         return found
 
-    def _near(self, text: str, begin: int, finish: int, low: int, high: int) -> bool:
+    def _in_sentence_of(self, normalised: tuple[str, list[int], list[int]],
+                        grooming: Sequence[tuple[str, str, int, int, int, int]],
+                        pattern: _Labelled | None) -> list[SexualisingTerm]:
+        """Matches of ``pattern`` in the sentence of a grooming term."""
+        if not grooming or pattern is None:
+            return []
+        text, starts, ends = normalised
+        terms = _Spans([(low, high) for *_, low, high in grooming])
+        return [SexualisingTerm(term=match.group(0), language=pattern[1][match.lastgroup],
+                                start=starts[match.start()], end=ends[match.end() - 1])
+                for match in pattern[0].finditer(text) if match.end() > match.start()
+                and any(self._near(text, match.start(), match.end(), low, high, limit=len(text))
+                        for low, high in terms.closest(match.start(), match.end()))]
+
+    def _near(self, text: str, begin: int, finish: int, low: int, high: int, limit: int | None = None) -> bool:
+        """Whether [begin, finish) and [low, high) share a sentence with at most ``limit`` words
+        (default ``near_words``) between them."""
         between = text[finish:low] if finish <= low else text[high:begin] if high <= begin else ""
-        return not _SENTENCE_END.search(between) and len(between.split()) <= self._spec.near_words
+        return not _SENTENCE_END.search(between) and len(between.split()) <= (limit or self._spec.near_words)
+
+
+class _Spans:
+    """Spans of the normalised text, for the two questions asked of every match, in O(log n) each
+    rather than one test per span (a prompt of 8,000 characters can hold a thousand indicators)."""
+
+    def __init__(self, spans: Sequence[tuple[int, int]]) -> None:
+        self._spans = sorted(spans)
+        self._lows = [low for low, _ in self._spans]
+        self._widest: list[int] = []  # per prefix of the sorted spans, the index of the one ending last
+        for index, (_, high) in enumerate(self._spans):
+            best = self._widest[-1] if self._widest else index
+            self._widest.append(index if high > self._spans[best][1] else best)
+
+    def contain(self, begin: int, finish: int) -> bool:
+        """Whether some span holds [begin, finish)."""
+        index = bisect.bisect_right(self._lows, begin)
+        return index > 0 and self._spans[self._widest[index - 1]][1] >= finish
+
+    def closest(self, begin: int, finish: int) -> list[tuple[int, int]]:
+        """The spans nearest [begin, finish) on each side (or overlapping it): the text between
+        it and any other span holds at least as many words and sentence ends."""
+        index = bisect.bisect_left(self._lows, finish)
+        found = [self._spans[self._widest[index - 1]]] if index > 0 else []
+        return found + [self._spans[index]] if index < len(self._spans) else found
 
 
 def _age(match: re.Match[str], index: int, numbers: dict[str, int], max_age: int) -> int | None:
@@ -227,19 +313,24 @@ def _compile(spec: _Lexicon) -> list[tuple[str, re.Pattern[str], dict[str, tuple
 _SENTENCE_END = re.compile(r"[.!?\n]\s|[.!?]$|[\n;]")
 
 
-def _word_pattern(section: dict[str, list[str]], name: str) -> re.Pattern[str] | None:
-    """One whole-word, case-insensitive pattern for a lexicon section, a named branch per language."""
-    branches = []
-    for index, (language, patterns) in enumerate(sorted(section.items())):
+_Labelled = tuple[re.Pattern[str], dict[str, str]]  # a pattern, and the label of each named branch
+
+
+def _word_pattern(section: dict[str, list[str]], name: str) -> _Labelled | None:
+    """One whole-word, case-insensitive pattern for a lexicon section, with a named branch per key
+    (a language, or "language_kind"), and the key of each branch's name."""
+    branches, labels = [], {}
+    for index, (label, patterns) in enumerate(sorted(section.items())):
         for source in patterns:
             try:
                 re.compile(source, re.IGNORECASE)
             except re.error as exc:
-                raise LexiconError(f"minor_indicators lexicon: {name}.{language}: {source!r}: {exc}") from None
-        branches.append(f"(?P<l{index}_{language}>{'|'.join(f'(?:{source})' for source in patterns)})")
+                raise LexiconError(f"minor_indicators lexicon: {name}.{label.replace('_', '.', 1)}: {source!r}: {exc}") from None
+        branches.append(f"(?P<l{index}>{'|'.join(f'(?:{source})' for source in patterns)})")
+        labels[f"l{index}"] = label
     if not branches:
         return None
-    return re.compile(rf"(?<!\w)(?:{'|'.join(branches)})(?!\w)", re.IGNORECASE)
+    return re.compile(rf"(?<!\w)(?:{'|'.join(branches)})(?!\w)", re.IGNORECASE), labels
 
 
 def _number_pattern(words: dict[str, int]) -> str:
