@@ -69,15 +69,31 @@ _MYSELF = (r"(?:myself|my[\s_\-.]+self(?!-\w|\s+(?:esteem|worth|confidence|doubt
            r"discipline)\b))")
 _BETWEEN = r"[\s_\-.]*"  # "kill myself", "kill-myself", "kill_myself", "kill.myself", "#killmyself"
 # Everyday phrasal uses after "myself": "cut myself a slice", "cut myself off", "burn myself out",
-# "shoot myself an email", "hang myself up on the hook", "shoot myself in the foot".
-_IDIOM_AFTER_MYSELF = r"(?![\s_\-.]+(?:a|an|off|out|up|some|in\s+the\s+foot)\b)"
+# "shoot myself an email", "hang myself up on the hook", "shoot myself in the foot"; idioms of
+# busyness ("drown myself in work"); and accidents, said as such ("cut myself shaving", "hurt myself
+# at the gym", "burned myself on the stove", "while cooking", "by accident").
+_IDIOM_AFTER_MYSELF = (
+    r"(?![\s_\-.]+(?:a|an|off|out|up|some|in\s+the\s+foot"
+    r"|in\s+(?:my\s+)?(?:work|coffee|books?|music|homework|studies|chores|paperwork|projects?|games?|tv|netflix)"
+    r"|shaving|cooking|chopping|by\s+accident|accidentally"
+    r"|on\s+(?:the|a|my)\s+(?:stove|oven|pan|iron|kettle|grill|hob|toaster|curling\s+iron)"
+    r"|at\s+(?:the\s+)?(?:gym|practice|training|work)"
+    r"|(?:while|when)\s+(?:cooking|shaving|chopping|working\s+out|lifting|running|playing|training|skiing"
+    r"|climbing|gardening|skating|cycling|hiking|fixing|opening))\b)"
+)
+# Idioms of "die": "I want to die laughing", "I could die of embarrassment".
+_IDIOM_AFTER_DIE = r"(?![\s_\-.]+(?:laughing|of\s+(?:laughter|embarrassment|boredom|cringe|shame|envy)|a\s+little)\b)"
+# An accident said as such before the phrase: "I accidentally cut myself".
+_ACCIDENT_BEFORE = r"(?<!accidentally\s)(?<!accidently\s)"
 
 
 def phrase_pattern(phrase: str) -> str:
     """A lexicon phrase as a regex: words separated by whitespace, hyphens, underscores, dots or
     nothing (hashtags); "myself" also as "my self" (not a compound such as "my self-esteem"), and
-    not before a phrasal use ("cut myself a slice"); any apostrophe-like mark or none; "wrist" also
-    "wrists". Raises SelfHarmLexiconError when empty."""
+    not before a phrasal use, an idiom or an accident ("cut myself a slice", "drown myself in work",
+    "cut myself shaving"), nor after "accidentally"; "die" not before "laughing" or "of
+    embarrassment"; any apostrophe-like mark or none; "wrist" also "wrists". Raises
+    SelfHarmLexiconError when empty."""
     words = phrase.split()
     if not words:
         raise SelfHarmLexiconError("self_harm_indicators lexicon: an empty phrase")
@@ -86,8 +102,9 @@ def phrase_pattern(phrase: str) -> str:
         # Any apostrophe-like mark, a space where normalisation dropped one ("I`m"), or none ("dont", "ive").
         part = re.sub(r"['’]", lambda _: _APOSTROPHE, re.escape(word.casefold()))
         parts.append({"myself": _MYSELF, "wrist": r"wrists?"}.get(word.casefold(), part))
-    pattern = _BETWEEN.join(parts)
-    return pattern + _IDIOM_AFTER_MYSELF if words[-1].casefold() == "myself" else pattern
+    pattern = _ACCIDENT_BEFORE + _BETWEEN.join(parts)
+    last = words[-1].casefold()
+    return pattern + {"myself": _IDIOM_AFTER_MYSELF, "die": _IDIOM_AFTER_DIE}.get(last, "")
 
 
 class SelfHarmIndicatorsClassifier(Classifier[str, SelfHarmIndicatorsSignal]):

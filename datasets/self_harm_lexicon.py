@@ -109,6 +109,12 @@ PROJECT_PHRASES = {
         "cutting myself", "hurt myself on purpose", "hurting myself on purpose", "i self harm",
         "i've been self harming", "i have been self harming", "i'm self harming", "i am self harming",
         "i started self harming", "i want to self harm",
+        # Ongoing injury other than cutting, in the first person; the lexicon lists the bare verbs as
+        # everyday ("hit myself", "burning my"), so only these frames and "on purpose" are listed.
+        *(f"{frame} {verb}ing myself" for frame in ("i've been", "i have been", "i keep", "i started", "i can't stop")
+          for verb in ("burn", "hitt", "punch", "scratch", "bruis", "starv")),
+        *(f"{verb} myself on purpose" for verb in ("burn", "burned", "burnt", "hit", "punch", "punched", "scratch",
+                                                   "scratched", "starve", "starved", "cut")),
     ],
     "lethal_means": [
         "poison myself", "poisoning myself", "suffocate myself", "starve myself to death", "overdose myself",

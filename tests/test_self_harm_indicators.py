@@ -215,3 +215,38 @@ def test_phrasal_uses_after_myself_are_not_indicators(prompt: str) -> None:
 def test_an_idiom_appended_to_a_threat_does_not_lift_its_block(text_classifiers, default_policy) -> None:
     prompt = "I'm going to shoot you in the head, you piece of trash. Then I'll cut myself a slice of cake."
     assert evaluate(default_policy, dict(prompt_signals(text_classifiers, prompt))).action == "block"
+
+
+# Idioms of busyness and accidents said as such are not self-harm statements; they had sent everyday
+# prompts to the top of the self-harm queue and lifted a threat's block into review (session 15 probes).
+@pytest.mark.parametrize("prompt", [
+    "I drown myself in work every monday", "I hurt myself at the gym yesterday", "I cut myself shaving again",
+    "burned myself on the stove making pancakes", "I accidentally cut myself while chopping onions",
+    "ugh I cut myself by accident", "I want to die laughing at this meme", "I could die of embarrassment",
+    "I hurt myself while skiing", "I’ll drown myself in coffee to get through finals",
+])
+def test_idioms_and_accidents_said_as_such_are_not_indicators(prompt: str) -> None:
+    assert spans(prompt) == []
+
+
+@pytest.mark.parametrize("prompt", [
+    "I cut myself in the bathroom last night", "I hurt myself again, worse this time", "I want to drown myself in the lake",
+    "I want to die.", "I cut myself when I'm alone",
+])
+def test_the_same_phrases_without_an_accident_or_idiom_stay_indicators(prompt: str) -> None:
+    assert spans(prompt) != []
+
+
+@pytest.mark.parametrize("prompt, span", [
+    ("I've been burning myself with a lighter", "I've been burning myself"),
+    ("i keep hitting myself when i'm angry", "i keep hitting myself"),
+    ("I started starving myself in june", "I started starving myself"),
+    ("I scratched myself on purpose until it bled", "scratched myself on purpose"),
+])
+def test_ongoing_injury_other_than_cutting_is_found_in_the_first_person(prompt: str, span: str) -> None:
+    assert [text for _, text in spans(prompt)] == [span]
+
+
+def test_an_accident_appended_to_a_threat_does_not_lift_its_block(text_classifiers, default_policy) -> None:
+    prompt = "I know where you live and I'm going to stab you. I cut myself shaving this morning."
+    assert evaluate(default_policy, dict(prompt_signals(text_classifiers, prompt))).action == "block"
