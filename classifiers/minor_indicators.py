@@ -18,17 +18,14 @@ where the word describes no person (lexicon ``not_about_a_person``: "a naked
 mole-rat", "a sexy sports car", "a provocative headline") are not counted.
 
 ``grooming_terms`` are words of the stages of online grooming (NCMEC's "online
-enticement"): the verb itself ("groom a child"), secrecy ("without her parents
-knowing"), isolation ("meet me alone"), trust ("gain their trust") and requests
-for pictures ("send me selfies"). Lexicon section ``grooming``, by kind
-(GROOMING_KINDS); found only near an indicator, as sexualising words are, and
-never inside a phrase of ``not_grooming`` ("groom my kid's hair", "alone with
-my toddler", "grooming tips"). In the sentence of a grooming term, two more
-sections are read: ``requesting_terms``, words of the writer or of a request
-("I", "my", "how to", "help me"; section ``requesting``), and
-``protective_terms``, words of protection ("warning signs", "protect",
-"someone"; section ``protective``): a request is not a news report, and a
-parent's question is not a request.
+enticement"): the verb asked for (``groom_request``: "how do I groom", "help me
+groom", "I want to groom"), the verb in any other use (``groom``: news, a
+parent's question), secrecy ("without her parents knowing"), isolation ("meet
+me alone"), trust ("gain their trust") and requests for pictures ("send me
+selfies"). Lexicon section ``grooming``, by kind (GROOMING_KINDS); found only
+near an indicator, as sexualising words are, and never where the term's last
+word is part of a phrase of ``not_grooming`` ("groom my kid's hair", "my groom",
+"alone with my toddler", "grooming tips").
 """
 from __future__ import annotations
 
@@ -45,7 +42,7 @@ from classifiers.text_normalization import normalize_with_offsets
 
 DEFAULT_LEXICON = Path(__file__).with_name("lexicons") / "minor_indicators.yaml"
 KINDS = ("stated_age", "school_grade", "child_term")
-GROOMING_KINDS = ("groom", "secrecy", "isolation", "trust", "image_request")
+GROOMING_KINDS = ("groom_request", "groom", "secrecy", "isolation", "trust", "image_request")
 
 
 class MinorIndicator(Signal):
@@ -72,8 +69,6 @@ class MinorIndicatorsSignal(Signal):
     indicators: list[MinorIndicator]
     sexualising_terms: list[SexualisingTerm] = Field(default_factory=list)  # near an indicator only
     grooming_terms: list[GroomingTerm] = Field(default_factory=list)  # near an indicator only
-    requesting_terms: list[SexualisingTerm] = Field(default_factory=list)  # in a grooming term's sentence only
-    protective_terms: list[SexualisingTerm] = Field(default_factory=list)  # in a grooming term's sentence only
 
 
 class _Lexicon(BaseModel):
@@ -90,8 +85,6 @@ class _Lexicon(BaseModel):
     not_about_a_person: dict[str, list[str]] = Field(default_factory=dict)
     grooming: dict[str, dict[Literal[GROOMING_KINDS], list[str]]] = Field(default_factory=dict)  # type: ignore[valid-type]
     not_grooming: dict[str, list[str]] = Field(default_factory=dict)
-    requesting: dict[str, list[str]] = Field(default_factory=dict)
-    protective: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class LexiconError(ValueError):
@@ -113,8 +106,6 @@ class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
         self._grooming = _word_pattern({f"{language}_{kind}": patterns for language, kinds in self._spec.grooming.items()
                                         for kind, patterns in kinds.items()}, "grooming")
         self._not_grooming = _word_pattern(self._spec.not_grooming, "not_grooming")
-        self._requesting = _word_pattern(self._spec.requesting, "requesting")
-        self._protective = _word_pattern(self._spec.protective, "protective")
         self.languages = tuple(sorted({entry[0] for _, _, entries in self._patterns for entry in entries.values()}))
         self.identity = ModelIdentity(name="minor-indicators-lexicon", version="1",
                                       weights_sha256=sha256_of_files(path))
@@ -127,9 +118,7 @@ class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
         languages = sorted({*spec.stated_age, *spec.age_words, *spec.school_grade, *spec.child_term})
         return {"indicators.kind": KINDS, "indicators.language": tuple(languages),
                 "sexualising_terms.language": tuple(sorted(spec.sexualising)),
-                "grooming_terms.kind": GROOMING_KINDS, "grooming_terms.language": tuple(sorted(spec.grooming)),
-                "requesting_terms.language": tuple(sorted(spec.requesting)),
-                "protective_terms.language": tuple(sorted(spec.protective))}
+                "grooming_terms.kind": GROOMING_KINDS, "grooming_terms.language": tuple(sorted(spec.grooming))}
 
     def classify_batch(self, inputs: Sequence[str]) -> list[MinorIndicatorsSignal]:
         return [self.signal(text) for text in inputs]
@@ -140,12 +129,10 @@ class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
         grooming = self._near_terms(normalised, located, self._grooming, self._not_grooming)
         return MinorIndicatorsSignal(
             indicators=[indicator for indicator, _, _ in located],
-            sexualising_terms=[SexualisingTerm(term=term, language=label, start=start, end=end) for term, label, start, end, _, _
+            sexualising_terms=[SexualisingTerm(term=term, language=label, start=start, end=end) for term, label, start, end
                                in self._near_terms(normalised, located, self._sexualising, self._not_about_a_person)],
             grooming_terms=[GroomingTerm(term=term, language=label.split("_", 1)[0], kind=label.split("_", 1)[1],
-                                         start=start, end=end) for term, label, start, end, _, _ in grooming],
-            requesting_terms=self._in_sentence_of(normalised, grooming, self._requesting),
-            protective_terms=self._in_sentence_of(normalised, grooming, self._protective))
+                                         start=start, end=end) for term, label, start, end in grooming])
 
     def find(self, prompt: str) -> list[MinorIndicator]:
         """Every indicator in ``prompt``, in order of position; nested ones of one kind dropped."""
@@ -177,43 +164,49 @@ class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
 
     def _near_terms(self, normalised: tuple[str, list[int], list[int]],
                     located: Sequence[tuple[MinorIndicator, int, int]], pattern: _Labelled | None,
-                    excluding: _Labelled | None) -> list[tuple[str, str, int, int, int, int]]:
+                    excluding: _Labelled | None) -> list[tuple[str, str, int, int]]:
         """Matches of ``pattern`` in the same sentence as an indicator, at most ``near_words`` words away,
-        and not inside a match of ``excluding``: (normalised words, label, start and end in the
-        original prompt, start and end in the normalised text)."""
+        whose last character is not inside a match of ``excluding`` (the phrase the term ends in is an
+        ordinary one): (normalised words, label, start and end in the original prompt)."""
         if not located or pattern is None:
             return []
         text, starts, ends = normalised
         excluded = _Spans([match.span() for match in excluding[0].finditer(text)] if excluding else [])
         indicators = _Spans([(low, high) for _, low, high in located])
+        gaps = _Gaps(text)
         found = []
         for match in pattern[0].finditer(text):
             begin, finish = match.span()
-            if begin == finish or excluded.contain(begin, finish):
+            if begin == finish or excluded.contain(finish - 1, finish):
                 continue
-            if any(self._near(text, begin, finish, low, high) for low, high in indicators.closest(begin, finish)):
-                found.append((match.group(0), pattern[1][match.lastgroup], starts[begin], ends[finish - 1], begin, finish))
+            if any(gaps.near(begin, finish, low, high, self._spec.near_words)
+                   for low, high in indicators.closest(begin, finish)):
+                found.append((match.group(0), pattern[1][match.lastgroup], starts[begin], ends[finish - 1]))
         return found
 
-    def _in_sentence_of(self, normalised: tuple[str, list[int], list[int]],
-                        grooming: Sequence[tuple[str, str, int, int, int, int]],
-                        pattern: _Labelled | None) -> list[SexualisingTerm]:
-        """Matches of ``pattern`` in the sentence of a grooming term."""
-        if not grooming or pattern is None:
-            return []
-        text, starts, ends = normalised
-        terms = _Spans([(low, high) for *_, low, high in grooming])
-        return [SexualisingTerm(term=match.group(0), language=pattern[1][match.lastgroup],
-                                start=starts[match.start()], end=ends[match.end() - 1])
-                for match in pattern[0].finditer(text) if match.end() > match.start()
-                and any(self._near(text, match.start(), match.end(), low, high, limit=len(text))
-                        for low, high in terms.closest(match.start(), match.end()))]
 
-    def _near(self, text: str, begin: int, finish: int, low: int, high: int, limit: int | None = None) -> bool:
-        """Whether [begin, finish) and [low, high) share a sentence with at most ``limit`` words
-        (default ``near_words``) between them."""
-        between = text[finish:low] if finish <= low else text[high:begin] if high <= begin else ""
-        return not _SENTENCE_END.search(between) and len(between.split()) <= (limit or self._spec.near_words)
+class _Gaps:
+    """What lies between two spans of one text, in O(log n): the words (runs of non-space, as
+    ``str.split`` counts them in the slice) and whether a sentence ends there."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        runs = [match.span() for match in re.finditer(r"\S+", text)]
+        self._run_starts = [start for start, _ in runs]
+        self._run_ends = [end for _, end in runs]
+        self._stops = [match.start() for match in _SENTENCE_STOP.finditer(text)]
+
+    def near(self, begin: int, finish: int, low: int, high: int, limit: int) -> bool:
+        """Whether [begin, finish) and [low, high) share a sentence with at most ``limit`` words between."""
+        gap = (finish, low) if finish <= low else (high, begin) if high <= begin else None
+        if gap is None:
+            return True
+        left, right = gap
+        words = bisect.bisect_left(self._run_starts, right) - bisect.bisect_right(self._run_ends, left)
+        stop = bisect.bisect_left(self._stops, left)
+        ends_sentence = (stop < len(self._stops) and self._stops[stop] < right) or (
+            right > left and self._text[right - 1] in ".!?")
+        return not ends_sentence and words <= limit
 
 
 class _Spans:
@@ -310,7 +303,8 @@ def _compile(spec: _Lexicon) -> list[tuple[str, re.Pattern[str], dict[str, tuple
             for kind in KINDS if branches[kind]]
 
 
-_SENTENCE_END = re.compile(r"[.!?\n]\s|[.!?]$|[\n;]")
+# A sentence ends at . ! ? before a space (or at the end of the gap), or at a newline or semicolon.
+_SENTENCE_STOP = re.compile(r"[.!?](?=\s)|[\n;]")
 
 
 _Labelled = tuple[re.Pattern[str], dict[str, str]]  # a pattern, and the label of each named branch
