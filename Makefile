@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/frame_sampling.py
 	$(BIN)/python benchmarks/second_nsfw_model.py
 	$(BIN)/python benchmarks/toxicity_runtime.py
+	$(BIN)/python benchmarks/hostile_text.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
