@@ -54,14 +54,18 @@ class MinorIndicator(Signal):
     age: int | None = None  # for stated_age
 
 
-class SexualisingTerm(Signal):
-    term: str  # the normalised word that matched
+class LexiconTerm(Signal):
+    term: str  # the normalised words that matched
     language: str
     start: int  # span in the original prompt, in code points
     end: int
 
 
-class GroomingTerm(SexualisingTerm):
+class SexualisingTerm(LexiconTerm):
+    pass
+
+
+class GroomingTerm(LexiconTerm):
     kind: str  # one of GROOMING_KINDS
 
 
