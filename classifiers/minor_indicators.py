@@ -293,7 +293,10 @@ def _compile(spec: _Lexicon) -> list[tuple[str, re.Pattern[str], dict[str, tuple
                 add("stated_age", language, source.replace("{n}", number, 1).replace("{n}", r"\d{1,2}"), words,
                     branches["stated_age"])
     if after_number:
-        branches["stated_age"].insert(0, rf"(?P<n>{_number_pattern(every_number)})(?:{'|'.join(after_number)})")
+        # Not the last digit of a number written with spaces, as text-to-image prompts often carry
+        # them ("a young man of 2 5 years old", "3 5 mm"): that is 25, not 5.
+        branches["stated_age"].insert(
+            0, rf"(?<!\d )(?P<n>{_number_pattern(every_number)})(?:{'|'.join(after_number)})")
     for language, stems in spec.age_words.items():
         lowered = {stem.casefold(): age for stem, age in stems.items()}
         alternatives = "|".join(re.escape(stem) for stem in sorted(lowered, key=len, reverse=True))
