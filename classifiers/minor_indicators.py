@@ -246,7 +246,8 @@ def _age(match: re.Match[str], index: int, numbers: dict[str, int], max_age: int
         age = numbers.get(stem) if stem else None
     else:
         raw = groups.get(f"n{index}") or groups.get("n") or ""
-        age = int(raw) if raw.isdigit() else numbers.get(raw.casefold())
+        digits = raw.replace(" ", "")  # "1 2 years old" is 12
+        age = int(digits) if digits.isdigit() else numbers.get(raw.casefold())
     return age if age is not None and 1 <= age <= max_age else None
 
 
@@ -293,10 +294,11 @@ def _compile(spec: _Lexicon) -> list[tuple[str, re.Pattern[str], dict[str, tuple
                 add("stated_age", language, source.replace("{n}", number, 1).replace("{n}", r"\d{1,2}"), words,
                     branches["stated_age"])
     if after_number:
-        # Not the last digit of a number written with spaces, as text-to-image prompts often carry
-        # them ("a young man of 2 5 years old", "3 5 mm"): that is 25, not 5.
+        # A number written with spaces between its two digits, as text-to-image prompts often carry
+        # them, is read whole ("a young man of 2 5 years old" is 25, not 5; "1 2 year olds" is 12),
+        # and never from its last digit.
         branches["stated_age"].insert(
-            0, rf"(?<!\d )(?P<n>{_number_pattern(every_number)})(?:{'|'.join(after_number)})")
+            0, rf"(?<!\d )(?P<n>\d \d(?!\d)|{_number_pattern(every_number)})(?:{'|'.join(after_number)})")
     for language, stems in spec.age_words.items():
         lowered = {stem.casefold(): age for stem, age in stems.items()}
         alternatives = "|".join(re.escape(stem) for stem in sorted(lowered, key=len, reverse=True))

@@ -231,8 +231,9 @@ def test_a_prompt_dense_with_indicators_and_grooming_words_is_read_whole():
 
 
 @pytest.mark.parametrize("prompt", ["a young man of 2 5 years old, boxer's stance", "cassandra cain, 2 7 years old, cg animation"])
-def test_the_last_digit_of_a_spaced_number_is_no_age(prompt):
+def test_a_number_with_spaced_digits_is_read_whole(prompt):
     # Text-to-image prompts carry numbers with spaces between their digits (I2P: "3 5 mm", "8 k"); "2 5 years
     # old" is 25, and reading it as 5 had blocked and reported an adult's portrait.
     assert CLASSIFIER.find(prompt) == []
     assert [i.age for i in CLASSIFIER.find("a 5 years old boy")] == [5]
+    assert [i.age for i in CLASSIFIER.find("how do I groom 1 2 year olds")] == [12]  # read whole: 12
