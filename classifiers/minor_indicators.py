@@ -130,11 +130,12 @@ class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
     def signal(self, prompt: str) -> MinorIndicatorsSignal:
         normalised = normalize_with_offsets(prompt)
         located = self._find(*normalised)
-        grooming = self._near_terms(normalised, located, self._grooming, self._not_grooming)
+        near = _Near(normalised[0], [(low, high) for _, low, high in located], self._spec.near_words)
+        grooming = self._near_terms(normalised, near, self._grooming, self._not_grooming)
         return MinorIndicatorsSignal(
             indicators=[indicator for indicator, _, _ in located],
             sexualising_terms=[SexualisingTerm(term=term, language=label, start=start, end=end) for term, label, start, end
-                               in self._near_terms(normalised, located, self._sexualising, self._not_about_a_person)],
+                               in self._near_terms(normalised, near, self._sexualising, self._not_about_a_person)],
             grooming_terms=[GroomingTerm(term=term, language=label.split("_", 1)[0], kind=label.split("_", 1)[1],
                                          start=start, end=end) for term, label, start, end in grooming])
 
@@ -166,27 +167,41 @@ class MinorIndicatorsClassifier(Classifier[str, MinorIndicatorsSignal]):
                 reach[indicator.kind] = indicator.end
         return kept
 
-    def _near_terms(self, normalised: tuple[str, list[int], list[int]],
-                    located: Sequence[tuple[MinorIndicator, int, int]], pattern: _Labelled | None,
+    @staticmethod
+    def _near_terms(normalised: tuple[str, list[int], list[int]], near: _Near, pattern: _Labelled | None,
                     excluding: _Labelled | None) -> list[tuple[str, str, int, int]]:
-        """Matches of ``pattern`` in the same sentence as an indicator, at most ``near_words`` words away,
-        whose last character is not inside a match of ``excluding`` (the phrase the term ends in is an
-        ordinary one): (normalised words, label, start and end in the original prompt)."""
-        if not located or pattern is None:
+        """Matches of ``pattern`` near an indicator (``near``), whose last character is not inside a
+        match of ``excluding`` (the phrase the term ends in is an ordinary one): (normalised words,
+        label, start and end in the original prompt)."""
+        if not near or pattern is None:
             return []
         text, starts, ends = normalised
         excluded = _Spans([match.span() for match in excluding[0].finditer(text)] if excluding else [])
-        indicators = _Spans([(low, high) for _, low, high in located])
-        gaps = _Gaps(text)
         found = []
         for match in pattern[0].finditer(text):
             begin, finish = match.span()
             if begin == finish or excluded.contain(finish - 1, finish):
                 continue
-            if any(gaps.near(begin, finish, low, high, self._spec.near_words)
-                   for low, high in indicators.closest(begin, finish)):
+            if near(begin, finish):
                 found.append((match.group(0), pattern[1][match.lastgroup], starts[begin], ends[finish - 1]))
         return found
+
+
+class _Near:
+    """Whether a span of the normalised text shares a sentence with an indicator, at most ``limit``
+    words away; built once per prompt, false for every span when there is no indicator."""
+
+    def __init__(self, text: str, indicators: Sequence[tuple[int, int]], limit: int) -> None:
+        self._indicators = _Spans(indicators)
+        self._gaps = _Gaps(text) if indicators else None
+        self._limit = limit
+
+    def __bool__(self) -> bool:
+        return self._gaps is not None
+
+    def __call__(self, begin: int, finish: int) -> bool:
+        return self._gaps is not None and any(self._gaps.near(begin, finish, low, high, self._limit)
+                                              for low, high in self._indicators.closest(begin, finish))
 
 
 class _Gaps:

@@ -83,7 +83,7 @@ _IDIOM_AFTER_MYSELF = (
 )
 # Idioms of "die": "I want to die laughing", "I could die of embarrassment".
 _IDIOM_AFTER_DIE = r"(?![\s_\-.]+(?:laughing|of\s+(?:laughter|embarrassment|boredom|cringe|shame|envy)|a\s+little)\b)"
-# An accident said as such before the phrase: "I accidentally cut myself".
+# An accident said as such before a phrase: "I accidentally cut myself".
 _ACCIDENT_BEFORE = r"(?<!accidentally\s)(?<!accidently\s)"
 
 
@@ -91,8 +91,8 @@ def phrase_pattern(phrase: str) -> str:
     """A lexicon phrase as a regex: words separated by whitespace, hyphens, underscores, dots or
     nothing (hashtags); "myself" also as "my self" (not a compound such as "my self-esteem"), and
     not before a phrasal use, an idiom or an accident ("cut myself a slice", "drown myself in work",
-    "cut myself shaving"), nor after "accidentally"; "die" not before "laughing" or "of
-    embarrassment"; any apostrophe-like mark or none; "wrist" also "wrists". Raises
+    "cut myself shaving"); "die" not before "laughing" or "of embarrassment"; any apostrophe-like
+    mark or none; "wrist" also "wrists". Raises
     SelfHarmLexiconError when empty."""
     words = phrase.split()
     if not words:
@@ -102,9 +102,8 @@ def phrase_pattern(phrase: str) -> str:
         # Any apostrophe-like mark, a space where normalisation dropped one ("I`m"), or none ("dont", "ive").
         part = re.sub(r"['’]", lambda _: _APOSTROPHE, re.escape(word.casefold()))
         parts.append({"myself": _MYSELF, "wrist": r"wrists?"}.get(word.casefold(), part))
-    pattern = _ACCIDENT_BEFORE + _BETWEEN.join(parts)
     last = words[-1].casefold()
-    return pattern + {"myself": _IDIOM_AFTER_MYSELF, "die": _IDIOM_AFTER_DIE}.get(last, "")
+    return _BETWEEN.join(parts) + {"myself": _IDIOM_AFTER_MYSELF, "die": _IDIOM_AFTER_DIE}.get(last, "")
 
 
 class SelfHarmIndicatorsClassifier(Classifier[str, SelfHarmIndicatorsSignal]):
@@ -125,7 +124,8 @@ class SelfHarmIndicatorsClassifier(Classifier[str, SelfHarmIndicatorsSignal]):
         # "hang myself-tonight" once dashes are folded), so it does not stop a match.
         # An underscore is a boundary too ("#i_want_to_die_").
         # The end is checked in ``signal``: "kill myself!!1" reads "kill myselfiii" once l33t is decoded.
-        self._pattern = re.compile(rf"(?<![^\W_])(?:{'|'.join(branches)})", re.IGNORECASE)
+        # Not right after "accidentally" ("I accidentally cut myself").
+        self._pattern = re.compile(rf"(?<![^\W_]){_ACCIDENT_BEFORE}(?:{'|'.join(branches)})", re.IGNORECASE)
         self.identity = ModelIdentity(name="suicide-risk-lexicon", version="1.0",
                                       weights_sha256=sha256_of_files(path))
 
