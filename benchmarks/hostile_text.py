@@ -33,6 +33,9 @@ SHAPES = {
     "children only": "a kid " * 1334,
     "request words then a child": "me " * 2660 + "groom a kid",
     "self-harm phrases": "kill myself " * 667,
+    "an accent on every letter": "\u1e31\u00ed\u013a\u013a \u00fd\u00f3\u00fa " * 889,
+    "zalgo (marks kept to two)": "k\u0300\u0301\u0302\u0303i\u0300\u0301\u0302\u0303 " * 800,
+    "enclosed letters": "\U0001F17A\U0001F178\U0001F17B\U0001F17B " * 1600,
 }
 
 

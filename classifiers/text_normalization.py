@@ -23,12 +23,14 @@ from functools import lru_cache
 
 import emoji
 
+from classifiers.decorations import decorated_word_spans, read_enclosed_letters
 from classifiers.homoglyphs import fold_homoglyphs
 
-# Zero-width characters, soft hyphen, word joiners, BOM and bidi controls: they
-# split a word for the tokenizer while staying invisible to a reader.
+# Zero-width characters, soft hyphen, word joiners, BOM, bidi controls and variation selectors
+# (those of emoji are named first): they split a word while staying invisible to a reader.
 _INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0001\U000e007f]"
+    "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufe0e\ufe0f\ufeff"
+    "\U000e0001\U000e007f]"
 )
 # Unicode tag characters spell ASCII invisibly ("ASCII smuggling"); outside an emoji flag
 # sequence (named first) they are read as the letters they stand for.
@@ -121,13 +123,14 @@ def normalize_for_classification(text: str, name_emoji: bool = True) -> str:
     """
     text = _CONTROL.sub("", _ANSI_ESCAPE.sub("", text))
     text = _PERCENT_RUN.sub(_unquoted, _HTML_ENTITY.sub(_unescaped, _HTML_TAG.sub(_tag_inside, text)))
-    text = _FENCE_OR_COMMENT.sub(" ", _CONTROL_TOKEN.sub(" ", text))
+    text = read_enclosed_letters(_FENCE_OR_COMMENT.sub(" ", _CONTROL_TOKEN.sub(" ", text)))
     if name_emoji:
         text = _replace_spans(text, _emoji_names(text))  # before _INVISIBLE: ZWJ sequences need their joiners
     text = _INVISIBLE.sub("", text.translate(_ONE_FOR_ONE))
     text = _MARK_FLOOD.sub(r"\1", text)
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)  # NFKC can expose none today; cheap insurance
+    text = _replace_spans(text, decorated_word_spans(text))
     text = fold_homoglyphs(text)
     text = _SPACED_RUN.sub(_collapse_spaced_run, text)
     text = re.sub(r"\S+", lambda match: _decode_leet_token(match.group(0)), text)
@@ -258,11 +261,13 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     text, starts, ends = _tracked_sub(_PERCENT_RUN, _unquoted, text, starts, ends)
     text, starts, ends = _tracked_sub(_CONTROL_TOKEN, " ", text, starts, ends)
     text, starts, ends = _tracked_sub(_FENCE_OR_COMMENT, " ", text, starts, ends)
+    text = read_enclosed_letters(text)  # one code point for one
     text, starts, ends = _tracked_spans(_emoji_names(text), text, starts, ends, whole=True)
     text, starts, ends = _tracked_sub(_INVISIBLE, "", text.translate(_ONE_FOR_ONE), starts, ends)
     text, starts, ends = _tracked_sub(_MARK_FLOOD, lambda match: match.group(1), text, starts, ends)
     text, starts, ends = _tracked_nfkc(text, starts, ends)
     text, starts, ends = _tracked_sub(_INVISIBLE, "", text, starts, ends)
+    text, starts, ends = _tracked_spans(decorated_word_spans(text), text, starts, ends, absorb=True)
     text = fold_homoglyphs(text)  # one code point for one
     text, starts, ends = _tracked_sub(_SPACED_RUN, _collapse_spaced_run, text, starts, ends)
     decoded = _TOKEN.sub(lambda match: _decode_leet_token(match.group(0)), text)
@@ -330,10 +335,13 @@ def _tracked_sub(pattern: re.Pattern[str], replacement, text: str, starts: list[
     return _tracked_spans(spans, text, starts, ends)
 
 
-def _tracked_spans(spans: list[tuple[int, int, str]], text: str, starts: list[int], ends: list[int], whole: bool = False):
+def _tracked_spans(spans: list[tuple[int, int, str]], text: str, starts: list[int], ends: list[int],
+                   whole: bool = False, absorb: bool = False):
     """``text`` with each ``(begin, end, replacement)`` applied (in order, not overlapping), and offsets.
 
     ``whole``: every character of a replacement maps to its whole source span (an emoji's name).
+    ``absorb``: a character's span runs up to the next kept one's, so dropped marks ("k̶") count
+    as part of the letter before them.
     """
     pieces: list[str] = []
     new_starts: list[int] = []
@@ -349,9 +357,11 @@ def _tracked_spans(spans: list[tuple[int, int, str]], text: str, starts: list[in
             new_ends.extend([ends[finish - 1]] * len(replaced))
             position = finish
             continue
-        for index in _aligned(text[begin:finish], replaced):
+        indices = _aligned(text[begin:finish], replaced)
+        for number, index in enumerate(indices):
             new_starts.append(starts[begin + index])
-            new_ends.append(ends[begin + index])
+            last = (indices[number + 1] - 1 if number + 1 < len(indices) else finish - begin - 1) if absorb else index
+            new_ends.append(ends[begin + max(index, last)])
         position = finish
     pieces.append(text[position:])
     new_starts.extend(starts[position:])
