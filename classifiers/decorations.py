@@ -119,7 +119,8 @@ def _kind(word: str) -> str | None:
         return None
     if _DECORATIVE.search(word):
         return "decorated"
-    if _PLAIN_LETTER.search(word) or not _base(_LETTER.match(word).group(0)):  # "été", "привет", "我们"
+    first = _LETTER.match(word)  # None for a word of marks alone
+    if first is None or _PLAIN_LETTER.search(word) or not _base(first.group(0)):  # "été", "привет", "我们"
         return None
     letters = _letters_with_marks(word)
     if not all(_base(letter) for letter in letters):

@@ -80,6 +80,11 @@ def test_flags_and_lone_enclosed_emoji_are_still_named(text: str, named: str) ->
     assert normalize(text) == named
 
 
+@pytest.mark.parametrize("text", ["\u0301", "a \u0301\u0301 b", "\u0301\u0336", "x \u20e3"])
+def test_marks_without_a_letter_do_not_break_normalisation(text: str) -> None:
+    assert normalize_with_offsets(text)[0] == normalize(text)
+
+
 def test_enclosed_letters_keep_length_so_offsets_stay() -> None:
     raw = "I \U0001F17A\U0001F178\U0001F17B\U0001F17B you"
     assert len(read_enclosed_letters(raw)) == len(raw)

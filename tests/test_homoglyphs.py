@@ -145,7 +145,8 @@ _ALPHABET = st.sampled_from(
     list("abcdeiklmnopsty 0123456789-./@$!_\t\n") + list(CYR.values()) + list(GREEK.values())
     + ["\u200b", "\u00ad", "\ufb01", "\uff41", "\U0001d41a", "e\u0301", "\u1100", "\u1161", "\x1b", "\u0422", "\u044f"]
     # decorated letters (classifiers/decorations.py): marks, accented and stroked letters, enclosed letters
-    + ["\u0336", "\u20dd", "\u1e31", "\u0141", "\U0001F17A", "\u249C", "\U0001F1F0", "\ufe0f"])
+    + ["\u0336", "\u20dd", "\u0301", "\u0323", "\u1e31", "\u00e9", "\u0141", "\U0001F17A", "\u249C", "\U0001F1F0",
+       "\ufe0f"])
 
 
 @settings(max_examples=300, deadline=None)
