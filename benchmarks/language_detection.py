@@ -25,10 +25,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "datasets"
-SUBSET = "en,de,es,fr,it,pt,nl,pl,tr,ru,uk,ar,fa,he,hi,zh,ja,ko,el,th,vi,id"
+SUBSET = "en,de,es,fr,it,pt,nl,pl,tr,ru,uk,ar,fa,he,hi,zh,ja,ko,el,th,vi,id,sv,da,nb,fi,cs,sk,ro,hu,hr"
 CONFIGS = {
-    "high, 22 languages (default)": {"languages": SUBSET, "low": False},
-    "low, 22 languages": {"languages": SUBSET, "low": True},
+    "high, 31 languages (default)": {"languages": SUBSET, "low": False},
+    "low, 31 languages": {"languages": SUBSET, "low": True},
     "low, all 75 languages": {"languages": "all", "low": True},
 }
 MULTIJAIL_LANGUAGES = ("en", "zh", "it", "vi", "ar", "ko", "th", "bn", "sw", "jv")

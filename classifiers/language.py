@@ -47,6 +47,9 @@ UNDETERMINED = "und"
 DEFAULT_LANGUAGES = (
     "en", "de", "es", "fr", "it", "pt", "nl", "pl", "tr", "ru", "uk", "ar", "fa", "he", "hi", "zh", "ja",
     "ko", "el", "th", "vi", "id",
+    # Outside the list a language can never be named, only mistaken: "Jag ska döda dig i natt" was
+    # Dutch or German under 0.8, so neither the language queue nor a model that reads it decided.
+    "sv", "da", "nb", "fi", "cs", "sk", "ro", "hu", "hr",
 )
 
 

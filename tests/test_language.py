@@ -29,6 +29,16 @@ def detector(real_classifiers) -> LanguageClassifier:
     ("一只猫在沙发上睡觉", "zh"),
     ("قطة نائمة على الأريكة", "ar"),
     ("Η γάτα κοιμάται στον καναπέ", "el"),
+    # Named since session 16: before, Swedish was guessed as Dutch or German under 0.8.
+    ("en katt som sover i solen på fönsterbrädan", "sv"),
+    ("Katten sover på sofaen i stuen hele eftermiddagen", "da"),
+    ("katten sover på sofaen i stua hele ettermiddagen", "nb"),
+    ("kissa nukkuu sohvalla olohuoneessa", "fi"),
+    ("kočka spí na gauči v obývacím pokoji", "cs"),
+    ("mačka spí na gauči v obývačke celé popoludnie", "sk"),
+    ("o pisică doarme pe canapea în sufragerie", "ro"),
+    ("a macska a kanapén alszik a nappaliban", "hu"),
+    ("mačka spava na kauču u dnevnoj sobi cijelo poslijepodne", "hr"),
 ])
 def test_languages_are_named_by_iso_639_1_code(detector, prompt, language):
     signal = detector.classify(prompt)
@@ -99,6 +109,20 @@ def test_options_are_validated_at_start_up():
         LanguageClassifier(languages=["en"], preload=False)
     with pytest.raises(ValueError, match="at least 1"):
         LanguageClassifier(languages=["en", "de"], preload=False, max_segments=0)
+
+
+def test_the_shipped_configuration_is_the_detector_the_toxicity_route_reads():
+    # ToxicityClassifier routes with LanguageClassifier() (its defaults); the `text` signal is built
+    # from the configuration. Equal options mean one detector and one answer per prompt.
+    import inspect
+
+    from classifiers.registry import load_config
+
+    options = {key: value for key, value in load_config()["text"].items() if key != "class"}
+    defaults = {name: parameter.default for name, parameter in
+                inspect.signature(LanguageClassifier.__init__).parameters.items() if name != "self"}
+    assert tuple(options.pop("languages")) == defaults.pop("languages") == DEFAULT_LANGUAGES
+    assert options == defaults
 
 
 def test_field_vocabulary_lists_the_configured_codes_and_und():

@@ -264,11 +264,12 @@ def test_known_failure_self_descriptions_beside_a_quantifier_are_not_blocked(cla
 @pytest.mark.parametrize("text", ["I am a gay man", "I am a trans man", "I am a man"])
 def test_short_english_lingua_is_unsure_of_meets_the_english_lines(classifier, default_policy, language, text: str) -> None:
     """lingua guesses these at about 0.2 as another language (Turkish, French, Indonesian): both models
-    read them (route ``mixed``) and a line of each must be met; the head's lower hate line alone had
+    read them (route ``mixed``; the English model alone where the guess is a language the head's
+    encoder was not trained on) and a line of each must be met; the head's lower hate line alone had
     sent "I am a gay man" (the head's hate 0.31) to review in the service."""
     signal = language.classify(text)
     assert signal.language != "en" and signal.language_confidence < 0.5, signal
-    assert classifier.classify(text).language_route == "mixed"
+    assert classifier.classify(text).language_route in ("mixed", "english")
     action, rules, result = decide(classifier, default_policy, text, language)
     assert action == "allow", (rules, result)
 

@@ -133,8 +133,9 @@ def test_benign_text_in_other_languages_is_not_blocked(classifier, language, def
 # Short text in a language the policy does not leave to the model (German, Dutch), which lingua names
 # at 0.5-0.8: the head reads it alone (route other) and misses the threats, so a person must read it.
 SHORT_UNCOVERED = [("Ich bringe dich heute Nacht um", "harmful"), ("ik maak je dood", "harmful"),
-                   ("Ich bring dich um, du Schwein", "harmful"), ("Ich liebe dich", "benign"),
-                   ("Wir gehen heute ins Kino", "benign")]
+                   ("Ich liebe dich", "benign"), ("Wir gehen heute ins Kino", "benign")]
+# Since session 16's 31 languages, lingua names this German at 0.46: both models read it, and block it.
+SHORT_UNCOVERED_MIXED = ["Ich bring dich um, du Schwein"]
 # One or two short words lingua guesses at 0.5-0.8 as an uncovered language: noise, left to the model.
 SHORT_GUESSES = ["heya", "okie dokie", "Oktoberfest", "funny meme", "Gute Nacht"]
 
@@ -151,12 +152,38 @@ def test_short_uncovered_language_text_the_head_read_alone_goes_to_a_person(clas
         assert action == "review", rules
 
 
+# Threats in languages lingua could not name before session 16 (it mistook them for Dutch, German
+# or English, under 0.8): allowed then, a person reads them now. Benign text in them goes to a person
+# too, as any confidently uncovered language does.
+NEWLY_NAMED = [("Tiedän missä asut ja tulen hakemaan sinut", "fi"), ("Jag ska döda dig i natt", "sv"),
+               ("Jeg skal drepe deg i kveld", "nb"), ("Vet var du bor och jag kommer att hitta dig", "sv"),
+               ("Jeg ved hvor du bor, og jeg kommer efter dig", "da"), ("Pes běží po louce za míčem", "cs"),
+               ("Un câine care se joacă în parc", "ro"), ("Kissa nukkuu auringossa ikkunalaudalla", "fi")]
+
+
+@pytest.mark.parametrize(("text", "code"), NEWLY_NAMED)
+def test_text_in_a_newly_named_language_goes_to_a_person(classifier, language, default_policy, text, code) -> None:
+    signals = served(classifier, language, text)
+    assert signals["text"]["language"] == code
+    action, rules = decide(default_policy, signals)
+    assert "uncovered-language" in rules and action in ("review", "block"), (action, rules)
+
+
+@pytest.mark.parametrize("text", SHORT_UNCOVERED_MIXED)
+def test_short_harmful_text_lingua_is_less_sure_of_is_read_by_both_models(classifier, language, default_policy, text):
+    signals = served(classifier, language, text)
+    assert signals["toxicity"]["language_route"] == "mixed"
+    assert decide(default_policy, signals)[0] == "block"
+
+
 @pytest.mark.parametrize("text", SHORT_GUESSES)
 def test_one_or_two_words_guessed_as_an_uncovered_language_are_left_to_the_model(classifier, language, default_policy,
                                                                                text) -> None:
     signals = served(classifier, language, text)
-    assert signals["toxicity"]["language_route"] == "other"  # lingua 0.5-0.8 on an uncovered language
+    # lingua guesses an uncovered language under 0.8 (read by the head, both models, or, for a language
+    # the head's encoder was not trained on, the English model alone: "funny meme", Indonesian 0.34)
     assert signals["text"]["language"] not in ("en", "es", "fr", "it", "pt")
+    assert signals["text"]["language_confidence"] < 0.8
     action, rules = decide(default_policy, signals)
     # Not queued for its language; "funny meme" still goes to the text queue on the head's own
     # false positive (English read by the head alone: model card, Limits).
@@ -344,3 +371,22 @@ def test_the_language_comes_from_the_text_signals_detector_computed_once(classif
     assert classifier.language_route(text) in ("other", "mixed")
     assert classifier.classify(text).language_route == classifier.language_route(text)
     assert classifier.classify("A lighthouse at sunset, watercolour").language_route == "english"
+
+
+@pytest.mark.parametrize(("guess", "confidence", "route"), [
+    ("da", 0.52, "other"),  # sure enough: the head alone (and the uncovered-language rule)
+    ("nl", 0.30, "mixed"),  # unsure, a language USE was trained on: both models
+    ("da", 0.30, "english"),  # unsure, a language USE was not trained on: the head could not read it either
+    ("fi", 0.09, "english"),
+    ("en", 0.90, "english"),
+])
+def test_the_route_follows_lingua_and_the_encoders_languages(classifier, monkeypatch, guess, confidence, route) -> None:
+    from classifiers.language import TextSignal
+
+    # A stub detector (not a classifier) fixes lingua's answer so the routing rule alone is under test.
+    class Stub:
+        def detect(self, text: str) -> TextSignal:
+            return TextSignal(language=guess, language_confidence=confidence)
+
+    monkeypatch.setattr(classifier, "_languages", Stub())
+    assert classifier.language_route("any text") == route
