@@ -12,10 +12,12 @@ them to ASCII. Two steps, both run by ``text_normalization`` around its NFKC:
 - ``decorated_word_spans`` (after NFKC): a decorated word loses its marks and its letters
   are read as their ASCII base ("ḱíĺĺ" -> "kill", "Łø" beside such a word -> "Lo"). A word
   is decorated when it carries a mark that no orthography uses (overlay, strike-through,
-  underline, enclosing: U+0332-0338 and the symbol marks), or when every one of its three
-  or more letters is a Latin letter with an accent or a stroke. Ordinary accented words
-  ("été", "łódź", "Straße", Vietnamese "được") always keep a plain letter, so they stay as
-  written; one- and two-letter words are read as plain only beside a decorated word.
+  underline, enclosing: U+0332-0338 and the symbol marks), or when every letter is a Latin
+  letter with an accent and either one mark is on all of four or more letters ("ḱíĺĺ") or
+  two marks are on each of three or more (Zalgo). Ordinary accented words keep a plain
+  letter ("été", "łódź", Vietnamese "được") or mix their alphabet's marks (Czech "říší",
+  Yoruba "ṣọ́ọ̀ṣì", Polish "Żółć"), so they stay as written; words of up to three letters
+  are read as plain only beside a decorated word.
 
 Base letters come from Unicode's decompositions, and for letters with a stroke or other
 non-decomposing shape ("Ł", "Ø", "ɨ") from ``anyascii`` (ISC), taken only when it gives
@@ -38,16 +40,22 @@ _VARIATION_SELECTOR = "\ufe0f"
 
 def _enclosed_table() -> dict[int, str]:
     table = {0x1F1E6 + index: chr(ord("A") + index) for index in range(26)}
-    for first, letter in ((0x249C, "a"), (0x24B6, "A"), (0x24D0, "a"), (0x1F130, "A"), (0x1F150, "A"),
-                          (0x1F170, "A")):  # parenthesized, circled (both cases), squared, negative circled/squared
+    for first, letter in ((0x249C, "a"), (0x1F110, "A"), (0x24B6, "A"), (0x24D0, "a"), (0x1F130, "A"),
+                          (0x1F150, "A"), (0x1F170, "A")):
+        # parenthesized (both cases), circled (both cases), squared, negative circled, negative squared
         table.update({first + index: chr(ord(letter) + index) for index in range(26)})
     return table
 
 
 _ENCLOSED = _enclosed_table()
 _ENCLOSED_CLASS = "[%s]" % "".join(map(chr, _ENCLOSED))
-# Enclosed letters, each maybe with VS16, and single spaces between them ("🇰 🇮 🇱 🇱").
-_ENCLOSED_RUN = re.compile(f"{_ENCLOSED_CLASS}(?:{_ENCLOSED_CLASS}|{_VARIATION_SELECTOR}| (?={_ENCLOSED_CLASS}))*")
+# Between enclosed letters: one space, dot, hyphen or underscore, or invisible characters ("🅺\u200b🅸").
+_SEPARATOR = "(?:[ ._\\-]|[\u00ad\u200b-\u200d\u2060])"
+# Enclosed letters, each maybe with VS16, and separators between them ("🇰 🇮 🇱 🇱").
+_ENCLOSED_RUN = re.compile(f"{_ENCLOSED_CLASS}(?:{_ENCLOSED_CLASS}|{_VARIATION_SELECTOR}|{_SEPARATOR}(?={_ENCLOSED_CLASS}))*")
+_ENCLOSED_ONLY = re.compile(_ENCLOSED_CLASS)
+# What counts as touching a word: a letter, a digit, or a l33t symbol ("🅺1🅻🅻").
+_WORDISH = re.compile(r"[^\W_]|[@$!|]")
 
 
 def read_enclosed_letters(text: str) -> str:
@@ -65,19 +73,21 @@ def read_enclosed_letters(text: str) -> str:
 
 def _read_run(match: re.Match[str], text: str) -> str:
     run = match.group(0)
-    groups = [[char for char in group if char != _VARIATION_SELECTOR] for group in run.split(" ")]
-    touching = (match.start() > 0 and text[match.start() - 1].isalpha()) or \
-               (match.end() < len(text) and text[match.end()].isalpha())
-    lone = len(groups) == 1 and len(groups[0]) == 1
-    # "Bolsonaro🇧🇷" is a flag, and so is "🇺 🇸" (HateXplain's tokens).
-    if all(map(_is_flags, groups)) or _is_flags(sum(groups, [])) or (lone and not touching):
+    letters = _ENCLOSED_ONLY.findall(run)
+    groups = [_ENCLOSED_ONLY.findall(group) for group in re.split(_SEPARATOR, run)]
+    touching = (match.start() > 0 and _WORDISH.match(text[match.start() - 1])) or \
+               (match.end() < len(text) and _WORDISH.match(text[match.end()]))
+    # Flags stay flags: "🇺🇸🇬🇧", "Bolsonaro🇧🇷", and one pair split by a space ("🇺 🇸", HateXplain's
+    # tokens); spaced letters that only happen to pair into flags are letters ("🇩 🇪 🇦 🇩").
+    flags = all(map(_is_flags, groups)) or len(letters) == 2 and _is_flags(letters)
+    if flags or (len(letters) == 1 and not touching):
         return run
     return "".join(_ENCLOSED.get(ord(char), char) for char in run)
 
 
 def _is_flags(letters: list[str]) -> bool:
-    """Regional indicators that pair into known flags ("🇺🇸🇬🇧")."""
-    if len(letters) % 2 or not all(ord(char) in _REGIONAL for char in letters):
+    """Regional indicators that pair into known flags ("🇺🇸🇬🇧"); not none, not one."""
+    if not letters or len(letters) % 2 or not all(ord(char) in _REGIONAL for char in letters):
         return False
     return all(letters[index] + letters[index + 1] in emoji.EMOJI_DATA for index in range(0, len(letters), 2))
 
@@ -114,7 +124,7 @@ def decorated_word_spans(text: str) -> list[tuple[int, int, str]]:
 
 
 def _kind(word: str) -> str | None:
-    """``decorated``, ``short`` (one or two letters, each accented or stroked) or None."""
+    """``decorated``, ``short`` (up to three letters, each accented or stroked) or None."""
     if word.isascii():
         return None
     if _DECORATIVE.search(word):
@@ -125,9 +135,13 @@ def _kind(word: str) -> str | None:
     letters = _letters_with_marks(word)
     if not all(_base(letter) for letter in letters):
         return None
-    # Three accents, not just stroked or dotless letters: Turkish "ışığı" has two, Polish "łżą" one.
-    accented = sum(len(unicodedata.normalize("NFD", letter)) > 1 for letter in letters)
-    return "decorated" if len(letters) >= 3 and accented >= 3 else "short"
+    marks = [set(_MARKS.findall(unicodedata.normalize("NFD", letter))) for letter in letters]
+    # Real words accent every letter too (Czech "říší", Yoruba "ṣọ́ọ̀ṣì", Polish "Żółć"), but with
+    # the marks their alphabet mixes. A generator puts one mark on every letter ("ḱíĺĺ"), or stacks
+    # two on each (Zalgo, cut to two by the normalisation).
+    if len(letters) >= 4 and set.intersection(*marks) or len(letters) >= 3 and all(len(found) >= 2 for found in marks):
+        return "decorated"
+    return "short" if len(letters) <= 3 else None
 
 
 def _letters_with_marks(word: str) -> list[str]:
@@ -149,6 +163,15 @@ def _base(letter: str) -> str | None:
         return None
     plain = anyascii(first)
     return plain if len(plain) == 1 and plain.isalpha() else None
+
+
+def plain_alignment(word: str, plain: str) -> list[tuple[int, int]]:
+    """For each character of ``plain`` (a decorated word's reading), the ``[start, end)`` range
+    of ``word`` it stands for: its letter with that letter's marks."""
+    spans = [match.span() for match in _LETTER.finditer(word)]
+    if len(spans) != len(plain):
+        raise ValueError(f"{plain!r} is not the reading of {word!r}")
+    return spans
 
 
 def _plain(word: str) -> str:

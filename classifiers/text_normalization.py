@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import emoji
 
-from classifiers.decorations import decorated_word_spans, read_enclosed_letters
+from classifiers.decorations import decorated_word_spans, plain_alignment, read_enclosed_letters
 from classifiers.homoglyphs import fold_homoglyphs
 
 # Zero-width characters, soft hyphen, word joiners, BOM, bidi controls and variation selectors
@@ -267,7 +267,7 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     text, starts, ends = _tracked_sub(_MARK_FLOOD, lambda match: match.group(1), text, starts, ends)
     text, starts, ends = _tracked_nfkc(text, starts, ends)
     text, starts, ends = _tracked_sub(_INVISIBLE, "", text, starts, ends)
-    text, starts, ends = _tracked_spans(decorated_word_spans(text), text, starts, ends, absorb=True)
+    text, starts, ends = _tracked_spans(decorated_word_spans(text), text, starts, ends, align=plain_alignment)
     text = fold_homoglyphs(text)  # one code point for one
     text, starts, ends = _tracked_sub(_SPACED_RUN, _collapse_spaced_run, text, starts, ends)
     decoded = _TOKEN.sub(lambda match: _decode_leet_token(match.group(0)), text)
@@ -336,12 +336,12 @@ def _tracked_sub(pattern: re.Pattern[str], replacement, text: str, starts: list[
 
 
 def _tracked_spans(spans: list[tuple[int, int, str]], text: str, starts: list[int], ends: list[int],
-                   whole: bool = False, absorb: bool = False):
+                   whole: bool = False, align=None):
     """``text`` with each ``(begin, end, replacement)`` applied (in order, not overlapping), and offsets.
 
     ``whole``: every character of a replacement maps to its whole source span (an emoji's name).
-    ``absorb``: a character's span runs up to the next kept one's, so dropped marks ("k̶") count
-    as part of the letter before them.
+    ``align``: ``(source, replacement) -> [(start, end), ...]``, where in the source each character
+    of the replacement comes from (default: the replacement is a subsequence of the source).
     """
     pieces: list[str] = []
     new_starts: list[int] = []
@@ -357,11 +357,11 @@ def _tracked_spans(spans: list[tuple[int, int, str]], text: str, starts: list[in
             new_ends.extend([ends[finish - 1]] * len(replaced))
             position = finish
             continue
-        indices = _aligned(text[begin:finish], replaced)
-        for number, index in enumerate(indices):
-            new_starts.append(starts[begin + index])
-            last = (indices[number + 1] - 1 if number + 1 < len(indices) else finish - begin - 1) if absorb else index
-            new_ends.append(ends[begin + max(index, last)])
+        source = text[begin:finish]
+        pairs = align(source, replaced) if align else [(index, index + 1) for index in _aligned(source, replaced)]
+        for first, after in pairs:
+            new_starts.append(starts[begin + first])
+            new_ends.append(ends[begin + after - 1])
         position = finish
     pieces.append(text[position:])
     new_starts.extend(starts[position:])

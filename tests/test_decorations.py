@@ -50,8 +50,25 @@ def test_one_decorated_word_in_plain_text_is_read_too() -> None:
     assert normalize("k🅸ll them") == "kIll them"  # an enclosed letter inside a word
 
 
+@pytest.mark.parametrize("raw, plain", [
+    # Spaced letters that happen to pair into flags (DE AD) are still letters (a hostile review's find).
+    ("you are \U0001F1E9 \U0001F1EA \U0001F1E6 \U0001F1E9", "you are DEAD"),
+    ("\U0001F1F8 \U0001F1F9 \U0001F1EE \U0001F1FB \U0001F1EA", "STIVE"),
+    # Separated by invisible characters, dots or hyphens, or touching a l33t digit.
+    ("\U0001F17B\u200b\U0001F174\u200b\U0001F170\u200b\U0001F185\u200b\U0001F174", "LEAVE"),
+    ("\U0001F1F7\u200b\U0001F1E6\u200b\U0001F1F9", "RAT"),
+    ("\U0001F15B.\U0001F154.\U0001F150.\U0001F165.\U0001F154", "LEAVE"),
+    ("\U0001F17B-\U0001F174-\U0001F170-\U0001F185-\U0001F174", "LEAVE"),
+    ("\U0001F1814\U0001F183", "RAT"),  # "R4T": the digit is l33t for a letter
+    ("sc\U0001F170m", "scAm"),  # one enclosed letter inside a word
+    ("\U0001F11B\U0001F114\U0001F110\U0001F125\U0001F114", "LEAVE"),  # parenthesized capitals
+])
+def test_enclosed_letters_read_as_letters_in_every_spacing(raw: str, plain: str) -> None:
+    assert normalize(raw) == plain
+
+
 def test_spaced_regional_indicators_are_letters_unless_they_pair_into_flags() -> None:
-    assert normalize("\U0001F1F8 \U0001F1F9 \U0001F1EE \U0001F1FB \U0001F1EA") == "STIVE"  # not flags: S T I V E
+    assert normalize("\U0001F1FA\U0001F1F8 \U0001F1EC\U0001F1E7 flags") == "United States United Kingdom flags"
     # One flag split by a tokenizer (HateXplain's text) stays as it was, not "F R".
     assert normalize("\U0001F1EB \U0001F1F7 wins") == "\U0001F1EB \U0001F1F7 wins"
 
@@ -65,6 +82,13 @@ def test_spaced_regional_indicators_are_letters_unless_they_pair_into_flags() ->
     "Ọ̀rẹ́ mi wá sílé lánàá.",
     "Příliš žluťoučký kůň úpěl ďábelské ódy.",
     "Ela não está aí, já saiu às três.",
+    # Every letter accented, with the marks their alphabets mix (a hostile review's finds).
+    "Ṣọ́ọ̀ṣì wa tóbi, ọṣẹ wà níbẹ̀.",
+    "Ve říší pověstí a Šíř je jméno.",
+    "Pan Łukasz Żółć mieszka w Łodzi.",
+    "Ūžė vėjas per laukus.",
+    "Üçü de ışığı gördü.",
+    "Žĺť je farba jesene.",
 ])
 def test_ordinary_accented_text_is_left_as_written(text: str) -> None:
     assert decorated_word_spans(text) == []
@@ -78,6 +102,19 @@ def test_ordinary_accented_text_is_left_as_written(text: str) -> None:
 ])
 def test_flags_and_lone_enclosed_emoji_are_still_named(text: str, named: str) -> None:
     assert normalize(text) == named
+
+
+def test_two_stacked_marks_on_every_letter_are_read_plain() -> None:
+    zalgo = "".join(char + "\u0300\u0301" if char.isalpha() else char for char in "burn it down")
+    assert normalize(zalgo) == "burn it down"
+
+
+def test_each_letter_of_a_decorated_word_maps_to_its_own_letter_and_marks() -> None:
+    raw = "\u0199\u0336\u0268\u0336\u026d\u0336\u026d\u0336 them"  # stroked and hooked letters, struck through
+    text, starts, ends = normalize_with_offsets(raw)
+    assert text.startswith("kill")
+    assert [raw[start:end] for start, end in zip(starts[:4], ends[:4])] == ["\u0199\u0336", "\u0268\u0336",
+                                                                          "\u026d\u0336", "\u026d\u0336"]
 
 
 @pytest.mark.parametrize("text", ["\u0301", "a \u0301\u0301 b", "\u0301\u0336", "x \u20e3"])
