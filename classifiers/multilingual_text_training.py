@@ -110,7 +110,7 @@ def build_splits(shared_datasets: Path, config: MultilingualConfig) -> dict[str,
     splits: dict[str, list[LabelledText]] = {"train": [], "val": [], "test": []}
     for name, cap in config.caps.items():
         for row in _load(Path(shared_datasets), name, cap):
-            text = normalize_for_classification(row.text)
+            text = normalize_for_classification(row.text, decorations=False)  # as the shipped head was trained
             if text:
                 splits[split_of(text)].append(LabelledText(text, row.source, row.labels, row.mask))
     return splits

@@ -125,7 +125,8 @@ def build_splits(shared_datasets: Path, config: TrainingConfig, seed: int) -> di
     rows = load_all(shared_datasets, config.caps) + style_tag_rows(config.style_tag_rows, seed=7)
     if config.long_scene_rows:
         rows += long_scene_rows([row.text for row in load_source(shared_datasets, "coco")], config.long_scene_rows, seed=8)
-    rows = [LabelledText(normalize_for_classification(row.text), row.source, row.labels, row.mask) for row in rows]
+    rows = [LabelledText(normalize_for_classification(row.text, decorations=False), row.source, row.labels, row.mask)
+            for row in rows]
     rows = [row for row in rows if row.text]
     splits: dict[str, list[LabelledText]] = {"train": [], "val": [], "test": []}
     for row in rows:

@@ -175,3 +175,15 @@ def test_lexicons_find_decorated_words_and_report_the_decorated_span(offline) ->
     prompt = "a " + enclosed("ten year old", 0x1F170) + " girl"
     minors = signals_of(prompt)["minor_indicators"]["indicators"]
     assert [indicator["age"] for indicator in minors if indicator["kind"] == "stated_age"] == [10]
+
+
+def test_training_reads_text_as_the_shipped_model_was_trained() -> None:
+    # Training builds its rows and splits without the step (model card): the committed calibration
+    # and the CI training slice rest on that form.
+    from classifiers.text_model_training import build_splits  # noqa: F401 (the caller of this form)
+
+    decorated = "\u1e31\u00ed\u013a\u013a them \U0001F17A\U0001F178\U0001F17B\U0001F17B red heart\ufe0f"
+    assert normalize(decorated) == "kill them KILL red heart"
+    assert normalize(decorated, decorations=False) == "\u1e31\u00ed\u013a\u013a them " + normalize(
+        "\U0001F17A\U0001F178\U0001F17B\U0001F17B", decorations=False) + " red heart\ufe0f"
+
