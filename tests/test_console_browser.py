@@ -255,7 +255,10 @@ def stack(tmp_path_factory):
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         processes.append(browser)
         devtools = DevTools(devtools_port)
-        token = httpx.post(f"{api_url}/v1/auth/login", json={"username": "sam", "password": PASSWORD}).json()["token"]
+        # The API answers /healthz before its models load; lingua's preload (31 languages) can hold the
+        # interpreter for seconds on a loaded 2-core host, and a login then waited past httpx's 5 s.
+        token = httpx.post(f"{api_url}/v1/auth/login", json={"username": "sam", "password": PASSWORD},
+                           timeout=60).json()["token"]
         yield {"api": api_url, "ui": ui_url, "devtools": devtools, "made": made,
                "headers": {"Authorization": f"Bearer {token}"}}
         devtools.close()
