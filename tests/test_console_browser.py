@@ -255,8 +255,8 @@ def stack(tmp_path_factory):
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         processes.append(browser)
         devtools = DevTools(devtools_port)
-        # The API answers /healthz before its models load; lingua's preload (31 languages) can hold the
-        # interpreter for seconds on a loaded 2-core host, and a login then waited past httpx's 5 s.
+        # The API answers /healthz before its models load; while they load (lingua's 31 languages take
+        # about 5 s of a core) a login on a loaded 2-core host waited past httpx's default 5 s.
         token = httpx.post(f"{api_url}/v1/auth/login", json={"username": "sam", "password": PASSWORD},
                            timeout=60).json()["token"]
         yield {"api": api_url, "ui": ui_url, "devtools": devtools, "made": made,
