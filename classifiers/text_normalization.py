@@ -28,15 +28,11 @@ from classifiers.homoglyphs import fold_homoglyphs
 
 # Zero-width characters, soft hyphen, word joiners, BOM, bidi controls and variation selectors
 # (those of emoji are named first): they split a word while staying invisible to a reader.
-_INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufe0e\ufe0f\ufeff"
-    "\U000e0001\U000e007f]"
-)
-# The same without variation selectors: the form the shipped text model was trained and calibrated on
+_INVISIBLE_CHARS = "\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0001\U000e007f"
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}\ufe0e\ufe0f]")
+# Without variation selectors: the form the shipped text model was trained and calibrated on
 # (``decorations=False``).
-_INVISIBLE_AS_TRAINED = re.compile(
-    "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0001\U000e007f]"
-)
+_INVISIBLE_AS_TRAINED = re.compile(f"[{_INVISIBLE_CHARS}]")
 # Unicode tag characters spell ASCII invisibly ("ASCII smuggling"); outside an emoji flag
 # sequence (named first) they are read as the letters they stand for.
 _TAG_LETTERS = {code: code - 0xE0000 for code in range(0xE0020, 0xE007F)}
