@@ -112,8 +112,10 @@ class Classifier(ABC, Generic[InputT, SignalT]):
         return self.classify_batch(prepared)
 
     @classmethod
-    def from_config(cls, options: dict[str, Any]) -> "Classifier[InputT, SignalT]":
-        """Build from the options in the classifier configuration."""
+    def from_config(cls, options: dict[str, Any],
+                    configuration: dict[str, dict[str, Any]] | None = None) -> "Classifier[InputT, SignalT]":
+        """Build from the options in the classifier configuration. ``configuration`` is the whole
+        configuration (entry name -> options), for a classifier that shares another entry's setup."""
         return cls(**options)
 
     @classmethod

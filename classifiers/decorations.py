@@ -96,8 +96,12 @@ def _is_flags(letters: list[str]) -> bool:
 # overlays and strokes (U+0332-0338), overline, and the marks for symbols (enclosing circle, keycap).
 _DECORATIVE_MARKS = "\u0305\u0332-\u0338\u033f\u0488\u0489\u20d0-\u20ff"
 _DECORATIVE = re.compile(f"[{_DECORATIVE_MARKS}]")
-# A word: letters, digits and combining marks (re's \w leaves marks out, so "k̶i̶l̶l̶" would be four words).
-_MARK_CLASS = "\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+# The combining-mark blocks (diacritical marks, their extended and supplement blocks, the marks
+# for symbols, half marks); text_normalization cuts floods of them ("Zalgo") with this range.
+COMBINING_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+# A word: letters, digits and combining marks, Cyrillic's too (re's \w leaves marks out, so
+# "k̶i̶l̶l̶" would be four words).
+_MARK_CLASS = COMBINING_MARKS + "\u0483-\u0489"
 _WORD = re.compile(f"(?:[^\\W_]|[{_MARK_CLASS}])+")
 _MARKS = re.compile(f"[{_MARK_CLASS}]")
 _LETTER = re.compile(f"[{_MARK_CLASS}]*[^{_MARK_CLASS}][{_MARK_CLASS}]*")  # a letter and its marks

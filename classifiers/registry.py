@@ -49,7 +49,7 @@ def build_classifiers(config: dict[str, dict[str, Any]]) -> dict[str, Classifier
     for key, entry in config.items():
         if entry.get("shadow"):
             continue
-        signal_name = _instantiate_into(built, key, entry)
+        signal_name = _instantiate_into(built, key, entry, config)
         if signal_name != key:
             raise ClassifierConfigError(f"entry {key!r} names {entry.get('class')}, whose signal name is "
                                         f"{signal_name!r}")
@@ -74,15 +74,18 @@ def build_candidates(config: dict[str, dict[str, Any]]) -> dict[str, tuple[str, 
             raise ClassifierConfigError(f"shadow entry {key!r} must name the live entry it would replace "
                                         f"(`replaces: <name>`); live entries: "
                                         f"{', '.join(k for k, v in config.items() if not v.get('shadow'))}")
-        signal_name = _instantiate_into(built, key, {k: v for k, v in entry.items() if k not in ("shadow", "replaces")})
+        signal_name = _instantiate_into(built, key, {k: v for k, v in entry.items() if k not in ("shadow", "replaces")},
+                                        config)
         if signal_name != target:
             raise ClassifierConfigError(f"shadow entry {key!r} produces signal {signal_name!r}, not {target!r}")
         replaced[key] = target
     return {key: (replaced[key], classifier) for key, classifier in built.items()}
 
 
-def _instantiate_into(built: dict[str, Classifier], key: str, entry: dict[str, Any]) -> str | None:
-    """Builds ``entry`` into ``built[key]`` unless disabled; returns its class's signal name."""
+def _instantiate_into(built: dict[str, Classifier], key: str, entry: dict[str, Any],
+                      config: dict[str, dict[str, Any]]) -> str | None:
+    """Builds ``entry`` into ``built[key]`` unless disabled; returns its class's signal name.
+    ``config``: the whole configuration, handed to ``from_config``."""
     options = dict(entry)
     enabled = options.pop("enabled", True)
     dotted = options.pop("class", None)
@@ -92,7 +95,7 @@ def _instantiate_into(built: dict[str, Classifier], key: str, entry: dict[str, A
     if not enabled:
         return cls.name
     try:
-        built[key] = cls.from_config(options)
+        built[key] = cls.from_config(options, config)
     except TypeError as exc:
         raise ClassifierConfigError(f"classifier {key!r}: bad options: {exc}") from exc
     return cls.name

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import emoji
 
-from classifiers.decorations import decorated_word_spans, plain_alignment, read_enclosed_letters
+from classifiers.decorations import COMBINING_MARKS, decorated_word_spans, plain_alignment, read_enclosed_letters
 from classifiers.homoglyphs import fold_homoglyphs
 
 # Zero-width characters, soft hyphen, word joiners, BOM, bidi controls and variation selectors
@@ -74,7 +74,7 @@ _WORD_PART_SEPARATORS = re.compile(r"([-/_])")
 
 # Combining marks beyond two on one letter ("Zalgo" text): noise that hides words, and a
 # flood of them is thousands of tokens for the multilingual encoder. Vietnamese needs two.
-_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_MARKS = COMBINING_MARKS
 _MARK_FLOOD = re.compile(f"([{_MARKS}]{{2}})[{_MARKS}]+")
 
 

@@ -324,6 +324,7 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
         multilingual: bool = True,
         multilingual_model_dir: str | None = None,
         multilingual_min_confidence: float = 0.5,
+        language_options: dict[str, Any] | None = None,
     ) -> None:
         """``runtime``: ``onnx`` (the committed model only), ``torch``, or ``auto``: onnx for
         the committed model on the CPU, torch otherwise (GPU, ``model_dir`` or ``text_model_dir``).
@@ -331,7 +332,9 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
         instead of the committed ``models/toxicity-v2``.
         ``multilingual``: score non-English text with the multilingual head
         (``multilingual_model_dir``, default ``models/toxicity-multilingual``; see ``language_route``);
-        bundled model only (a ``model_dir`` names other categories)."""
+        bundled model only (a ``model_dir`` names other categories).
+        ``language_options``: the options of the ``LanguageClassifier`` whose detector routes
+        (default: its defaults); ``from_config`` passes the configured ``text`` entry's."""
         if not 0.0 < multilingual_min_confidence <= 1.0:
             raise ValueError("toxicity multilingual_min_confidence must be in (0, 1]")
         if runtime not in RUNTIMES:
@@ -368,11 +371,24 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
             from classifiers.multilingual_text_model import MultilingualScorer
 
             self._multilingual = MultilingualScorer(Path(multilingual_model_dir) if multilingual_model_dir else None)
-            self._languages = LanguageClassifier()  # the `text` signal's detector: one per process
+            # The `text` signal's detector (one per configuration in the process).
+            self._languages = LanguageClassifier(**(language_options or {}))
             # The head's version first: the English model's runtime stays the version's last part.
             name, version = f"{name}+use-multilingual", f"{self._multilingual.version}+{version}"
             digest = combined_weights_sha256(digest, self._multilingual.weights_sha256)
         self.identity = ModelIdentity(name=name, version=version, weights_sha256=digest)
+
+    @classmethod
+    def from_config(cls, options: dict[str, Any],
+                    configuration: dict[str, dict[str, Any]] | None = None) -> "ToxicityClassifier":
+        """As configured, routing languages with the configuration's enabled ``text`` entry (a
+        ``LanguageClassifier``) unless ``language_options`` are given: the route and the ``text``
+        signal then read one detector, and a language added there is routed here too."""
+        text = (configuration or {}).get("text") or {}
+        if ("language_options" not in options and text.get("enabled", True)
+                and text.get("class") == "classifiers.language.LanguageClassifier"):
+            options = {**options, "language_options": {k: v for k, v in text.items() if k not in ("class", "enabled")}}
+        return cls(**options)
 
     @classmethod
     def field_vocabulary(cls, options: dict) -> dict[str, tuple[str, ...]]:

@@ -111,18 +111,22 @@ def test_options_are_validated_at_start_up():
         LanguageClassifier(languages=["en", "de"], preload=False, max_segments=0)
 
 
-def test_the_shipped_configuration_is_the_detector_the_toxicity_route_reads():
-    # ToxicityClassifier routes with LanguageClassifier() (its defaults); the `text` signal is built
-    # from the configuration. Equal options mean one detector and one answer per prompt.
-    import inspect
+def test_the_toxicity_route_reads_the_configured_text_detector():
+    # The configuration's `text` entry decides which languages the toxicity route can name, and both
+    # classifiers share one detector (one load, one answer per prompt); without an enabled `text`
+    # entry the route keeps LanguageClassifier's defaults.
+    from classifiers.registry import build_classifiers, load_config
 
-    from classifiers.registry import load_config
-
-    options = {key: value for key, value in load_config()["text"].items() if key != "class"}
-    defaults = {name: parameter.default for name, parameter in
-                inspect.signature(LanguageClassifier.__init__).parameters.items() if name != "self"}
-    assert tuple(options.pop("languages")) == defaults.pop("languages") == DEFAULT_LANGUAGES
-    assert options == defaults
+    config = load_config()
+    narrow = {**config["text"], "languages": ["en", "de", "nl", "ru"], "preload": False}
+    toxicity_options = {**config["toxicity"], "runtime": "torch"}
+    for text_options in (config["text"], narrow):
+        built = build_classifiers({"toxicity": toxicity_options, "text": text_options})
+        route = built["toxicity"]._languages
+        assert route.languages == built["text"].languages == tuple(text_options["languages"])
+        assert route._shared is built["text"]._shared
+    disabled = build_classifiers({"toxicity": toxicity_options, "text": {**narrow, "enabled": False}})
+    assert disabled["toxicity"]._languages.languages == DEFAULT_LANGUAGES
 
 
 def test_field_vocabulary_lists_the_configured_codes_and_und():
