@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import unicodedata
 from collections import OrderedDict
 from concurrent.futures import Future
 from importlib.metadata import version
@@ -58,10 +59,17 @@ _WORD = re.compile(r"\S+")
 
 
 class TextSignal(Signal):
+    """``unidentified_script``: the Unicode script (``BENGALI``, ``ETHIOPIC``) of the most letters
+    that no configured language is written in, "" when none; ``unidentified_letters``: how many
+    letters (with their combining marks) are in such scripts. lingua names no language for them
+    (``und``), and no model reads them."""
+
     language: str
     language_confidence: float
     other_language: str = UNDETERMINED
     other_language_confidence: float = 0.0
+    unidentified_script: str = ""
+    unidentified_letters: int = 0
 
 
 class LanguageClassifier(Classifier[str, TextSignal]):
@@ -133,8 +141,41 @@ class LanguageClassifier(Classifier[str, TextSignal]):
             for code, code_confidence, _ in found:
                 if code not in (main, UNDETERMINED) and code_confidence > other_confidence:
                     other, other_confidence = code, code_confidence
+        script, letters = self._unidentified(text)
         return TextSignal(language=language, language_confidence=confidence,
-                          other_language=other, other_language_confidence=other_confidence)
+                          other_language=other, other_language_confidence=other_confidence,
+                          unidentified_script=script, unidentified_letters=letters)
+
+    def _unidentified(self, text: str) -> tuple[str, int]:
+        """The script of the most letters that lingua can name no configured language for, and
+        how many letters (with their marks) are in such scripts ("", 0 when none)."""
+        counts: dict[str, int] = {}
+        for script, start, end in self.unidentified_runs(text):
+            counts[script] = counts.get(script, 0) + end - start
+        if not counts:
+            return "", 0
+        return max(counts, key=counts.__getitem__), sum(counts.values())
+
+    def unidentified_runs(self, text: str) -> list[tuple[str, int, int]]:
+        """(script, start, end) of each run of letters, with their marks, in a script that no
+        configured language is written in (Bengali, Ethiopic, Runic...), in ``text``'s offsets."""
+        if text.isascii():
+            return []
+        runs: list[tuple[str, int, int]] = []
+        script, start = None, 0
+        for index, char in enumerate(f"{text} "):
+            kind = unicodedata.category(char)[0]
+            # A mark belongs to its letter's run (an Indic vowel sign is a mark, but half the syllable).
+            found = script_of(char) if kind == "L" else script if kind == "M" else None
+            if found != script:
+                if script is not None:
+                    runs.append((script, start, index))
+                script, start = found, index
+        by_script: dict[str, list[str]] = {}
+        for script, start, end in runs:
+            by_script.setdefault(script, []).append(text[start:end])
+        unread = {script for script, words in by_script.items() if not self._shared.reads_script(script, words, self._top)}
+        return [run for run in runs if run[0] in unread]
 
     def _top(self, text: str) -> tuple[str, float]:
         values = self._detector.compute_language_confidence_values(text) if text else []
@@ -181,6 +222,15 @@ class _SharedDetector:
         self.detector = detector
         self._lock = threading.Lock()
         self._memo: OrderedDict[str, Future] = OrderedDict()
+        self._scripts: dict[str, bool] = {}
+
+    def reads_script(self, script: str, words: list[str], top: Any) -> bool:
+        """Whether a configured language is written in ``script``, asked of lingua once per script
+        with ``words`` of it (lingua only weighs languages whose alphabet a text's letters are in)."""
+        known = self._scripts.get(script)
+        if known is None:
+            known = self._scripts[script] = top(" ".join(words[:16])) != (UNDETERMINED, 0.0)
+        return known
 
     def memo(self, text: str, compute: Any) -> TextSignal:
         with self._lock:

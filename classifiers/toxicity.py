@@ -418,18 +418,32 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
             return []
         # Nothing left to read is benign by definition; the encoder would
         # otherwise score the bare [CLS] [SEP] pair arbitrarily (toxic ~0.48).
-        texts = [clean for clean, _, _ in prepared if clean]
-        routed = [route_text for clean, _, route_text in prepared if clean]
+        readable = [self._readable(clean) for clean, _, _ in prepared]
+        texts = [text for text in readable if text]
+        routed = [route_text for (_, _, route_text), text in zip(prepared, readable) if text]
         routes = [self.language_route(text) for text in routed]
         scored = iter(zip(self._score_routed(texts, routes) if texts else [], routes))
         empty = ({category: 0.0 for category in self.categories}, "english")
         signals = []
-        for clean, changed, _ in prepared:
-            scores, route = next(scored) if clean else empty
+        for (_, changed, _), text in zip(prepared, readable):
+            scores, route = next(scored) if text else empty
             signals.append(ToxicitySignal(scores={label: _rounded(value) for label, value in scores.items()},
                                           normalized_text_changed=changed, language_route=route))
         return signals
 
+
+    def _readable(self, clean: str) -> str:
+        """``clean`` without the letters of scripts no language the detector knows is written in
+        (``LanguageClassifier.unidentified_runs``: Bengali, Ethiopic...): neither model was trained on
+        them, and the English model's scores for them are noise (illicit 0.6 for a Kannada sentence).
+        The `text` signal counts them for the policy (``unidentified_letters``)."""
+        if self._languages is None or clean.isascii():
+            return clean
+        pieces, last = [], 0
+        for _, start, end in self._languages.unidentified_runs(clean):
+            pieces.append(clean[last:start])
+            last = end
+        return " ".join("".join([*pieces, clean[last:]]).split()) if pieces else clean
 
     def language_route(self, text: str) -> str:
         """Which model reads ``text`` (normalised), from the ``text`` signal (lingua):

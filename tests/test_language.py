@@ -129,6 +129,35 @@ def test_the_toxicity_route_reads_the_configured_text_detector():
     assert disabled["toxicity"]._languages.languages == DEFAULT_LANGUAGES
 
 
+@pytest.mark.parametrize("prompt, script", [
+    ("আমি কাল তোমার বাড়িতে আসব", "BENGALI"),
+    ("ሰላም ለዓለም እንዴት ናችሁ", "ETHIOPIC"),
+    ("ගුවන් යානය අහසේ පියාසර කරයි", "SINHALA"),
+    ("a castle on a hill at dusk. ನಾನು ನಿನ್ನನ್ನು ನಾಳೆ ನೋಡುತ್ತೇನೆ", "KANNADA"),
+])
+def test_letters_in_a_script_no_configured_language_uses_are_counted(detector, prompt, script):
+    signal = detector.classify(prompt)
+    unread = sum(len(prompt[start:end]) for _, start, end in detector.unidentified_runs(prompt))
+    assert signal.unidentified_script == script and signal.unidentified_letters == unread >= 12, signal
+    if not prompt.startswith("a castle"):
+        assert signal.language == UNDETERMINED
+
+
+@pytest.mark.parametrize("prompt", [
+    "a watercolour painting of a lighthouse at dawn", "Кіт спить на дивані", "猫がソファで寝ている",
+    "नमस्ते दुनिया, आज मौसम अच्छा है", "แมวนอนอยู่บนโซฟา", "🙂🙂 123 !!!", "crème brûlée on a café table",
+])
+def test_scripts_of_configured_languages_and_text_without_letters_count_none(detector, prompt):
+    signal = detector.classify(prompt)
+    assert (signal.unidentified_script, signal.unidentified_letters) == ("", 0), signal
+
+
+def test_what_counts_as_unidentified_follows_the_configured_languages():
+    narrow = LanguageClassifier(languages=["en", "de"], preload=False)
+    signal = narrow.classify("Кот спит на диване в гостиной")  # no Cyrillic language configured
+    assert (signal.language, signal.unidentified_script, signal.unidentified_letters) == (UNDETERMINED, "CYRILLIC", 24)
+
+
 def test_field_vocabulary_lists_the_configured_codes_and_und():
     vocabulary = LanguageClassifier.field_vocabulary({"languages": ["EN", "ru"]})
     assert vocabulary == {"language": ("en", "ru", UNDETERMINED), "other_language": ("en", "ru", UNDETERMINED)}

@@ -291,6 +291,30 @@ def test_insults_with_death_threats_in_other_languages_are_not_allowed(classifie
     assert action in ("block", "review"), result
 
 
+# Scripts no configured language is written in: lingua names no language (und), neither model
+# was trained on them, and the English model's scores for them were noise.
+@pytest.mark.parametrize("text", [
+    "আমি কাল তোমার বাড়িতে আসব",  # Bengali: I will come to your house tomorrow
+    "ನಾನು ನಿನ್ನನ್ನು ನಾಳೆ ನೋಡುತ್ತೇನೆ",  # Kannada: I will see you tomorrow
+    "ሰላም ለዓለም እንዴት ናችሁ",  # Amharic: hello world, how are you
+    "ගුවන් යානය අහසේ පියාසර කරයි",  # Sinhala: the plane flies in the sky
+])
+def test_text_in_a_script_no_language_is_configured_for_goes_to_the_language_queue(
+        classifier, default_policy, language, text: str) -> None:
+    action, rules, result = decide(classifier, default_policy, text, language)
+    assert max(result.values()) == 0.0  # nothing the models can read: not their noise
+    assert (action, rules) == ("review", ["uncovered-language"]), result
+    padded = f"a quiet harbour at dawn, fishing boats moored by the pier. {text}"
+    assert decide(classifier, default_policy, padded, language)[:2] == ("review", ["uncovered-language"])
+
+
+def test_letters_of_an_unread_script_neither_hide_nor_add_to_what_the_english_model_reads(classifier) -> None:
+    plain, broken = scores(classifier, THREAT), scores(classifier, THREAT.replace("kill", "kᚱill"))
+    assert all(abs(plain[category] - broken[category]) < 0.02 for category in plain), (plain, broken)
+    beside = scores(classifier, f"{BENIGN} ᚠᚢᚦᚨᚱᚲ")  # runes in a fantasy prompt
+    assert all(beside[category] < classifier.thresholds[category] for category in beside), beside
+
+
 # --- training: a small fixed slice against committed scores ---------------------
 
 SLICE_TEXTS = [THREAT, HATEFUL, BENIGN, "I want to end my life tonight", "you are a worthless idiot", "text me at 4155550132"]
