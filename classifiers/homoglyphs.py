@@ -39,6 +39,13 @@ from confusable_homoglyphs.categories import aliases_categories
 from confusable_homoglyphs.confusables import confusables_data
 
 LATIN = "LATIN"
+# Scripts of the languages the language detector (lingua) knows, so of text a model may read:
+# look-alikes fold toward one of these where a text or word has one. Folding toward a script no
+# language uses made "Iᚱamᚱgoingᚱtoᚱkill" (runes as spaces) "...kiᛁᛁ": Latin l into Runic isa.
+WRITTEN_SCRIPTS = frozenset({
+    LATIN, "CYRILLIC", "GREEK", "ARABIC", "HEBREW", "DEVANAGARI", "BENGALI", "GUJARATI", "GURMUKHI", "TAMIL",
+    "TELUGU", "THAI", "GEORGIAN", "ARMENIAN", "HAN", "HIRAGANA", "KATAKANA", "HANGUL",
+})
 _NO_SCRIPT = frozenset({"COMMON", "INHERITED", "Unknown"})
 _WORD = re.compile(r"\w+")
 # Letters a reader takes for a Latin one that UTS #39 does not map to ASCII: the small capitals
@@ -71,7 +78,7 @@ def fold_homoglyphs(text: str) -> str:
     text = text.translate(_READ_AS_ASCII)
     ambiguous = _ambiguous_letters()
     counts = Counter(script for char in text if (script := script_of(char)) and char not in ambiguous)
-    dominant = counts.most_common(1)[0][0] if counts else LATIN
+    dominant = _preferred(counts) or LATIN
     return _WORD.sub(lambda match: _fold_word(match.group(0), dominant), text)
 
 
@@ -86,7 +93,7 @@ def _fold_word(word: str, dominant: str) -> str:
         else:
             spellable = [target for target in counts if all(
                 script in (None, target) or char in _table(target) for char, script in zip(word, scripts))]
-            target = (LATIN if LATIN in spellable else spellable[0]) if spellable else counts.most_common(1)[0][0]
+            target = (LATIN if LATIN in spellable else _preferred(Counter(spellable))) if spellable else _preferred(counts)
         table = _table(target)
         return "".join(table.get(char, char) if script not in (None, target) else char
                        for char, script in zip(word, scripts))
@@ -95,6 +102,13 @@ def _fold_word(word: str, dominant: str) -> str:
         if all(script is None or char in table for char, script in zip(word, scripts)):
             return "".join(table.get(char, char) for char in word)
     return word
+
+
+def _preferred(counts: Counter) -> str | None:
+    """The most common script of ``counts`` that a language is written in (``WRITTEN_SCRIPTS``),
+    else the most common; None when empty."""
+    ranked = [script for script, _ in counts.most_common()]
+    return next((script for script in ranked if script in WRITTEN_SCRIPTS), ranked[0] if ranked else None)
 
 
 @lru_cache(maxsize=1)

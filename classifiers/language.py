@@ -54,6 +54,26 @@ DEFAULT_LANGUAGES = (
 )
 
 
+# The scripts of lingua's languages not written in Latin (Unicode script names, as
+# classifiers.homoglyphs.script_of gives them). Letters in a script none of the configured
+# languages uses are unidentified: lingua cannot name their language, and no model reads them.
+# Fixed by the configuration, not asked of lingua per text: lingua names no language for some
+# odd letters of read scripts (ʘ, Ѫ), and one such prompt must not switch a script off.
+_NON_LATIN_SCRIPTS = {
+    "ar": ("ARABIC",), "fa": ("ARABIC",), "ur": ("ARABIC",), "he": ("HEBREW",), "el": ("GREEK",),
+    "be": ("CYRILLIC",), "bg": ("CYRILLIC",), "kk": ("CYRILLIC",), "mk": ("CYRILLIC",), "mn": ("CYRILLIC",),
+    "ru": ("CYRILLIC",), "sr": ("CYRILLIC",), "uk": ("CYRILLIC",),
+    "hi": ("DEVANAGARI",), "mr": ("DEVANAGARI",), "bn": ("BENGALI",), "gu": ("GUJARATI",), "pa": ("GURMUKHI",),
+    "ta": ("TAMIL",), "te": ("TELUGU",), "th": ("THAI",), "ka": ("GEORGIAN",), "hy": ("ARMENIAN",),
+    "zh": ("HAN",), "ja": ("HAN", "HIRAGANA", "KATAKANA"), "ko": ("HANGUL",),
+}
+
+
+def scripts_of(code: str) -> tuple[str, ...]:
+    """The scripts a lingua language (ISO 639-1 code) is written in."""
+    return _NON_LATIN_SCRIPTS.get(code.lower(), ("LATIN",))
+
+
 _SENTENCE_END = re.compile(r"[.!?;:\n\u3002\uff01\uff1f\u061f]+")
 _WORD = re.compile(r"\S+")
 
@@ -95,6 +115,7 @@ class LanguageClassifier(Classifier[str, TextSignal]):
         # One detector per configuration in the process (the toxicity classifier asks this one too),
         # and one memo: whichever of the two reads a prompt first pays for it.
         self._shared = _shared_detector(tuple(chosen), low_accuracy, preload, min_segment_letters, max_segments)
+        self.scripts = frozenset(script for code in self.languages for script in scripts_of(code))
         self._detector = self._shared.detector
         setup = f"{'low' if low_accuracy else 'high'}:{','.join(sorted(self.languages))}"
         self.identity = ModelIdentity(
@@ -171,11 +192,7 @@ class LanguageClassifier(Classifier[str, TextSignal]):
                 if script is not None:
                     runs.append((script, start, index))
                 script, start = found, index
-        by_script: dict[str, list[str]] = {}
-        for script, start, end in runs:
-            by_script.setdefault(script, []).append(text[start:end])
-        unread = {script for script, words in by_script.items() if not self._shared.reads_script(script, words, self._top)}
-        return [run for run in runs if run[0] in unread]
+        return [run for run in runs if run[0] not in self.scripts]
 
     def _top(self, text: str) -> tuple[str, float]:
         values = self._detector.compute_language_confidence_values(text) if text else []
@@ -222,15 +239,6 @@ class _SharedDetector:
         self.detector = detector
         self._lock = threading.Lock()
         self._memo: OrderedDict[str, Future] = OrderedDict()
-        self._scripts: dict[str, bool] = {}
-
-    def reads_script(self, script: str, words: list[str], top: Any) -> bool:
-        """Whether a configured language is written in ``script``, asked of lingua once per script
-        with ``words`` of it (lingua only weighs languages whose alphabet a text's letters are in)."""
-        known = self._scripts.get(script)
-        if known is None:
-            known = self._scripts[script] = top(" ".join(words[:16])) != (UNDETERMINED, 0.0)
-        return known
 
     def memo(self, text: str, compute: Any) -> TextSignal:
         with self._lock:

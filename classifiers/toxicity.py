@@ -418,32 +418,43 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
             return []
         # Nothing left to read is benign by definition; the encoder would
         # otherwise score the bare [CLS] [SEP] pair arbitrarily (toxic ~0.48).
-        readable = [self._readable(clean) for clean, _, _ in prepared]
-        texts = [text for text in readable if text]
-        routed = [route_text for (_, _, route_text), text in zip(prepared, readable) if text]
-        routes = [self.language_route(text) for text in routed]
-        scored = iter(zip(self._score_routed(texts, routes) if texts else [], routes))
-        empty = ({category: 0.0 for category in self.categories}, "english")
+        readings = [self._readable(clean) for clean, _, _ in prepared]
+        route_of = [self.language_route(route_text) if texts else "english"
+                    for (_, _, route_text), texts in zip(prepared, readings)]
+        flat = [(text, route) for texts, route in zip(readings, route_of) for text in texts]
+        scored = iter(self._score_routed([text for text, _ in flat], [route for _, route in flat]) if flat else [])
         signals = []
-        for (_, changed, _), text in zip(prepared, readable):
-            scores, route = next(scored) if text else empty
+        for (_, changed, _), texts, route in zip(prepared, readings, route_of):
+            # Each reading scored; the max per category (one reading but where a run was ambiguous).
+            read = [next(scored) for _ in texts] or [{category: 0.0 for category in self.categories}]
+            scores = {category: max(reading[category] for reading in read) for category in read[0]}
             signals.append(ToxicitySignal(scores={label: _rounded(value) for label, value in scores.items()},
                                           normalized_text_changed=changed, language_route=route))
         return signals
 
+    def _readable(self, clean: str) -> tuple[str, ...]:
+        """What the models read of ``clean``: without the letters of scripts that no language the
+        detector knows is written in (``LanguageClassifier.unidentified_runs``: Bengali, Ethiopic...).
+        Neither model was trained on them, and the English model's scores for them were noise
+        (illicit 0.6 for a Kannada sentence); the `text` signal counts them for the policy.
 
-    def _readable(self, clean: str) -> str:
-        """``clean`` without the letters of scripts no language the detector knows is written in
-        (``LanguageClassifier.unidentified_runs``: Bengali, Ethiopic...): neither model was trained on
-        them, and the English model's scores for them are noise (illicit 0.6 for a Kannada sentence).
-        The `text` signal counts them for the policy (``unidentified_letters``)."""
-        if self._languages is None or clean.isascii():
-            return clean
-        pieces, last = [], 0
-        for _, start, end in self._languages.unidentified_runs(clean):
-            pieces.append(clean[last:start])
+        A run between two letters may be a separator ("kill<ক>all") or inside a word ("k<ᚱ>ill"),
+        so such text is read both ways: with a space where the run was, and with none. Returns
+        the non-empty readings (none when nothing is left to read)."""
+        runs = self._languages.unidentified_runs(clean) if self._languages is not None else []
+        if not runs:
+            return (clean,) if clean else ()
+        readings = {" ": [], "": []}
+        last = 0
+        for _, start, end in runs:
+            for pieces in readings.values():
+                pieces.append(clean[last:start])
             last = end
-        return " ".join("".join([*pieces, clean[last:]]).split()) if pieces else clean
+        inside = any(0 < start and end < len(clean) and clean[start - 1].isalnum() and clean[end].isalnum()
+                     for _, start, end in runs)
+        texts = [" ".join(gap.join([*pieces, clean[last:]]).split()) for gap, pieces in readings.items()
+                 if gap or inside]
+        return tuple(dict.fromkeys(text for text in texts if text))
 
     def language_route(self, text: str) -> str:
         """Which model reads ``text`` (normalised), from the ``text`` signal (lingua):

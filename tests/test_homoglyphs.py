@@ -81,6 +81,19 @@ def test_a_greek_word_with_epsilon_stays_greek() -> None:
     assert fold_homoglyphs(text) == text
 
 
+@pytest.mark.parametrize("raw", [
+    "Iᚱamᚱgoingᚱtoᚱkillᚱyouᚱtomorrowᚱatᚱyourᚱhouse.",  # runes as spaces: Latin "ll" had become Runic isa
+    "hopeᛁyouᛁfallᛁandᛁdie",
+    "youᎠareᎠaᎠworthlessᎠidiot",  # a Cherokee letter as the separator
+])
+def test_latin_letters_never_fold_into_a_script_no_language_is_written_in(raw: str) -> None:
+    from classifiers.homoglyphs import WRITTEN_SCRIPTS, script_of
+
+    folded = fold_homoglyphs(raw)
+    assert all(script_of(new) in WRITTEN_SCRIPTS for old, new in zip(raw, folded) if old != new), folded
+    assert all(new == old for old, new in zip(raw, folded) if script_of(old) == "LATIN"), folded
+
+
 def test_folding_keeps_length_and_ascii_is_untouched() -> None:
     raw = swap("a twelve-year-old girl", CYR, "eao")
     assert len(fold_homoglyphs(raw)) == len(raw)

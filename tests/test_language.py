@@ -158,6 +158,36 @@ def test_what_counts_as_unidentified_follows_the_configured_languages():
     assert (signal.language, signal.unidentified_script, signal.unidentified_letters) == (UNDETERMINED, "CYRILLIC", 24)
 
 
+def test_odd_letters_of_a_configured_script_never_switch_that_script_off():
+    # lingua names no language for some letters of scripts it reads (ʘ and ǂ are Latin, Ѫ Cyrillic);
+    # the scripts come from the configured languages, so a prompt of them changes nothing after it.
+    detector = LanguageClassifier(languages=["en", "ru", "ar"], preload=False)
+    for odd, after in (("ʘ‿ʘ ǂ", "a café in Paris at dawn"), ("ѪѫѬ", "Я тебя найду завтра"), ("ٮ", "سأجدك غدا")):
+        assert detector.classify(odd).unidentified_letters == 0
+        assert (detector.classify(after).unidentified_letters, detector.unidentified_runs(after)) == (0, [])
+
+
+def test_every_lingua_language_names_the_scripts_it_is_written_in():
+    from lingua import Language
+
+    from classifiers.language import scripts_of
+
+    samples = {"ARABIC": "مرحبا", "HEBREW": "שלום", "GREEK": "γειά", "CYRILLIC": "привет", "DEVANAGARI": "नमस्ते",
+               "BENGALI": "নমস্কার", "GUJARATI": "નમસ્તે", "GURMUKHI": "ਸਤਿ", "TAMIL": "வணக்கம்", "TELUGU": "నమస్కారం",
+               "THAI": "สวัสดี", "GEORGIAN": "გამარჯობა", "ARMENIAN": "բարեւ", "HAN": "你好", "HIRAGANA": "こんにちは",
+               "KATAKANA": "コンニチハ", "HANGUL": "안녕하세요", "LATIN": "hello"}
+    for language in Language.all():
+        code = language.iso_code_639_1.name.lower()
+        scripts = scripts_of(code)
+        assert scripts and set(scripts) <= set(samples), code
+        # lingua, configured with that language and English, names a language for a word of each
+        # script (it names none, `und`, for a script no configured language is written in).
+        detector = LanguageClassifier(languages=[code, "de" if code == "en" else "en"], preload=False)
+        for script in scripts:
+            signal = detector.classify(samples[script])
+            assert signal.language != UNDETERMINED and signal.unidentified_letters == 0, (code, script)
+
+
 def test_field_vocabulary_lists_the_configured_codes_and_und():
     vocabulary = LanguageClassifier.field_vocabulary({"languages": ["EN", "ru"]})
     assert vocabulary == {"language": ("en", "ru", UNDETERMINED), "other_language": ("en", "ru", UNDETERMINED)}

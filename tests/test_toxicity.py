@@ -308,9 +308,14 @@ def test_text_in_a_script_no_language_is_configured_for_goes_to_the_language_que
     assert decide(classifier, default_policy, padded, language)[:2] == ("review", ["uncovered-language"])
 
 
-def test_letters_of_an_unread_script_neither_hide_nor_add_to_what_the_english_model_reads(classifier) -> None:
-    plain, broken = scores(classifier, THREAT), scores(classifier, THREAT.replace("kill", "kᚱill"))
-    assert all(abs(plain[category] - broken[category]) < 0.02 for category in plain), (plain, broken)
+@pytest.mark.parametrize("gap", ["\u0995", "\u16b1", "\u1401"])  # Bengali ka, a rune, a syllabic as separators
+def test_letters_of_an_unread_script_neither_hide_nor_add_to_what_the_english_model_reads(
+        classifier, default_policy, language, gap: str) -> None:
+    for plain in (THREAT, "i will shoot you", "I hope you die"):
+        expected = decide(classifier, default_policy, plain, language)[0]
+        for broken in (plain.replace(" ", gap), plain.replace("ll", f"l{gap}l").replace("oo", f"o{gap}o")):
+            action, rules, result = decide(classifier, default_policy, broken, language)
+            assert action == expected, (broken, rules, result)
     beside = scores(classifier, f"{BENIGN} ᚠᚢᚦᚨᚱᚲ")  # runes in a fantasy prompt
     assert all(beside[category] < classifier.thresholds[category] for category in beside), beside
 
