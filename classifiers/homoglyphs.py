@@ -39,13 +39,20 @@ from confusable_homoglyphs.categories import aliases_categories
 from confusable_homoglyphs.confusables import confusables_data
 
 LATIN = "LATIN"
-# Scripts of the languages the language detector (lingua) knows, so of text a model may read:
-# look-alikes fold toward one of these where a text or word has one. Folding toward a script no
-# language uses made "Iᚱamᚱgoingᚱtoᚱkill" (runes as spaces) "...kiᛁᛁ": Latin l into Runic isa.
-WRITTEN_SCRIPTS = frozenset({
-    LATIN, "CYRILLIC", "GREEK", "ARABIC", "HEBREW", "DEVANAGARI", "BENGALI", "GUJARATI", "GURMUKHI", "TAMIL",
-    "TELUGU", "THAI", "GEORGIAN", "ARMENIAN", "HAN", "HIRAGANA", "KATAKANA", "HANGUL",
-})
+# The scripts of the language detector's (lingua's) languages not written in Latin, as
+# ``script_of`` names them; the language signal counts letters of other scripts as unidentified.
+_NON_LATIN_SCRIPTS = {
+    "ar": ("ARABIC",), "fa": ("ARABIC",), "ur": ("ARABIC",), "he": ("HEBREW",), "el": ("GREEK",),
+    "be": ("CYRILLIC",), "bg": ("CYRILLIC",), "kk": ("CYRILLIC",), "mk": ("CYRILLIC",), "mn": ("CYRILLIC",),
+    "ru": ("CYRILLIC",), "sr": ("CYRILLIC",), "uk": ("CYRILLIC",),
+    "hi": ("DEVANAGARI",), "mr": ("DEVANAGARI",), "bn": ("BENGALI",), "gu": ("GUJARATI",), "pa": ("GURMUKHI",),
+    "ta": ("TAMIL",), "te": ("TELUGU",), "th": ("THAI",), "ka": ("GEORGIAN",), "hy": ("ARMENIAN",),
+    "zh": ("HAN",), "ja": ("HAN", "HIRAGANA", "KATAKANA"), "ko": ("HANGUL",),
+}
+# Scripts some language is written in, so text a model may read: look-alikes fold toward one of
+# these where a text or word has one. Folding toward a script no language uses made
+# "Iᚱamᚱgoingᚱtoᚱkill" (runes as spaces) "...kiᛁᛁ": Latin l into Runic isa.
+WRITTEN_SCRIPTS = frozenset({LATIN}.union(*_NON_LATIN_SCRIPTS.values()))
 _NO_SCRIPT = frozenset({"COMMON", "INHERITED", "Unknown"})
 _WORD = re.compile(r"\w+")
 # Letters a reader takes for a Latin one that UTS #39 does not map to ASCII: the small capitals
@@ -102,6 +109,11 @@ def _fold_word(word: str, dominant: str) -> str:
         if all(script is None or char in table for char, script in zip(word, scripts)):
             return "".join(table.get(char, char) for char in word)
     return word
+
+
+def scripts_of(code: str) -> tuple[str, ...]:
+    """The scripts a lingua language (ISO 639-1 code) is written in."""
+    return _NON_LATIN_SCRIPTS.get(code.lower(), (LATIN,))
 
 
 def _preferred(counts: Counter) -> str | None:

@@ -39,7 +39,7 @@ from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 import re
 
 from classifiers.base import Classifier, Modality, ModelIdentity, Signal, sha256_of_files
-from classifiers.homoglyphs import script_of
+from classifiers.homoglyphs import script_of, scripts_of
 from classifiers.text_normalization import normalize_for_classification
 
 UNDETERMINED = "und"
@@ -52,26 +52,6 @@ DEFAULT_LANGUAGES = (
     # Dutch or German under 0.8, so neither the language queue nor a model that reads it decided.
     "sv", "da", "nb", "fi", "cs", "sk", "ro", "hu", "hr",
 )
-
-
-# The scripts of lingua's languages not written in Latin (Unicode script names, as
-# classifiers.homoglyphs.script_of gives them). Letters in a script none of the configured
-# languages uses are unidentified: lingua cannot name their language, and no model reads them.
-# Fixed by the configuration, not asked of lingua per text: lingua names no language for some
-# odd letters of read scripts (ʘ, Ѫ), and one such prompt must not switch a script off.
-_NON_LATIN_SCRIPTS = {
-    "ar": ("ARABIC",), "fa": ("ARABIC",), "ur": ("ARABIC",), "he": ("HEBREW",), "el": ("GREEK",),
-    "be": ("CYRILLIC",), "bg": ("CYRILLIC",), "kk": ("CYRILLIC",), "mk": ("CYRILLIC",), "mn": ("CYRILLIC",),
-    "ru": ("CYRILLIC",), "sr": ("CYRILLIC",), "uk": ("CYRILLIC",),
-    "hi": ("DEVANAGARI",), "mr": ("DEVANAGARI",), "bn": ("BENGALI",), "gu": ("GUJARATI",), "pa": ("GURMUKHI",),
-    "ta": ("TAMIL",), "te": ("TELUGU",), "th": ("THAI",), "ka": ("GEORGIAN",), "hy": ("ARMENIAN",),
-    "zh": ("HAN",), "ja": ("HAN", "HIRAGANA", "KATAKANA"), "ko": ("HANGUL",),
-}
-
-
-def scripts_of(code: str) -> tuple[str, ...]:
-    """The scripts a lingua language (ISO 639-1 code) is written in."""
-    return _NON_LATIN_SCRIPTS.get(code.lower(), ("LATIN",))
 
 
 _SENTENCE_END = re.compile(r"[.!?;:\n\u3002\uff01\uff1f\u061f]+")
@@ -115,6 +95,10 @@ class LanguageClassifier(Classifier[str, TextSignal]):
         # One detector per configuration in the process (the toxicity classifier asks this one too),
         # and one memo: whichever of the two reads a prompt first pays for it.
         self._shared = _shared_detector(tuple(chosen), low_accuracy, preload, min_segment_letters, max_segments)
+        # Letters of other scripts are unidentified: lingua cannot name their language, and no model
+        # reads them. Fixed by the configuration, not asked of lingua per text: lingua names no
+        # language for some odd letters of read scripts (ʘ, Ѫ), and one such prompt must not
+        # switch a script off.
         self.scripts = frozenset(script for code in self.languages for script in scripts_of(code))
         self._detector = self._shared.detector
         setup = f"{'low' if low_accuracy else 'high'}:{','.join(sorted(self.languages))}"

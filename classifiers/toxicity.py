@@ -418,7 +418,7 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
             return []
         # Nothing left to read is benign by definition; the encoder would
         # otherwise score the bare [CLS] [SEP] pair arbitrarily (toxic ~0.48).
-        readings = [self._readable(clean) for clean, _, _ in prepared]
+        readings = [self._readable(clean, route_text) for clean, _, route_text in prepared]
         route_of = [self.language_route(route_text) if texts else "english"
                     for (_, _, route_text), texts in zip(prepared, readings)]
         flat = [(text, route) for texts, route in zip(readings, route_of) for text in texts]
@@ -432,28 +432,29 @@ class ToxicityClassifier(Classifier[str, ToxicitySignal]):
                                           normalized_text_changed=changed, language_route=route))
         return signals
 
-    def _readable(self, clean: str) -> tuple[str, ...]:
+    def _readable(self, clean: str, route_text: str) -> tuple[str, ...]:
         """What the models read of ``clean``: without the letters of scripts that no language the
         detector knows is written in (``LanguageClassifier.unidentified_runs``: Bengali, Ethiopic...).
         Neither model was trained on them, and the English model's scores for them were noise
         (illicit 0.6 for a Kannada sentence); the `text` signal counts them for the policy.
+        ``route_text`` is the same text in the signal's form (emoji not named): its memoised signal
+        says whether there are any, so ``clean`` is scanned only when there are.
 
         A run between two letters may be a separator ("kill<ক>all") or inside a word ("k<ᚱ>ill"),
         so such text is read both ways: with a space where the run was, and with none. Returns
         the non-empty readings (none when nothing is left to read)."""
-        runs = self._languages.unidentified_runs(clean) if self._languages is not None else []
+        unread = self._languages is not None and clean and self._languages.detect(route_text).unidentified_letters
+        runs = self._languages.unidentified_runs(clean) if unread else []
         if not runs:
             return (clean,) if clean else ()
-        readings = {" ": [], "": []}
-        last = 0
+        pieces, last = [], 0
         for _, start, end in runs:
-            for pieces in readings.values():
-                pieces.append(clean[last:start])
+            pieces.append(clean[last:start])
             last = end
+        pieces.append(clean[last:])
         inside = any(0 < start and end < len(clean) and clean[start - 1].isalnum() and clean[end].isalnum()
                      for _, start, end in runs)
-        texts = [" ".join(gap.join([*pieces, clean[last:]]).split()) for gap, pieces in readings.items()
-                 if gap or inside]
+        texts = (" ".join(gap.join(pieces).split()) for gap in ((" ", "") if inside else (" ",)))
         return tuple(dict.fromkeys(text for text in texts if text))
 
     def language_route(self, text: str) -> str:

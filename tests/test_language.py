@@ -170,12 +170,7 @@ def test_odd_letters_of_a_configured_script_never_switch_that_script_off():
 def test_every_lingua_language_names_the_scripts_it_is_written_in():
     from lingua import Language
 
-    from classifiers.homoglyphs import WRITTEN_SCRIPTS
-    from classifiers.language import scripts_of
-
-    # Look-alikes fold toward these scripts (classifiers/homoglyphs.py): the same set.
-    assert WRITTEN_SCRIPTS == {script for language in Language.all()
-                               for script in scripts_of(language.iso_code_639_1.name)}
+    from classifiers.homoglyphs import scripts_of
 
     samples = {"ARABIC": "مرحبا", "HEBREW": "שלום", "GREEK": "γειά", "CYRILLIC": "привет", "DEVANAGARI": "नमस्ते",
                "BENGALI": "নমস্কার", "GUJARATI": "નમસ્તે", "GURMUKHI": "ਸਤਿ", "TAMIL": "வணக்கம்", "TELUGU": "నమస్కారం",
