@@ -9,7 +9,8 @@ MultiJail's translations, the share of English prompts called another language
 with confidence >= 0.8 (what the default policy would send to review), and the
 accuracy on MultiJail's languages that the configuration knows. Then the cost of
 normalisation (with homoglyph folding), of minor_indicators, of self_harm_indicators and of the whole
-`text` signal (whole text plus sentence by sentence) per prompt.
+`text` signal (whole text plus sentence by sentence) per prompt, and of the `text` signal on three
+words with and without its words' check (the best of three turns each).
 Needs ../shared/datasets (coco-captions-10k, i2p, multijail).
 """
 from __future__ import annotations
@@ -131,6 +132,19 @@ def text_signal_costs(limit: int) -> dict:
     for _ in range(10):
         text.classify(long_prompt)
     costs["text signal on an 8,000-character prompt"] = (time.perf_counter() - started) * 100
+    # The words' check (english_by_words_below) runs where lingua is unsure, mostly on a few words:
+    # the first three words of each prompt, signal computed without the memo, both ways in turns.
+    short = [text.prepare(" ".join(prompt.split()[:3])) for prompt in prompts]
+    without_words = LanguageClassifier(english_by_words_below=0.0)
+    best: dict[str, float] = {}
+    for _ in range(3):
+        for name, detector in (("text signal on 3 words, words' check off", without_words),
+                               ("text signal on 3 words, words' check on", text)):
+            started = time.perf_counter()
+            for prompt in short:
+                detector._signal(prompt)
+            best[name] = min(best.get(name, float("inf")), (time.perf_counter() - started) * 1000 / len(short))
+    costs.update(best)
     return costs
 
 

@@ -15,6 +15,15 @@ one most of the segments' letters are in (``und`` when none, or when the text is
 one segment), with its confidence in ``text.other_language_confidence``. A
 policy checks both pairs.
 
+A prompt of a few words has few character n-grams for lingua to go by, and it calls
+some short English ones another language at low confidence ("I'm a deaf person":
+Italian 0.12). Where its top language is not English and its confidence is under
+``english_by_words_below``, the words' frequencies decide (``classifiers.word_evidence``):
+when they are more English than each of lingua's three likeliest languages by
+``ENGLISH_MARGIN`` Zipf units a word, the text is English (``text.english_by_words``).
+Text in another language keeps lingua's guess: its words are common there and rare in
+English ("morte aos gays", "guten Morgen").
+
 Cost and accuracy decide the options (``benchmarks/language_detection.py``
 measures them side by side): lingua's high-accuracy mode on a restricted set of
 languages, with every model loaded at start-up so no request pays for a load.
@@ -41,6 +50,7 @@ import re
 from classifiers.base import Classifier, Modality, ModelIdentity, Signal, sha256_of_files
 from classifiers.homoglyphs import script_of, scripts_of
 from classifiers.text_normalization import normalize_for_classification
+from classifiers.word_evidence import WordEvidence
 
 UNDETERMINED = "und"
 # Widely written languages: those the text model covers plus the uncovered ones a
@@ -54,6 +64,14 @@ DEFAULT_LANGUAGES = (
 )
 
 
+# Per word, in Zipf units (log10 of occurrences per billion words). Chosen on the training sets'
+# texts lingua was unsure of (another language on top, under 0.5): 0.5 passed 647 of 1,081 English
+# ones and 7 of 1,550 in other languages (ToLD-Br retweets of mentions and links); 0.25 passed 1.8%
+# of ToLD-Br's.
+ENGLISH_MARGIN = 0.5
+# lingua's three likeliest languages are the candidates the words are weighed against.
+WORD_CANDIDATES = 3
+
 _SENTENCE_END = re.compile(r"[.!?;:\n\u3002\uff01\uff1f\u061f]+")
 _WORD = re.compile(r"\S+")
 
@@ -62,7 +80,9 @@ class TextSignal(Signal):
     """``unidentified_script``: the Unicode script (``BENGALI``, ``ETHIOPIC``) of the most letters
     that no configured language is written in, "" when none; ``unidentified_letters``: how many
     letters (with their combining marks) are in such scripts. lingua names no language for them
-    (``und``), and no model reads them."""
+    (``und``), and no model reads them. ``english_by_words``: lingua's guess was another language
+    under ``english_by_words_below``, and the words' frequencies named English (module doc);
+    ``language`` is then ``en``, and ``language_confidence`` lingua's confidence in English."""
 
     language: str
     language_confidence: float
@@ -70,6 +90,7 @@ class TextSignal(Signal):
     other_language_confidence: float = 0.0
     unidentified_script: str = ""
     unidentified_letters: int = 0
+    english_by_words: bool = False
 
 
 class LanguageClassifier(Classifier[str, TextSignal]):
@@ -79,13 +100,19 @@ class LanguageClassifier(Classifier[str, TextSignal]):
     batchable = False
 
     def __init__(self, languages: Sequence[str] = DEFAULT_LANGUAGES, low_accuracy: bool = False,
-                 preload: bool = True, min_segment_letters: int = 20, max_segments: int = 64) -> None:
+                 preload: bool = True, min_segment_letters: int = 20, max_segments: int = 64,
+                 english_by_words_below: float = 0.5) -> None:
         """``languages``: ISO 639-1 codes lingua knows (at least two). Raises ValueError otherwise.
         ``min_segment_letters``: shorter segments are not judged on their own (too few letters
         for a reliable guess). ``max_segments``: each costs a lingua call (about 0.3 ms), so a
-        longer text has its neighbouring segments of one script joined to stay within it."""
+        longer text has its neighbouring segments of one script joined to stay within it.
+        ``english_by_words_below``: under this confidence in another language, the words'
+        frequencies may name English instead (module doc); 0 turns that off. From 0 to 1."""
         if min_segment_letters < 1 or max_segments < 1:
             raise ValueError("text: min_segment_letters and max_segments must be at least 1")
+        if not 0.0 <= english_by_words_below <= 1.0:
+            raise ValueError("text: english_by_words_below must be between 0 and 1")
+        self.english_by_words_below = english_by_words_below
         self.min_segment_letters = min_segment_letters
         self.max_segments = max_segments
         self.languages = tuple(code.lower() for code in languages)
@@ -94,14 +121,17 @@ class LanguageClassifier(Classifier[str, TextSignal]):
             raise ValueError("text: configure at least two distinct languages")
         # One detector per configuration in the process (the toxicity classifier asks this one too),
         # and one memo: whichever of the two reads a prompt first pays for it.
-        self._shared = _shared_detector(tuple(chosen), low_accuracy, preload, min_segment_letters, max_segments)
+        self._shared = _shared_detector(tuple(chosen), low_accuracy, preload,
+                                        (min_segment_letters, max_segments, english_by_words_below))
         # Letters of other scripts are unidentified: lingua cannot name their language, and no model
         # reads them. Fixed by the configuration, not asked of lingua per text: lingua names no
         # language for some odd letters of read scripts (ʘ, Ѫ), and one such prompt must not
         # switch a script off.
         self.scripts = frozenset(script for code in self.languages for script in scripts_of(code))
         self._detector = self._shared.detector
-        setup = f"{'low' if low_accuracy else 'high'}:{','.join(sorted(self.languages))}"
+        self._words = WordEvidence(self.languages, preload) if english_by_words_below and "en" in self.languages else None
+        setup = (f"{'low' if low_accuracy else 'high'}:{','.join(sorted(self.languages))}"
+                 f":words<{english_by_words_below}")
         self.identity = ModelIdentity(
             name="lingua-language-detector",
             version=f"{version('lingua-language-detector')}+{hashlib.sha256(setup.encode()).hexdigest()[:12]}",
@@ -132,11 +162,17 @@ class LanguageClassifier(Classifier[str, TextSignal]):
         return self._shared.memo(text, self._signal)
 
     def _signal(self, text: str) -> TextSignal:
-        language, confidence = self._top(text)
+        values = self._values(text)
+        language, confidence = _top(values)
+        by_words = self._english_by_words(text, values, language, confidence)
+        if by_words:
+            language = "en"
+            confidence = next((round(float(value.value), 4) for value in values
+                               if value.language == Language.ENGLISH), 0.0)
         other, other_confidence = UNDETERMINED, 0.0
         segments = self._segments(text)
         if len(segments) > 1:
-            found = [(*self._top(segment), sum(char.isalpha() for char in segment)) for segment in segments]
+            found = [(*_top(self._values(segment)), sum(char.isalpha() for char in segment)) for segment in segments]
             letters: dict[str, int] = {}
             for code, _, count in found:
                 letters[code] = letters.get(code, 0) + count
@@ -149,7 +185,16 @@ class LanguageClassifier(Classifier[str, TextSignal]):
         script, letters = self._unidentified(text)
         return TextSignal(language=language, language_confidence=confidence,
                           other_language=other, other_language_confidence=other_confidence,
-                          unidentified_script=script, unidentified_letters=letters)
+                          unidentified_script=script, unidentified_letters=letters, english_by_words=by_words)
+
+    def _english_by_words(self, text: str, values: list, language: str, confidence: float) -> bool:
+        """Whether an unsure guess of another language gives way to English by the words' frequencies."""
+        if self._words is None or language in ("en", UNDETERMINED) or confidence >= self.english_by_words_below:
+            return False
+        candidates = [code for value in values[:WORD_CANDIDATES]
+                      if (code := value.language.iso_code_639_1.name.lower()) != "en"]
+        margin = self._words.english_margin(text, candidates)
+        return margin is not None and margin >= ENGLISH_MARGIN
 
     def _unidentified(self, text: str) -> tuple[str, int]:
         """The script of the most letters that lingua can name no configured language for, and
@@ -178,11 +223,9 @@ class LanguageClassifier(Classifier[str, TextSignal]):
                 script, start = found, index
         return [run for run in runs if run[0] not in self.scripts]
 
-    def _top(self, text: str) -> tuple[str, float]:
-        values = self._detector.compute_language_confidence_values(text) if text else []
-        if not values or values[0].value <= 0.0:
-            return UNDETERMINED, 0.0
-        return values[0].language.iso_code_639_1.name.lower(), round(float(values[0].value), 4)
+    def _values(self, text: str) -> list:
+        """lingua's confidence in each configured language, highest first (empty for no text)."""
+        return self._detector.compute_language_confidence_values(text) if text else []
 
     def _segments(self, text: str) -> list[str]:
         """Sentences, cut again where the script of the words changes; long enough ones only,
@@ -244,21 +287,33 @@ class _SharedDetector:
         return future.result()
 
 
+_DETECTORS: dict[tuple, Any] = {}
 _SHARED: dict[tuple, _SharedDetector] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def _shared_detector(languages: tuple, low_accuracy: bool, preload: bool, *segmenting: int) -> _SharedDetector:
-    key = (tuple(sorted(language.name for language in languages)), low_accuracy, preload, *segmenting)
+def _shared_detector(languages: tuple, low_accuracy: bool, preload: bool, options: tuple) -> _SharedDetector:
+    """One lingua detector per set of languages and mode; one memo per whole configuration (``options``
+    change the signal, so two configurations never share a memo)."""
+    lingua_key = (tuple(sorted(language.name for language in languages)), low_accuracy, preload)
     with _SHARED_LOCK:
-        if key not in _SHARED:
+        if lingua_key not in _DETECTORS:
             builder = LanguageDetectorBuilder.from_languages(*languages)
             if low_accuracy:
                 builder = builder.with_low_accuracy_mode()
             if preload:
                 builder = builder.with_preloaded_language_models()
-            _SHARED[key] = _SharedDetector(builder.build())
+            _DETECTORS[lingua_key] = builder.build()
+        key = (*lingua_key, *options)
+        if key not in _SHARED:
+            _SHARED[key] = _SharedDetector(_DETECTORS[lingua_key])
         return _SHARED[key]
+
+
+def _top(values: list) -> tuple[str, float]:
+    if not values or values[0].value <= 0.0:
+        return UNDETERMINED, 0.0
+    return values[0].language.iso_code_639_1.name.lower(), round(float(values[0].value), 4)
 
 
 def _language(code: str) -> Language:

@@ -109,6 +109,45 @@ def test_options_are_validated_at_start_up():
         LanguageClassifier(languages=["en"], preload=False)
     with pytest.raises(ValueError, match="at least 1"):
         LanguageClassifier(languages=["en", "de"], preload=False, max_segments=0)
+    for wrong in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="english_by_words_below"):
+            LanguageClassifier(languages=["en", "de"], preload=False, english_by_words_below=wrong)
+
+
+# Short English that lingua alone calls another language, under 0.5 (Danish, Turkish, Italian...).
+SHORT_ENGLISH = ["I'm a deaf person", "I am a gay man", "I'm autistic", "nice one bruv", "hiya", "lol same",
+                 "I'm deaf"]
+
+
+@pytest.mark.parametrize("prompt", SHORT_ENGLISH)
+def test_short_english_lingua_is_unsure_of_is_english_by_its_words(detector, prompt):
+    lingua_alone = detector._values(detector.prepare(prompt))
+    assert lingua_alone[0].language.iso_code_639_1.name != "EN" and lingua_alone[0].value < 0.5
+    signal = detector.classify(prompt)
+    assert (signal.language, signal.english_by_words) == ("en", True)
+    english = next(value.value for value in lingua_alone if value.language.iso_code_639_1.name == "EN")
+    assert signal.language_confidence == pytest.approx(english, abs=1e-4)  # lingua's own confidence in English
+
+
+@pytest.mark.parametrize("prompt, language", [
+    ("bis morgen", "de"), ("grazie mille", "it"), ("bonne nuit", "fr"), ("tot morgen", "nl"), ("olá tudo bem", None),
+    ("ich hab dich lieb", "de"), ("sono stanco morto", "it"),
+])
+def test_short_text_in_another_language_keeps_lingua_s_guess(detector, prompt, language):
+    signal = detector.classify(prompt)
+    assert signal.language != "en" and not signal.english_by_words
+    assert language is None or signal.language == language
+
+
+def test_words_are_not_asked_when_lingua_is_sure_or_the_option_is_off(detector):
+    sure = detector.classify("Ci vediamo domani sera in piazza con tutti gli amici")
+    assert sure.language == "it" and sure.language_confidence >= 0.5 and not sure.english_by_words
+    off = LanguageClassifier(english_by_words_below=0.0)
+    assert off._shared is not detector._shared  # another configuration: its own memo
+    assert off._shared.detector is detector._shared.detector  # one lingua detector in the process
+    for prompt in SHORT_ENGLISH:
+        signal = off.classify(prompt)
+        assert signal.language != "en" and not signal.english_by_words
 
 
 def test_the_toxicity_route_reads_the_configured_text_detector():
@@ -208,3 +247,17 @@ def test_english_captions_are_rarely_confidently_another_language(detector):
     wrong = [p for p in prompts if (s := detector.classify(p)).language != "en" and s.language_confidence >= 0.8
              or s.other_language != UNDETERMINED and s.other_language_confidence >= 0.8]
     assert len(wrong) <= 0.01 * len(prompts), wrong[:10]
+
+
+def test_word_evidence_weighs_english_against_each_candidate():
+    from classifiers.word_evidence import WordEvidence
+
+    words = WordEvidence(["en", "de", "it", "th", "hr"], preload=False)
+    assert words.covers("hr") and not words.covers("th")  # Croatian is in wordfreq's Serbo-Croatian list; Thai has none
+    assert words.english_margin("the dog is asleep on the sofa", ["de", "it"]) > 1.0
+    assert words.english_margin("der Hund schläft auf dem Sofa", ["de", "it"]) < -1.0
+    # The smallest margin over the candidates counts: "die" is common English, but "Hunde" is not.
+    assert words.english_margin("die Hunde", ["de"]) < 0 < words.english_margin("die Hunde", ["it"])
+    assert words.english_margin("12345 !!! 🙂", ["de"]) is None
+    assert words.english_margin("the dog", ["th"]) is None
+    assert words.english_margin("the dog", []) is None

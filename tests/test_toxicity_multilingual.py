@@ -137,7 +137,7 @@ SHORT_UNCOVERED = [("Ich bringe dich heute Nacht um", "harmful"), ("ik maak je d
 # Since session 16's 31 languages, lingua names this German at 0.46: both models read it, and block it.
 SHORT_UNCOVERED_MIXED = ["Ich bring dich um, du Schwein"]
 # One or two short words lingua guesses at 0.5-0.8 as an uncovered language: noise, left to the model.
-SHORT_GUESSES = ["heya", "okie dokie", "Oktoberfest", "funny meme", "Gute Nacht"]
+SHORT_GUESSES = ["heya", "okie dokie", "Oktoberfest", "Gute Nacht"]
 
 
 @pytest.mark.parametrize(("text", "kind"), SHORT_UNCOVERED)
@@ -181,12 +181,11 @@ def test_one_or_two_words_guessed_as_an_uncovered_language_are_left_to_the_model
                                                                                text) -> None:
     signals = served(classifier, language, text)
     # lingua guesses an uncovered language under 0.8 (read by the head, both models, or, for a language
-    # the head's encoder was not trained on, the English model alone: "funny meme", Indonesian 0.34)
+    # the head's encoder was not trained on, the English model alone)
     assert signals["text"]["language"] not in ("en", "es", "fr", "it", "pt")
     assert signals["text"]["language_confidence"] < 0.8
     action, rules = decide(default_policy, signals)
-    # Not queued for its language; "funny meme" still goes to the text queue on the head's own
-    # false positive (English read by the head alone: model card, Limits).
+    # Not queued for its language.
     assert "uncovered-language" not in rules and action != "block", (action, rules)
 
 
@@ -197,11 +196,26 @@ KNOWN_MISSED_THREATS = ["Morgen bist du tot"]
 KNOWN_IDIOMS_READ_AS_THREATS = ["Me muero de ganas de verte", "Te voy a matar a cosquillas, ya verás"]
 
 
-# Short English prompts lingua guesses as another language under 0.5 (route mixed): the head's false
-# positives on English decide, though the English model alone allows each (model card, known failure modes).
-# Among them, short self-descriptions: "I'm a trans man." (lingua: French 0.18; head hate 0.81, English 0.01).
-KNOWN_HEAD_FALSE_POSITIVES_ON_ENGLISH = ["Gundam mecha", "matryoshka dolls", "doner kebab", "I'm a trans man.",
-                                         "I'm just a trans man"]
+# Short English prompts lingua alone guesses as another language under 0.5. Before the words' frequencies
+# were consulted (`text.english_by_words`), both models read them (route mixed) and the head's false
+# positives decided: "I'm a trans man." (lingua: French 0.10; head hate 0.81, English model 0.01) was blocked.
+SHORT_ENGLISH_LINGUA_MISTAKES = ["I'm a trans man.", "I'm just a trans man", "I'm a gay dad", "I'm a blind guy",
+                                 "ngl kinda mid", "I'm an immigrant", "funny meme"]
+
+
+@pytest.mark.parametrize("text", SHORT_ENGLISH_LINGUA_MISTAKES)
+def test_short_english_that_lingua_mistakes_is_read_by_the_english_model(classifier, language, default_policy,
+                                                                           text) -> None:
+    lingua_alone = language._values(normalize_for_classification(text, name_emoji=False))[0]
+    assert lingua_alone.language.iso_code_639_1.name != "EN" and lingua_alone.value < 0.5
+    signals = served(classifier, language, text)
+    assert (signals["text"]["language"], signals["text"]["english_by_words"]) == ("en", True)
+    assert signals["toxicity"]["language_route"] == "english"
+    assert decide(default_policy, signals)[0] == "allow"
+
+
+# Names alone give the words nothing to go by: lingua's unsure guess stands, and the head's false positive decides.
+KNOWN_HEAD_FALSE_POSITIVES_ON_ENGLISH = ["Gundam mecha"]
 
 
 @pytest.mark.xfail(strict=True, reason="known failure (model card): the head's false positives decide mixed English")
@@ -211,6 +225,15 @@ def test_known_failure_short_english_guessed_as_another_language_is_not_blocked(
     signals = served(classifier, language, text)
     assert signals["toxicity"]["language_route"] == "mixed"
     assert decide(default_policy, signals)[0] != "block"
+
+
+@pytest.mark.parametrize("text", ["morte aos gays", "te voy a matar", "ich bringe dich um", "frocio di merda",
+                                  "je vais te tuer", "puta asquerosa", "ciao bella", "guten Morgen"])
+def test_short_text_in_another_language_keeps_lingua_s_guess(classifier, language, text) -> None:
+    # Its words are common in that language and rare in English, so they never name English.
+    signals = served(classifier, language, text)
+    assert signals["text"]["language"] != "en" and not signals["text"]["english_by_words"]
+    assert signals["toxicity"]["language_route"] != "english"
 
 
 @pytest.mark.xfail(strict=True, reason="known failure (model card, Limits): 'you are dead' threats lingua is unsure of")
@@ -353,7 +376,7 @@ def test_evaluation_judges_each_route_at_the_lines_the_policy_uses(classifier) -
     """`moderation evaluate text` mirrors the policy's arms: the head's thresholds where it reads a
     text alone, the higher of both models' per category where both read it, the English model's
     (None) otherwise."""
-    texts = ["Ci vediamo domani sera in piazza con tutti gli amici", "I am a gay man", "A lighthouse at sunset, watercolour"]
+    texts = ["Ci vediamo domani sera in piazza con tutti gli amici", "ciao bella", "A lighthouse at sunset, watercolour"]
     assert [classifier.language_route(normalize_for_classification(text)) for text in texts] == ["other", "mixed", "english"]
     other, mixed, english = classifier.other_language_thresholds(texts)
     head, own = classifier._multilingual.thresholds, classifier.thresholds
