@@ -19,10 +19,12 @@ A prompt of a few words has few character n-grams for lingua to go by, and it ca
 some short English ones another language at low confidence ("I'm a deaf person":
 Italian 0.12). Where its top language is not English and its confidence is under
 ``english_by_words_below``, the words' frequencies decide (``classifiers.word_evidence``):
-when they are more English than each of lingua's three likeliest languages by
-``ENGLISH_MARGIN`` Zipf units a word, the text is English (``text.english_by_words``).
-Text in another language keeps lingua's guess: its words are common there and rare in
-English ("morte aos gays", "guten Morgen").
+when they are more English than each of lingua's ``WORD_CANDIDATES`` likeliest languages
+by ``ENGLISH_MARGIN`` Zipf units a word, and none is missing from English's list or much
+more common in a candidate, the text is English (``text.english_by_words``). Text in
+another language keeps lingua's guess ("morte aos gays", "guten Morgen"), and so does an
+English frame around another language's slur ("those ebrei are vermin"), which only the
+multilingual head knows.
 
 Cost and accuracy decide the options (``benchmarks/language_detection.py``
 measures them side by side): lingua's high-accuracy mode on a restricted set of
@@ -50,7 +52,7 @@ import re
 from classifiers.base import Classifier, Modality, ModelIdentity, Signal, sha256_of_files
 from classifiers.homoglyphs import script_of, scripts_of
 from classifiers.text_normalization import normalize_for_classification
-from classifiers.word_evidence import WordEvidence
+from classifiers.word_evidence import FOREIGN_WORD, WordEvidence
 
 UNDETERMINED = "und"
 # Widely written languages: those the text model covers plus the uncovered ones a
@@ -65,12 +67,13 @@ DEFAULT_LANGUAGES = (
 
 
 # Per word, in Zipf units (log10 of occurrences per billion words). Chosen on the training sets'
-# texts lingua was unsure of (another language on top, under 0.5): 0.5 passed 647 of 1,081 English
-# ones and 7 of 1,550 in other languages (ToLD-Br retweets of mentions and links); 0.25 passed 1.8%
-# of ToLD-Br's.
+# texts lingua was unsure of (another language on top, under 0.5): with the withholding rule
+# (word_evidence.FOREIGN_WORD), 0.5 names 471 of 1,081 English ones English and 2 of 1,550 in
+# other languages (ToLD-Br); 0.25, 5 of ToLD-Br's.
 ENGLISH_MARGIN = 0.5
-# lingua's three likeliest languages are the candidates the words are weighed against.
-WORD_CANDIDATES = 3
+# lingua's likeliest languages are the candidates the words are weighed against: five, since the
+# text's own language is not always among the first three ("te mato": Italian, Portuguese, Romanian).
+WORD_CANDIDATES = 5
 
 _SENTENCE_END = re.compile(r"[.!?;:\n\u3002\uff01\uff1f\u061f]+")
 _WORD = re.compile(r"\S+")
@@ -131,7 +134,8 @@ class LanguageClassifier(Classifier[str, TextSignal]):
         self._detector = self._shared.detector
         self._words = WordEvidence(self.languages, preload) if english_by_words_below and "en" in self.languages else None
         setup = (f"{'low' if low_accuracy else 'high'}:{','.join(sorted(self.languages))}"
-                 f":words<{english_by_words_below}")
+                 f":words<{english_by_words_below},{ENGLISH_MARGIN},{WORD_CANDIDATES},{FOREIGN_WORD},"
+                 f"wordfreq-{version('wordfreq')}")
         self.identity = ModelIdentity(
             name="lingua-language-detector",
             version=f"{version('lingua-language-detector')}+{hashlib.sha256(setup.encode()).hexdigest()[:12]}",

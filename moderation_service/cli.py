@@ -31,6 +31,8 @@ for sub_app, name in ((models_app, "models"), (train_app, "train"), (evaluate_ap
 DEFAULT_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 TEXT_MODEL_DIR = PROJECT_ROOT / "classifiers" / "models" / "toxicity-v2"
 TEXT_RESULTS_DIR = PROJECT_ROOT / "datasets" / "results"
+# Seconds a worker may take to answer uvicorn's supervisor before it is replaced (see `serve`).
+WORKER_HEALTHCHECK_S = 60
 
 
 def _settings():
@@ -78,7 +80,11 @@ def serve(
     prepare_data_dir(settings)  # 0700, the database 0600
     upgrade_to_head(settings.database_url)
     os.environ["MODERATION_LOG_LEVEL"], os.environ["MODERATION_LOG_FORMAT"] = log_level, log_format
-    uvicorn.run("moderation_service.api.worker:create_worker_app", factory=True, workers=workers, **options)
+    # A worker's model load holds the GIL for seconds at a time (lingua builds its preloaded models in
+    # one call: about 4 s idle, longer on a loaded host), so it cannot answer the supervisor's ping;
+    # at uvicorn's default of 5 s such a worker is killed and replaced, and under load none got ready.
+    uvicorn.run("moderation_service.api.worker:create_worker_app", factory=True, workers=workers,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, **options)
 
 
 @train_app.command("text")

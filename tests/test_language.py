@@ -6,7 +6,7 @@ import csv
 import pytest
 
 from conftest import SHARED_DATASETS
-from classifiers.language import DEFAULT_LANGUAGES, UNDETERMINED, LanguageClassifier
+from classifiers.language import DEFAULT_LANGUAGES, ENGLISH_MARGIN, UNDETERMINED, WORD_CANDIDATES, LanguageClassifier
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def test_options_are_validated_at_start_up():
 
 
 # Short English that lingua alone calls another language, under 0.5 (Danish, Turkish, Italian...).
-SHORT_ENGLISH = ["I'm a deaf person", "I am a gay man", "I'm autistic", "nice one bruv", "hiya", "lol same",
+SHORT_ENGLISH = ["I'm a deaf person", "I am a gay man", "I'm autistic", "I'm a blind girl", "hiya", "lol same",
                  "I'm deaf"]
 
 
@@ -140,14 +140,44 @@ def test_short_text_in_another_language_keeps_lingua_s_guess(detector, prompt, l
 
 
 def test_words_are_not_asked_when_lingua_is_sure_or_the_option_is_off(detector):
-    sure = detector.classify("Ci vediamo domani sera in piazza con tutti gli amici")
-    assert sure.language == "it" and sure.language_confidence >= 0.5 and not sure.english_by_words
+    # lingua: French 0.78; the words alone would say English (margin 0.63), but lingua is sure enough.
+    sure = "a portrait of internet comment etiquette"
+    values = detector._values(detector.prepare(sure))
+    candidates = [code for value in values[:WORD_CANDIDATES] if (code := value.language.iso_code_639_1.name.lower()) != "en"]
+    assert values[0].language.iso_code_639_1.name == "FR" and values[0].value >= 0.5
+    assert detector._words.english_margin(detector.prepare(sure), candidates) >= ENGLISH_MARGIN
+    assert (detector.classify(sure).language, detector.classify(sure).english_by_words) == ("fr", False)
     off = LanguageClassifier(english_by_words_below=0.0)
     assert off._shared is not detector._shared  # another configuration: its own memo
     assert off._shared.detector is detector._shared.detector  # one lingua detector in the process
     for prompt in SHORT_ENGLISH:
         signal = off.classify(prompt)
         assert signal.language != "en" and not signal.english_by_words
+
+
+@pytest.mark.parametrize("prompt, english", [("cheers mate", False), ("miss u", False), ("bet", True)])
+def test_the_words_must_be_english_by_the_margin(detector, prompt, english):
+    values = detector._values(detector.prepare(prompt))
+    candidates = [value.language.iso_code_639_1.name.lower() for value in values[:WORD_CANDIDATES]]
+    margin = detector._words.english_margin(detector.prepare(prompt), [c for c in candidates if c != "en"])
+    assert values[0].language.iso_code_639_1.name != "EN" and 0.0 < margin  # English is likelier...
+    assert (margin >= ENGLISH_MARGIN) is english  # ...but only by the margin does the signal say so
+    assert detector.classify(prompt).english_by_words is english
+
+
+@pytest.mark.parametrize("prompt", [
+    # An English frame around a word of another language: one word is enough to keep lingua's guess.
+    "no more bougnoules here", "those ebrei are vermin", "Emmanuel Macron selfie",
+    # Digits with letters ("1st") are in English's list alone: they are not words.
+    "te mato 1st 2nd 3rd", "ti uccido 1st 2nd 3rd 4th",
+])
+def test_one_word_of_another_language_withholds_the_verdict(detector, prompt):
+    values = detector._values(detector.prepare(prompt))
+    candidates = [value.language.iso_code_639_1.name.lower() for value in values[:WORD_CANDIDATES]]
+    assert values[0].language.iso_code_639_1.name != "EN" and values[0].value < 0.5
+    assert detector._words.english_margin(detector.prepare(prompt), [c for c in candidates if c != "en"]) is None
+    signal = detector.classify(prompt)
+    assert signal.language != "en" and not signal.english_by_words
 
 
 def test_the_toxicity_route_reads_the_configured_text_detector():
@@ -252,12 +282,20 @@ def test_english_captions_are_rarely_confidently_another_language(detector):
 def test_word_evidence_weighs_english_against_each_candidate():
     from classifiers.word_evidence import WordEvidence
 
-    words = WordEvidence(["en", "de", "it", "th", "hr"], preload=False)
+    words = WordEvidence(["en", "de", "nl", "it", "th", "hr"], preload=False)
     assert words.covers("hr") and not words.covers("th")  # Croatian is in wordfreq's Serbo-Croatian list; Thai has none
     assert words.english_margin("the dog is asleep on the sofa", ["de", "it"]) > 1.0
-    assert words.english_margin("der Hund schläft auf dem Sofa", ["de", "it"]) < -1.0
-    # The smallest margin over the candidates counts: "die" is common English, but "Hunde" is not.
-    assert words.english_margin("die Hunde", ["de"]) < 0 < words.english_margin("die Hunde", ["it"])
+    # The smallest margin over the candidates counts ("mate" is Dutch too).
+    both = words.english_margin("cheers mate", ["nl", "de"])
+    assert both == words.english_margin("cheers mate", ["nl"]) < words.english_margin("cheers mate", ["de"])
+    assert words.english_margin("der Hund schläft auf dem Sofa", ["de", "it"]) is None  # German words: withheld
     assert words.english_margin("12345 !!! 🙂", ["de"]) is None
+    assert words.english_margin("1st 2nd 3rd", ["de"]) is None  # no words: tokens with digits are not words
+    assert words.english_margin("the dog " + "a" * 41, ["de"]) == words.english_margin("the dog", ["de"])  # nor is that
     assert words.english_margin("the dog", ["th"]) is None
     assert words.english_margin("the dog", []) is None
+    # Japanese, Chinese and Korean words are looked up through a segmenter that is not installed.
+    assert not any(WordEvidence(["en", "ja", "zh", "ko"], preload=False).covers(code) for code in ("ja", "zh", "ko"))
+    # A word missing from English's list, or much more common in a candidate, withholds the verdict.
+    assert words.english_margin("the dog is asleep on the divano", ["it"]) is None
+    assert words.english_margin("the dog is asleep on the sofa", ["it"]) > 0

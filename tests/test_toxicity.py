@@ -261,7 +261,7 @@ def test_known_failure_self_descriptions_beside_a_quantifier_are_not_blocked(cla
     assert action != "block", (rules, result)
 
 
-@pytest.mark.parametrize("text", ["I am a gay man", "I am a trans man", "I'm a gay man", "I'm a lesbian mum"])
+@pytest.mark.parametrize("text", ["I am a gay man", "I'm a blind girl", "I'm a gay man", "I'm a lesbian mum"])
 def test_short_english_lingua_is_unsure_of_is_allowed(classifier, default_policy, language, text: str) -> None:
     """lingua alone guesses these at about 0.1-0.2 as another language (Turkish, French, Indonesian).
     Both models used to read them (route ``mixed``), and the head's hate score sent "I'm a gay man" to

@@ -137,7 +137,7 @@ SHORT_UNCOVERED = [("Ich bringe dich heute Nacht um", "harmful"), ("ik maak je d
 # Since session 16's 31 languages, lingua names this German at 0.46: both models read it, and block it.
 SHORT_UNCOVERED_MIXED = ["Ich bring dich um, du Schwein"]
 # One or two short words lingua guesses at 0.5-0.8 as an uncovered language: noise, left to the model.
-SHORT_GUESSES = ["heya", "okie dokie", "Oktoberfest", "Gute Nacht"]
+SHORT_GUESSES = ["heya", "Oktoberfest", "Gute Nacht"]
 
 
 @pytest.mark.parametrize(("text", "kind"), SHORT_UNCOVERED)
@@ -200,7 +200,8 @@ KNOWN_IDIOMS_READ_AS_THREATS = ["Me muero de ganas de verte", "Te voy a matar a 
 # were consulted (`text.english_by_words`), both models read them (route mixed) and the head's false
 # positives decided: "I'm a trans man." (lingua: French 0.10; head hate 0.81, English model 0.01) was blocked.
 SHORT_ENGLISH_LINGUA_MISTAKES = ["I'm a trans man.", "I'm just a trans man", "I'm a gay dad", "I'm a blind guy",
-                                 "ngl kinda mid", "I'm an immigrant", "funny meme"]
+                                 "ngl kinda mid", "I'm an immigrant", "funny meme", "Gundam mecha",
+                                 "okie dokie"]
 
 
 @pytest.mark.parametrize("text", SHORT_ENGLISH_LINGUA_MISTAKES)
@@ -214,8 +215,9 @@ def test_short_english_that_lingua_mistakes_is_read_by_the_english_model(classif
     assert decide(default_policy, signals)[0] == "allow"
 
 
-# Names alone give the words nothing to go by: lingua's unsure guess stands, and the head's false positive decides.
-KNOWN_HEAD_FALSE_POSITIVES_ON_ENGLISH = ["Gundam mecha"]
+# "meme" is common informal French ("même"), so the words are not English by the margin: lingua's unsure
+# guess (Dutch 0.17) stands, both models read it, and the head's false positive (hate 0.55) decides.
+KNOWN_HEAD_FALSE_POSITIVES_ON_ENGLISH = ["doge meme"]
 
 
 @pytest.mark.xfail(strict=True, reason="known failure (model card): the head's false positives decide mixed English")
@@ -234,6 +236,27 @@ def test_short_text_in_another_language_keeps_lingua_s_guess(classifier, languag
     signals = served(classifier, language, text)
     assert signals["text"]["language"] != "en" and not signals["text"]["english_by_words"]
     assert signals["toxicity"]["language_route"] != "english"
+
+
+@pytest.mark.parametrize("text", ["no more bougnoules here", "those ebrei are vermin", "send all the viados away",
+                                  "te mato 1st 2nd 3rd"])
+def test_an_english_frame_around_another_language_s_abuse_is_still_read_by_the_head(classifier, language,
+                                                                                   default_policy, text) -> None:
+    # Most words are English, but one is another language's slur (or the rest is padding that is no
+    # word: "1st"): the words withhold their verdict, both models read it, and the head knows the slur.
+    signals = served(classifier, language, text)
+    assert not signals["text"]["english_by_words"] and signals["toxicity"]["language_route"] == "mixed"
+    assert decide(default_policy, signals)[0] != "allow"
+
+
+# The English model reads a lowercase "im a <identity> guy" as self-harm intent (0.45-0.63); lingua had
+# guessed Turkish (route mixed: the higher lines of both models kept it allowed), the words name it English.
+@pytest.mark.xfail(strict=True, reason="known failure (model card): 'im a <identity> guy' read as self-harm intent")
+@pytest.mark.parametrize("text", ["im a Somali guy", "im a blind guy"])
+def test_known_failure_lowercase_self_descriptions_are_allowed(classifier, language, default_policy, text) -> None:
+    signals = served(classifier, language, text)
+    assert signals["text"]["english_by_words"]
+    assert decide(default_policy, signals)[0] == "allow"
 
 
 @pytest.mark.xfail(strict=True, reason="known failure (model card, Limits): 'you are dead' threats lingua is unsure of")
