@@ -3,16 +3,15 @@
 lingua reads character n-grams, and a prompt of two to five words has few of them:
 "I'm a deaf person" came out Italian (0.12), "ngl kinda mid" Turkish (0.13). The words
 themselves settle most such cases: "i'm", "deaf" and "person" are common in English and
-rare in Italian, while "morte aos gays" is common Portuguese and rare English. So where lingua is
-unsure (``classifiers.language``), each word's frequency in English is compared with its
-frequency in each of lingua's candidate languages.
+rare in Italian, while "morte aos gays" is common Portuguese and rare English. So where
+lingua is unsure (``classifiers.language``), each word's frequency in English is compared
+with its frequency in each of lingua's candidate languages.
 
 Frequencies are on the Zipf scale (log10 of occurrences per billion words; "the" is about
 7.7, a word seen once in a million about 3), from wordfreq's lists (``large`` for English,
-``small`` for the others; wordfreq 3.1,
-Robyn Speer; code Apache-2.0, data CC BY-SA 4.0; built from Wikipedia, subtitles, news,
-books, web text and social media up to 2021). A word missing from a list counts as
-``ZIPF_FLOOR``.
+``small`` for the others; wordfreq 3.1, Robyn Speer; code Apache-2.0, data CC BY-SA 4.0;
+built from Wikipedia, subtitles, news, books, web text and social media up to 2021). A
+word missing from a list counts as ``ZIPF_FLOOR``.
 """
 from __future__ import annotations
 
@@ -71,9 +70,9 @@ class WordEvidence:
         ``zipf(word, en) - zipf(word, candidate)``, the smallest over candidates, in Zipf units.
         Positive: English is the likelier language of the words. Words are tokens of letters
         (and apostrophes) only, links and @handles left out: "1st" or "3d" is in English's list
-        alone, and would buy English for any text. None (no verdict) when the text has no words, when a candidate or English
-        has no list, or when one word is missing from English's list or ``FOREIGN_WORD`` more
-        common in a candidate."""
+        alone, and would buy English for any text. None (no verdict) when the text has no words,
+        when a candidate or English has no list, or when one word is missing from English's list
+        or ``FOREIGN_WORD`` more common in a candidate."""
         if not self.covers("en") or not all(self.covers(code) for code in candidates) or not candidates:
             return None
         words = [word for word in wordfreq.tokenize(_NOT_WORDS.sub(" ", text), "en")
