@@ -195,9 +195,7 @@ class LanguageClassifier(Classifier[str, TextSignal]):
         """Whether an unsure guess of another language gives way to English by the words' frequencies."""
         if self._words is None or language in ("en", UNDETERMINED) or confidence >= self.english_by_words_below:
             return False
-        candidates = [code for value in values[:WORD_CANDIDATES]
-                      if (code := value.language.iso_code_639_1.name.lower()) != "en"]
-        margin = self._words.english_margin(text, candidates)
+        margin = self._words.english_margin(text, word_candidates(values))
         return margin is not None and margin >= ENGLISH_MARGIN
 
     def _unidentified(self, text: str) -> tuple[str, int]:
@@ -314,10 +312,20 @@ def _shared_detector(languages: tuple, low_accuracy: bool, preload: bool, option
         return _SHARED[key]
 
 
+def word_candidates(values: list) -> list[str]:
+    """The ISO 639-1 codes of lingua's ``WORD_CANDIDATES`` likeliest languages other than English
+    (``values``: lingua's confidence values, highest first): what the words are weighed against."""
+    return [code for value in values[:WORD_CANDIDATES] if (code := _code(value)) != "en"]
+
+
+def _code(value: Any) -> str:
+    return value.language.iso_code_639_1.name.lower()
+
+
 def _top(values: list) -> tuple[str, float]:
     if not values or values[0].value <= 0.0:
         return UNDETERMINED, 0.0
-    return values[0].language.iso_code_639_1.name.lower(), round(float(values[0].value), 4)
+    return _code(values[0]), round(float(values[0].value), 4)
 
 
 def _language(code: str) -> Language:

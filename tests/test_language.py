@@ -6,7 +6,8 @@ import csv
 import pytest
 
 from conftest import SHARED_DATASETS
-from classifiers.language import DEFAULT_LANGUAGES, ENGLISH_MARGIN, UNDETERMINED, WORD_CANDIDATES, LanguageClassifier
+from classifiers.language import (DEFAULT_LANGUAGES, ENGLISH_MARGIN, UNDETERMINED, LanguageClassifier,
+                                  word_candidates)
 
 
 @pytest.fixture(scope="module")
@@ -143,9 +144,8 @@ def test_words_are_not_asked_when_lingua_is_sure_or_the_option_is_off(detector):
     # lingua: French 0.78; the words alone would say English (margin 0.63), but lingua is sure enough.
     sure = "a portrait of internet comment etiquette"
     values = detector._values(detector.prepare(sure))
-    candidates = [code for value in values[:WORD_CANDIDATES] if (code := value.language.iso_code_639_1.name.lower()) != "en"]
     assert values[0].language.iso_code_639_1.name == "FR" and values[0].value >= 0.5
-    assert detector._words.english_margin(detector.prepare(sure), candidates) >= ENGLISH_MARGIN
+    assert detector._words.english_margin(detector.prepare(sure), word_candidates(values)) >= ENGLISH_MARGIN
     assert (detector.classify(sure).language, detector.classify(sure).english_by_words) == ("fr", False)
     off = LanguageClassifier(english_by_words_below=0.0)
     assert off._shared is not detector._shared  # another configuration: its own memo
@@ -158,8 +158,7 @@ def test_words_are_not_asked_when_lingua_is_sure_or_the_option_is_off(detector):
 @pytest.mark.parametrize("prompt, english", [("cheers mate", False), ("miss u", False), ("bet", True)])
 def test_the_words_must_be_english_by_the_margin(detector, prompt, english):
     values = detector._values(detector.prepare(prompt))
-    candidates = [value.language.iso_code_639_1.name.lower() for value in values[:WORD_CANDIDATES]]
-    margin = detector._words.english_margin(detector.prepare(prompt), [c for c in candidates if c != "en"])
+    margin = detector._words.english_margin(detector.prepare(prompt), word_candidates(values))
     assert values[0].language.iso_code_639_1.name != "EN" and 0.0 < margin  # English is likelier...
     assert (margin >= ENGLISH_MARGIN) is english  # ...but only by the margin does the signal say so
     assert detector.classify(prompt).english_by_words is english
@@ -173,9 +172,8 @@ def test_the_words_must_be_english_by_the_margin(detector, prompt, english):
 ])
 def test_one_word_of_another_language_withholds_the_verdict(detector, prompt):
     values = detector._values(detector.prepare(prompt))
-    candidates = [value.language.iso_code_639_1.name.lower() for value in values[:WORD_CANDIDATES]]
     assert values[0].language.iso_code_639_1.name != "EN" and values[0].value < 0.5
-    assert detector._words.english_margin(detector.prepare(prompt), [c for c in candidates if c != "en"]) is None
+    assert detector._words.english_margin(detector.prepare(prompt), word_candidates(values)) is None
     signal = detector.classify(prompt)
     assert signal.language != "en" and not signal.english_by_words
 
